@@ -1,0 +1,38 @@
+"""cocotb testbench of :class:`hdl.emg_trigger.EMGTrigger` (run by ``sim/test_emg_trigger.py``).
+
+Inputs (``TB_IN``): ``samples`` (n, channels) int, ``present`` (channels,) bool,
+optional ``reset_at`` (sample indices before which the core is reset).
+Outputs (``TB_OUT``): ``trig`` (n, channels) uint8, one row per accepted frame.
+The scoreboard (ordered compare against :func:`sw.emg_trigger_model.trigger_bitexact`)
+runs in the pytest process so that a failure prints the first differing sample.
+"""
+
+import numpy as np
+import cocotb
+
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+
+
+@cocotb.test()
+async def run_test(dut):
+    args = load_inputs()
+    samples = args["samples"]
+    n, nch = samples.shape
+    width = len(dut.i__payload) // nch
+    tb = StreamTB(dut, outputs=("o",))
+    dut.present.value = pack(args["present"].astype(int), 1)
+    dut.i__valid.value = 0
+    await tb.reset()
+    resets = set(int(r) for r in args.get("reset_at", np.zeros(0, int)))
+
+    async def maybe_reset(k):
+        if k + 1 in resets:
+            await tb.drain(4 * nch + 8)  # let the frame finish
+            await tb.reset()
+
+    words = [pack(row, width) for row in samples]
+    await tb.send(words, on_accept=maybe_reset)
+    await tb.drain(4 * nch + 8)
+    got = tb.received["o"]
+    trig = np.array([[(w >> c) & 1 for c in range(nch)] for w in got], np.uint8).reshape(-1, nch)
+    save_outputs(trig=trig)

