@@ -1,0 +1,217 @@
+"""Per-stride muscular index extractor (paper §3.2) for two legs of four muscles.
+
+Definitions, formats and the bit-exact model are in :mod:`sw.stride_indexes_model`;
+the cocotb testbench is ``sim/test_stride_indexes.py``.
+
+Every trigger frame (one per 500 Hz sample) updates saturating counters of both
+legs in one cycle: samples in the stride, per-muscle contraction samples and the
+LG-TA / BF-RF co-contraction samples. On an onset of a leg's stride-reference
+muscle the finished stride is copied into that leg's ``pending`` slot and the
+counters restart. A serialiser takes pending strides (left leg first),
+``LOAD_STRIDE``, computes the four duty cycles with one shared restoring divider
+(``DIVIDE_DUTY``, 14 cycles per muscle), and offers the record on ``o``
+(``EMIT_RECORD``). Cycles from stride end to record valid: ``4 * 15 + 2``.
+If a leg finishes a stride while its previous record is still waiting (an output
+stalled for a whole stride), the new stride is dropped and the sticky
+``overrun`` flag is raised -- nothing is overwritten silently.
+"""
+
+from amaranth.hdl import *
+from amaranth.lib import wiring, data, stream
+from amaranth.lib.wiring import In, Out
+
+from sw.channels import MUSCLES, COCONTRACTION_PAIRS
+
+__all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH"]
+
+#: duty cycle in basis points (0..10000) fits 14 bits
+DUTY_WIDTH = 14
+DUTY_SCALE = 10000
+
+
+def stride_record_layout(count_width=16, start_width=32):
+    """Record layout; field names are :data:`sw.stride_indexes_model.RECORD_FIELDS`."""
+    fields = {"leg": 1, "start": unsigned(start_width), "stride_time": unsigned(count_width)}
+    for name in MUSCLES:
+        fields[f"{name}_contraction"] = unsigned(count_width)
+        fields[f"{name}_relaxation"] = unsigned(count_width)
+        fields[f"{name}_duty"] = unsigned(DUTY_WIDTH)
+    for name, _, _ in COCONTRACTION_PAIRS:
+        fields[f"cocon_{name}"] = unsigned(count_width)
+    fields["present"] = 4
+    fields["overflow"] = 1
+    return data.StructLayout(fields)
+
+
+class StrideIndexes(wiring.Component):
+    """Stride time, contraction/relaxation, duty cycle and co-contraction per stride.
+
+    Parameters
+    ----------
+    count_width : int
+        Width of the saturating time counters, in samples (16 -> 131 s at 2 ms).
+    start_width : int
+        Width of the saturating stride-start timestamp, in samples.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(ArrayLayout(1, 8)))
+        Trigger frames in :data:`sw.channels.EMG_CHANNELS` order; always ready.
+    o : Out(stream.Signature(stride_record_layout(...)))
+        One record per completed stride.
+    present : In(8)
+        Connected-muscle mask; absent muscles count as relaxed and are flagged
+        in the record's ``present`` field.
+    stride_ref : In(2)
+        Muscle index (0 = LG, default) whose onset starts a stride.
+    overrun : Out(1)
+        Sticky: a stride was dropped because its leg's previous record was
+        still waiting on ``o``.
+    """
+
+    def __init__(self, count_width=16, start_width=32):
+        if not isinstance(count_width, int) or not 4 <= count_width <= 24:
+            raise TypeError(f"count_width must be an integer in 4..24, not {count_width!r}")
+        if not isinstance(start_width, int) or not count_width <= start_width <= 48:
+            raise TypeError(f"start_width must be an integer in count_width..48, not {start_width!r}")
+        self.count_width = count_width
+        self.start_width = start_width
+        self.record_layout = stride_record_layout(count_width, start_width)
+        super().__init__({
+            "i": In(stream.Signature(data.ArrayLayout(1, 8))),
+            "o": Out(stream.Signature(self.record_layout)),
+            "present": In(8),
+            "stride_ref": In(2),
+            "overrun": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cw = self.count_width
+        cmax = (1 << cw) - 1
+        smax = (1 << self.start_width) - 1
+        counts = data.StructLayout({
+            "start": unsigned(self.start_width),
+            "stride_time": unsigned(cw),
+            "contraction": data.ArrayLayout(unsigned(cw), 4),
+            "cocon": data.ArrayLayout(unsigned(cw), 2),
+        })
+
+        def sat_inc(v, top):
+            return Mux(v == top, v, v + 1)
+
+        sample_idx = Signal(unsigned(self.start_width))
+        accept = Signal()
+        m.d.comb += [self.i.ready.eq(1), accept.eq(self.i.valid)]
+        with m.If(accept):
+            m.d.sync += sample_idx.eq(sat_inc(sample_idx, smax))
+
+        pending = [Signal(counts, name=f"pending_{leg}") for leg in (0, 1)]
+        pending_valid = Signal(2)
+        set_pending = Signal(2)
+        clear_pending = Signal(2)
+        m.d.sync += pending_valid.eq((pending_valid & ~clear_pending) | set_pending)
+
+        for leg in (0, 1):
+            trig = Signal(4, name=f"trig_{leg}")
+            present = self.present[4 * leg:4 * leg + 4]
+            m.d.comb += trig.eq(self.i.payload.as_value()[4 * leg:4 * leg + 4] & present)
+            ref = Signal(name=f"ref_{leg}")
+            prev_ref = Signal(name=f"prev_ref_{leg}")
+            started = Signal(name=f"started_{leg}")
+            cnt = Signal(counts, name=f"count_{leg}")
+            m.d.comb += ref.eq(trig.bit_select(self.stride_ref, 1))
+            with m.If(accept):
+                m.d.sync += prev_ref.eq(ref)
+                with m.If(ref & ~prev_ref):
+                    with m.If(started):
+                        with m.If(pending_valid[leg] & ~clear_pending[leg]):
+                            m.d.sync += self.overrun.eq(1)
+                        with m.Else():
+                            m.d.comb += set_pending[leg].eq(1)
+                            m.d.sync += pending[leg].eq(cnt)
+                    m.d.sync += [
+                        started.eq(1),
+                        cnt.start.eq(sample_idx),
+                        cnt.stride_time.eq(1),
+                    ]
+                    for k in range(4):
+                        m.d.sync += cnt.contraction[k].eq(trig[k])
+                    for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS):
+                        m.d.sync += cnt.cocon[k].eq(trig[a] & trig[b])
+                with m.Elif(started):
+                    m.d.sync += cnt.stride_time.eq(sat_inc(cnt.stride_time, cmax))
+                    for k in range(4):
+                        with m.If(trig[k]):
+                            m.d.sync += cnt.contraction[k].eq(sat_inc(cnt.contraction[k], cmax))
+                    for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS):
+                        with m.If(trig[a] & trig[b]):
+                            m.d.sync += cnt.cocon[k].eq(sat_inc(cnt.cocon[k], cmax))
+
+        # --- serialiser with one shared restoring divider ---
+        rec = Signal(self.record_layout)
+        work = Signal(counts)
+        muscle = Signal(range(4))
+        bit = Signal(range(DUTY_WIDTH))
+        rem = Signal(cw + DUTY_WIDTH)
+        quo = Signal(DUTY_WIDTH)
+        con = Signal(cw)
+        m.d.comb += [
+            con.eq(work.contraction[muscle]),
+            self.o.payload.eq(rec),
+        ]
+        trial = Signal(cw + DUTY_WIDTH + 1)
+        m.d.comb += trial.eq(rem - (work.stride_time << bit))
+        duties = [rec[f"{name}_duty"] for name in MUSCLES]
+
+        with m.FSM(name="fsm"):
+            with m.State("WAIT_STRIDE"):
+                with m.If(pending_valid[0]):
+                    m.d.comb += clear_pending[0].eq(1)
+                    m.d.sync += [work.eq(pending[0]), rec.leg.eq(0)]
+                    m.next = "LOAD_STRIDE"
+                with m.Elif(pending_valid[1]):
+                    m.d.comb += clear_pending[1].eq(1)
+                    m.d.sync += [work.eq(pending[1]), rec.leg.eq(1)]
+                    m.next = "LOAD_STRIDE"
+            with m.State("LOAD_STRIDE"):
+                st = work.stride_time
+                m.d.sync += [
+                    rec.start.eq(work.start),
+                    rec.stride_time.eq(st),
+                    rec.overflow.eq(st == cmax),
+                    rec.present.eq(Mux(rec.leg, self.present[4:8], self.present[0:4])),
+                    muscle.eq(0),
+                ]
+                for k, name in enumerate(MUSCLES):
+                    m.d.sync += [
+                        rec[f"{name}_contraction"].eq(work.contraction[k]),
+                        rec[f"{name}_relaxation"].eq(st - work.contraction[k]),
+                    ]
+                for k, (name, _, _) in enumerate(COCONTRACTION_PAIRS):
+                    m.d.sync += rec[f"cocon_{name}"].eq(work.cocon[k])
+                m.next = "START_DIVIDE"
+            with m.State("START_DIVIDE"):
+                m.d.sync += [rem.eq(con * DUTY_SCALE), quo.eq(0), bit.eq(DUTY_WIDTH - 1)]
+                m.next = "DIVIDE_DUTY"
+            with m.State("DIVIDE_DUTY"):
+                q_bit = ~trial[-1]  # rem >= stride << bit
+                new_quo = quo | (q_bit << bit)
+                with m.If(q_bit):
+                    m.d.sync += rem.eq(trial)
+                m.d.sync += [quo.eq(new_quo), bit.eq(bit - 1)]
+                with m.If(bit == 0):
+                    with m.Switch(muscle):
+                        for k in range(4):
+                            with m.Case(k):
+                                m.d.sync += duties[k].eq(new_quo)
+                    m.d.sync += muscle.eq(muscle + 1)
+                    with m.If(muscle == 3):
+                        m.next = "EMIT_RECORD"
+                    with m.Else():
+                        m.next = "START_DIVIDE"
+            with m.State("EMIT_RECORD"):
+                m.d.comb += self.o.valid.eq(1)
+                with m.If(self.o.ready):
+                    m.next = "WAIT_STRIDE"
+        return m

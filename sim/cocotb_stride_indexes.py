@@ -1,0 +1,33 @@
+"""cocotb testbench of :class:`hdl.stride_indexes.StrideIndexes` (run by ``sim/test_stride_indexes.py``).
+
+Inputs (``TB_IN``): ``trig`` (n, 8) trigger bits, ``present`` (8,), ``stride_ref``,
+optional ``reset_at``, ``gap`` (idle cycles between frames).
+Outputs (``TB_OUT``): ``records`` -- raw record words as decimal strings.
+"""
+
+import numpy as np
+import cocotb
+
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+
+
+@cocotb.test()
+async def run_test(dut):
+    args = load_inputs()
+    trig = args["trig"]
+    tb = StreamTB(dut, outputs=("o",))
+    dut.present.value = pack(args["present"].astype(int), 1)
+    dut.stride_ref.value = int(args["stride_ref"])
+    dut.i__valid.value = 0
+    await tb.reset()
+    resets = set(int(r) for r in args["reset_at"])
+
+    async def maybe_reset(k):
+        if k + 1 in resets:
+            await tb.drain(200)
+            await tb.reset()
+
+    await tb.send([pack(row, 1) for row in trig], gap=int(args["gap"]), on_accept=maybe_reset)
+    await tb.drain(400)
+    save_outputs(records=np.array([str(w) for w in tb.received["o"]]),
+                 overrun=np.array(int(dut.overrun.value)))
