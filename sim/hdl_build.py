@@ -7,6 +7,7 @@ with its inputs and outputs exchanged as ``.npz`` files named by environment
 variables (``TB_IN``, ``TB_OUT``).
 """
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -78,8 +79,10 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
         tb_out.unlink()
     runner = get_runner(sim)
     log = run_dir / "build.log"
-    runner.build(sources=[vpath], hdl_toplevel=name, build_dir=build_dir / sim,
-                 waves=waves, timescale=("1ns", "1ps"), log_file=log)
+    with open(build_dir / f".{sim}.lock", "w") as lock:  # parallel pytest workers share builds
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner.build(sources=[vpath], hdl_toplevel=name, build_dir=build_dir / sim,
+                     waves=waves, timescale=("1ns", "1ps"), log_file=log)
     if str(ROOT) not in sys.path:  # the runner passes sys.path on as PYTHONPATH
         sys.path.insert(0, str(ROOT))
     env = {"TB_IN": str(tb_in), "TB_OUT": str(tb_out),

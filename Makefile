@@ -1,0 +1,25 @@
+# Two entry points for a fresh machine (see README):
+#   make run   -- set up everything and run the main job on the embedded default
+#   make test  -- run every test (unit tests + cocotb testbenches)
+PYTHON ?= python3
+OUT ?= out
+
+.PHONY: setup run sim test bench clean
+
+setup:
+	bash .ci/setup
+
+run: setup
+	$(PYTHON) -m sw.demo --out $(OUT)
+
+sim:
+	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
+
+test:
+	$(PYTHON) -m pytest -q -n 2 tests sim
+
+bench:
+	$(PYTHON) -m bench.emg_bench
+
+clean:
+	rm -rf sim_build $(OUT) .pytest_cache
