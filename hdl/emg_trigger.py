@@ -68,6 +68,7 @@ class EMGTrigger(wiring.Component):
         self.widths = w = TriggerWidths.of(params, sample_width)
         self.state_layout = data.StructLayout({
             "x1": signed(sample_width),
+            "h": signed(w.h),
             "y": signed(w.y),
             "eacc": unsigned(w.eacc),
             "facc": unsigned(w.facc),
@@ -110,6 +111,7 @@ class EMGTrigger(wiring.Component):
         # --- one channel step: old state + sample -> new state (combinational) ---
         st = rd.data
         x = frame[:self.sample_width].as_signed()
+        h = Signal(signed(w.h))
         y = Signal(signed(w.y))
         r = Signal(unsigned(w.r))
         eacc = Signal(unsigned(w.eacc))
@@ -123,7 +125,8 @@ class EMGTrigger(wiring.Component):
         new_trig = Signal()
         facc = Signal(unsigned(w.facc))
         m.d.comb += [
-            y.eq(((x - st.x1) << F) + st.y - (st.y >> p.hp_shift)),
+            h.eq(((x - st.x1) << F) + st.h - (st.h >> p.hp_shift)),
+            y.eq((h - st.h) + st.y - (st.y >> p.hp_shift)),
             r.eq(abs(y)),
             eacc.eq(st.eacc + r - (st.eacc >> p.env_shift)),
             env.eq(eacc >> p.env_shift),
@@ -151,6 +154,7 @@ class EMGTrigger(wiring.Component):
         new_state = Signal(self.state_layout)
         m.d.comb += [
             new_state.x1.eq(x),
+            new_state.h.eq(h),
             new_state.y.eq(y),
             new_state.eacc.eq(eacc),
             new_state.facc.eq(facc),
