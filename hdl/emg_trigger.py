@@ -90,7 +90,7 @@ class EMGTrigger(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, w, n = self.params, self.widths, self.n_channels
-        F, U = p.frac_bits, p.floor_up_shift
+        F, G = p.frac_bits, p.floor_on_shift
         cmax = max(p.min_on, p.min_off)
 
         m.submodules.state = mem = Memory(shape=self.state_layout, depth=n, init=[])
@@ -130,7 +130,7 @@ class EMGTrigger(wiring.Component):
             r.eq(abs(y)),
             eacc.eq(st.eacc + r - (st.eacc >> p.env_shift)),
             env.eq(eacc >> p.env_shift),
-            floor.eq(st.facc >> U),
+            floor.eq(st.facc >> G),
             on_lvl.eq(_max((floor * p.on_gain) >> 4, p.min_level)),
             off_lvl.eq(_max((floor * p.off_gain) >> 4, p.min_level)),
             c.eq(Mux(st.cnt >= cmax, cmax, st.cnt + 1)),
@@ -140,14 +140,14 @@ class EMGTrigger(wiring.Component):
         ]
 
         def floor_step(s):
-            return st.facc + (env << (U - s)) - (st.facc >> s)
+            return st.facc + (env << (G - s)) - (st.facc >> s)
 
         with m.If(warming):
             m.d.comb += facc.eq(floor_step(p.warmup_shift))
         with m.Elif(env < floor):
             m.d.comb += facc.eq(floor_step(p.floor_down_shift))
         with m.Elif(new_trig):
-            m.d.comb += facc.eq(st.facc)
+            m.d.comb += facc.eq(floor_step(p.floor_on_shift))
         with m.Else():
             m.d.comb += facc.eq(floor_step(p.floor_up_shift))
 

@@ -60,7 +60,8 @@ def test_full_scale_input_does_not_overflow():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(hp_shift=0), "hp_shift"),
-    (dict(floor_down_shift=9), "floor_down_shift"),
+    (dict(floor_down_shift=12), "floor_down_shift"),
+    (dict(floor_on_shift=17, floor_up_shift=8), "floor_on_shift"),
     (dict(on_gain=20, off_gain=30), "off_gain"),
     (dict(min_on=0), "min_on"),
     (dict(env_shift=-1), "non-negative"),

