@@ -77,7 +77,7 @@ def sim_speed(n_samples):
     t = time.perf_counter()
     run_hdl(x)
     dt = time.perf_counter() - t
-    print(f"\n## Simulation speed (Icarus {_ver(['iverilog', '-V'])}, cocotb, 20 cycles/sample)")
+    print(f"\n## Simulation speed ({_ver(['iverilog', '-V'])}, cocotb 2, 20 cycles/sample)")
     print(f"{len(x)} samples in {dt:.1f} s: {len(x) / dt:.0f} samples/s "
           f"= {len(x) / dt / 500:.2f} x real time (incl. ~2 s start-up)")
 

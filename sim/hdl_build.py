@@ -66,6 +66,9 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
         If the simulator is missing or a cocotb test failed.
     """
     from cocotb_tools.runner import get_runner, get_results
+    import logging
+    # the runner logs routine messages ("Skipping compilation ...") as warnings
+    logging.getLogger(sim.capitalize()).setLevel(logging.ERROR)
     hint = simulator_missing(sim)
     if hint:
         raise RuntimeError(hint)
