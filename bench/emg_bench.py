@@ -99,14 +99,20 @@ def synth(name, component):
     with tempfile.TemporaryDirectory() as tmp:
         v = Path(tmp) / f"{name}.v"
         v.write_text(verilog.convert(component, name=name, emit_src=False))
-        # yowasp (WebAssembly) sees the working directory: pass a relative path
-        r = subprocess.run([exe, "-q", "-p", f"read_verilog {v.name}; synth_intel_alm -family cyclonev "
-                            f"-top {name}; stat"], capture_output=True, text=True, cwd=tmp)
-    if r.returncode:
-        print(f"{name}: yosys failed: {r.stderr.strip().splitlines()[-1:]}")
+        # yowasp (WebAssembly) sees only the working directory: relative paths. Its
+        # stdout is lost after ABC runs, so the table goes to a file (tee -o).
+        # -noiopad: yosys' abc9 asserts on IO-buffered ports here; pads are not
+        # logic anyway (no effect on ALUT/FF/DSP/RAM counts).
+        r = subprocess.run([exe, "-l", "synth.log", "-p",
+                            f"read_verilog {v.name}; synth_intel_alm -family cyclonev "
+                            f"-top {name} -noiopad; tee -q -o stat.txt stat"],
+                           capture_output=True, text=True, cwd=tmp)
+        stat = (Path(tmp) / "stat.txt").read_text() if (Path(tmp) / "stat.txt").exists() else ""
+    if r.returncode or not stat:
+        print(f"{name}: yosys failed (exit {r.returncode})")
         return None
     cells = {}
-    for line in r.stdout.splitlines():
+    for line in stat.splitlines():
         m = re.match(r"\s*(\d+)\s+(?:\S+\s+)?(MISTRAL_\w+)\s*$", line) or \
             re.match(r"\s*(MISTRAL_\w+)\s+(\d+)\s*$", line)
         if m:

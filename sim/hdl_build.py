@@ -82,9 +82,10 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
         tb_out.unlink()
     runner = get_runner(sim)
     log = run_dir / "build.log"
+    sim_dir = build_dir / (sim + ("-waves" if waves else ""))  # the dump module is built in
     with open(build_dir / f".{sim}.lock", "w") as lock:  # parallel pytest workers share builds
         fcntl.flock(lock, fcntl.LOCK_EX)
-        runner.build(sources=[vpath], hdl_toplevel=name, build_dir=build_dir / sim,
+        runner.build(sources=[vpath], hdl_toplevel=name, build_dir=sim_dir,
                      waves=waves, timescale=("1ns", "1ps"), log_file=log)
     if str(ROOT) not in sys.path:  # the runner passes sys.path on as PYTHONPATH
         sys.path.insert(0, str(ROOT))
@@ -93,8 +94,9 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     env.update(extra_env or {})
     try:
         results = runner.test(test_module=test_module, hdl_toplevel=name,
-                              build_dir=build_dir / sim, test_dir=run_dir, extra_env=env,
+                              build_dir=sim_dir, test_dir=run_dir, extra_env=env,
                               waves=waves, timescale=("1ns", "1ps"),
+                              plusargs=[f"+dumpfile_path={run_dir / (name + '.fst')}"] if waves else [],
                               log_file=run_dir / "sim.log")
         total, failed = get_results(results)
     except SystemExit:
