@@ -10,6 +10,7 @@ variables (``TB_IN``, ``TB_OUT``).
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,6 +36,14 @@ def to_verilog(component, name):
     """Convert ``component`` to Verilog; return ``(path, text)`` under a cache directory."""
     from amaranth.back import verilog
     text = verilog.convert(component, name=name, emit_src=False)
+    # Icarus does not run `always @*` blocks at time 0, so a combinational output
+    # that depends only on a register still at its initial value (e.g. an FSM's
+    # `ready` in its first state) reads X until that register first changes.
+    # Yosys makes every such block sensitive to a dummy `dump_module` reg; toggling
+    # it at time 0 evaluates them all once.
+    text = re.sub(r"^(\s*)reg (\\\S*dump_module\S*)\s+= 0;$",
+                  lambda mt: f"{mt.group(0)}\n{mt.group(1)}initial #0 {mt.group(2)} = 1'b1;",
+                  text, count=1, flags=re.M)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     out = BUILD_ROOT / f"{name}-{digest}"
     out.mkdir(parents=True, exist_ok=True)
