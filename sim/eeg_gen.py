@@ -178,17 +178,13 @@ __all__ = ["EEG_CHANNELS", "UV_PER_LSB", "N_FFT", "BANDS", "BAND_BINS",
            "generate_eeg", "band_dbu", "trigger_windows", "trigger_band_dbu"]
 
 #: EEG channels in gateware order (10-20 names).
-EEG_CHANNELS = ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")
+from sw.channels import EEG_CHANNELS  # noqa: E402  (one name per channel everywhere)
 #: ADC resolution, microvolts per count (int16 -> +/- 3.277 mV full scale).
 UV_PER_LSB = 0.1
-#: Length of the EEG branch FIFO / DFT (paper §3.2: 256 samples, ~0.5 s).
-N_FFT = 256
-#: Bands of the EEG branch, Hz (paper §3.2), inclusive.
-BANDS = {"BP": (2.0, 5.0), "mu": (9.0, 11.0), "beta": (12.0, 30.0)}
-#: DFT bins whose centre frequency k * FS / N_FFT lies inside each band.
-BAND_BINS = {b: np.flatnonzero((np.arange(N_FFT // 2 + 1) * FS / N_FFT >= lo)
-                               & (np.arange(N_FFT // 2 + 1) * FS / N_FFT <= hi))
-             for b, (lo, hi) in BANDS.items()}
+# FIFO length, bands and band bins are those of the EEG branch's golden model.
+from sw.eeg_mrp_model import N as N_FFT, BANDS, BAND_BINS as _BINS  # noqa: E402
+#: DFT bins of each band (as index arrays)
+BAND_BINS = {b: np.array(k) for b, k in _BINS.items()}
 
 _N_CH = len(EEG_CHANNELS)
 _INT16_MAX = 32767

@@ -1,6 +1,8 @@
-"""Decode raw stride-record words (as read from the gateware) into dicts."""
+"""Decode raw record words (as read from the gateware) into dicts."""
 
+from hdl.eeg_mrp import mrp_record_layout
 from hdl.stride_indexes import stride_record_layout
+from sw.eeg_mrp_model import BANDS
 
 
 def decode_records(words, count_width=16, start_width=32):
@@ -12,5 +14,20 @@ def decode_records(words, count_width=16, start_width=32):
         rec = {}
         for name, field in layout:
             rec[name] = (w >> field.offset) & ((1 << field.width) - 1)
+        out.append(rec)
+    return out
+
+
+def decode_mrp_records(words, n_channels=8, index_width=32):
+    """Unpack EEG MRP record words; band values become signed Q8.8 integers."""
+    layout = mrp_record_layout(n_channels, index_width)
+    out = []
+    for w in map(int, words):
+        rec = {}
+        for name, field in layout:
+            v = (w >> field.offset) & ((1 << field.width) - 1)
+            if name in BANDS and v >= 1 << 15:
+                v -= 1 << 16
+            rec[name] = v
         out.append(rec)
     return out

@@ -1,28 +1,18 @@
 """EEG MRP gateware vs its bit-exact model, record for record (cocotb + Icarus)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from hdl.eeg_mrp import EEGMRP, mrp_record_layout
+from hdl.eeg_mrp import EEGMRP
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.eeg_mrp_model import BANDS, N, EEGParams, mrp_bitexact
+from sim.records import decode_mrp_records
+from sw.eeg_mrp_model import BANDS, EEGParams
+from sw.eeg_pipeline import run_golden_eeg
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
-
-
-def decode(words, nch):
-    layout = mrp_record_layout(nch)
-    out = []
-    for w in map(int, words):
-        rec = {}
-        for name, field in layout:
-            v = (w >> field.offset) & ((1 << field.width) - 1)
-            if name in BANDS and v >= 1 << 15:
-                v -= 1 << 16
-            rec[name] = v
-        out.append(rec)
-    return out
 
 
 def simulate(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
@@ -31,23 +21,14 @@ def simulate(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
     out = run_cocotb(EEGMRP(nch, params), "eeg_mrp", "sim.cocotb_eeg_mrp",
                      dict(samples=np.asarray(samples, np.int16), trigger=np.asarray(trigger, np.uint8),
                           enable=enable, reset_at=np.asarray(reset_at, int)))
-    return decode(out["records"], nch), out["cycles"]
+    return decode_mrp_records(out["records"], nch), out["cycles"]
 
 
 def expected(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
-    """Bit-exact records: per trigger, per enabled channel, in channel order."""
-    nch = samples.shape[1]
-    enable = np.ones(nch, bool) if enable is None else np.asarray(enable, bool)
+    """Golden records, restarted at every reset point."""
     cuts = [0, *reset_at, len(samples)]
-    recs = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        for t in np.flatnonzero(trigger[a:b]):
-            win = samples[a + max(0, t - N + 1):a + t + 1]
-            vals = mrp_bitexact(win, params)
-            for c in np.flatnonzero(enable):
-                recs.append({"channel": int(c), "index": int(t), "partial": int(t + 1 < N),
-                             **{band: int(vals[band][c]) for band in BANDS}})
-    return recs
+    return [r for a, b in zip(cuts[:-1], cuts[1:])
+            for r in run_golden_eeg(samples[a:b], trigger[a:b], enable, params)]
 
 
 def assert_same(got, want):
@@ -99,3 +80,41 @@ def test_other_scale_and_channel_count():
     trig[[260, 399]] = 1
     got, _ = simulate(x, trig, params=p)
     assert_same(got, expected(x, trig, params=p))
+
+
+def test_synthetic_eeg_walk_with_emg_triggers():
+    """7 sites of synthetic EEG, triggered by the LG onsets the EMG golden pipeline finds."""
+    from sim.emg_gen import generate_walk
+    from sim.eeg_gen import generate_eeg
+    from sw.emg_pipeline import run_golden
+    walk = generate_walk(21, "pre", n_strides=2)
+    n = min(len(walk.emg), 2500)
+    trig_emg, _ = run_golden(walk.emg[:n])
+    lg = trig_emg[:, [0, 4]].astype(np.int8)
+    trigger = (np.diff(np.vstack([np.zeros((1, 2), np.int8), lg]), axis=0) == 1).any(axis=1)
+    assert 2 <= trigger.sum() <= 8
+    eeg = generate_eeg(21, n_samples=n, movement_onsets=np.flatnonzero(trigger)).eeg
+    got, cycles = simulate(eeg, trigger.astype(np.uint8))
+    assert_same(got, expected(eeg, trigger.astype(np.uint8)))
+    assert len(got) == 7 * trigger.sum()
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" /
+                         "eeg-motor-physionet").is_dir(), reason="shared PhysioNet EEG not found")
+def test_physionet_recording_with_annotation_triggers():
+    """Real EEG (S001R07, 160 Hz -> 500 Hz), T1/T2 onsets as triggers; first 20 s."""
+    from scipy.signal import resample_poly
+    from sw.edf import read_edf, eeg_label_map
+    from sw.channels import EEG_CHANNELS
+    rec = read_edf(Path(__file__).resolve().parents[2] / "shared" / "data" /
+                   "eeg-motor-physionet" / "S001R07.edf")
+    labels = eeg_label_map(rec.labels)
+    uv = np.column_stack([rec.signals[labels[s]] for s in EEG_CHANNELS])[:160 * 20]
+    counts = np.clip(np.round(resample_poly(uv, 25, 8, axis=0) / 0.1), -32768, 32767).astype(np.int16)
+    trigger = np.zeros(len(counts), np.uint8)
+    for onset, _, text in rec.annotations:
+        if text in ("T1", "T2") and onset * 500 < len(counts):
+            trigger[int(round(onset * 500))] = 1
+    assert trigger.sum() >= 2
+    got, _ = simulate(counts, trigger)
+    assert_same(got, expected(counts, trigger))

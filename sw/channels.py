@@ -12,6 +12,8 @@ MUSCLES = ("LG", "TA", "BF", "RF")
 EMG_CHANNELS = tuple(f"{leg}_{mus}" for leg in LEGS for mus in MUSCLES)
 #: Co-contraction pairs as (name, muscle index a, muscle index b).
 COCONTRACTION_PAIRS = (("LG_TA", 0, 1), ("BF_RF", 2, 3))
+#: EEG sites of the paper (10-20 system), in EEG-branch channel order.
+EEG_CHANNELS = ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")
 #: EMG / EEG sample rate of the fabric, Hz.
 FS = 500
 #: Sample period in ms (the 2 ms resolution of every time index).
