@@ -20,6 +20,7 @@ test:
 
 bench:
 	$(PYTHON) -m bench.emg_bench
+	$(PYTHON) -m bench.eeg_bench
 
 clean:
 	rm -rf sim_build $(OUT) .pytest_cache

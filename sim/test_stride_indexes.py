@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(simulator_missing() is not None,
 
 def simulate(trig, present=None, stride_ref=0, count_width=16, reset_at=(), gap=2):
     present = np.ones(8, bool) if present is None else np.asarray(present, bool)
-    out = run_cocotb(StrideIndexes(count_width), f"stride_indexes", "sim.cocotb_stride_indexes",
+    out = run_cocotb(StrideIndexes(count_width), "stride_indexes", "sim.cocotb_stride_indexes",
                      dict(trig=np.asarray(trig, np.uint8), present=present,
                           stride_ref=stride_ref, reset_at=np.asarray(reset_at, int), gap=gap))
     return decode_records(out["records"], count_width), int(out["overrun"])

@@ -17,7 +17,6 @@ of this release yet; this command stops after the features.
 """
 
 import argparse
-import csv
 import os
 import sys
 import time

@@ -191,12 +191,17 @@ def mapped_matrix(rec, mapping):
     return mat, n - end
 
 
-def resample_to_fabric_rate(x, fs):
-    """Resample (n, k) float data from ``fs`` to 500 Hz."""
+def resample_to_fabric_rate(x, fs, min_fs=250, kind="sEMG"):
+    """Resample (n, k) float data from ``fs`` to 500 Hz.
+
+    ``min_fs`` is the lowest rate accepted for the signal ``kind`` (named in the
+    error): 250 Hz for sEMG (its band reaches ~125 Hz and more); the EEG branch
+    passes a lower limit, its bands end at 30 Hz.
+    """
     if not fs or fs <= 0 or not np.isfinite(fs):
         raise InputError(f"sample rate must be a positive number of Hz, not {fs}")
-    if fs < 250:
-        raise InputError(f"sample rate {fs:g} Hz is too low for sEMG (need >= 250 Hz)")
+    if fs < min_fs:
+        raise InputError(f"sample rate {fs:g} Hz is too low for {kind} (need >= {min_fs:g} Hz)")
     ratio = Fraction(FS / fs).limit_denominator(1000)
     if abs(float(ratio) - FS / fs) > 1e-6 * FS / fs:
         raise InputError(f"cannot resample {fs:g} Hz to {FS} Hz with a rational ratio")

@@ -86,7 +86,6 @@ def stride_indexes_bitexact(trig, present=None, stride_ref=0, count_width=16,
         raise ValueError(f"stride_ref must be a muscle index 0..3, not {stride_ref}")
     cmax = (1 << count_width) - 1
     smax = (1 << start_width) - 1
-    n = trig.shape[0]
     events = []
     for leg in (0, 1):
         t, pr = _leg_bits(trig, present, leg)
