@@ -2,14 +2,16 @@
 
 ``python -m sw.demo [--out DIR] [--seed N] [--strides N] [--hdl-samples N]``
 
-1. Generates a small SYNTHETIC cohort with :mod:`sim.emg_gen`: 2 subjects (one
-   mild, one severe) x Pre/Post L-dopa x one walk.
+1. Generates a small SYNTHETIC cohort with :mod:`sim.emg_gen` and
+   :mod:`sim.eeg_gen`: 2 subjects (one mild, one severe) x Pre/Post L-dopa x one
+   walk of 8 EMG and 7 EEG channels.
 2. Runs the golden EMG pipeline on every walk and writes the per-stride CSV of
    each (``DIR/strides_<subject>_<session>.csv``, columns of ``sw.extract emg``)
-   plus the generator's ground truth beside it (``..._truth.csv``).
-3. Replays the start of one walk through the simulated gateware (cocotb +
-   Icarus) and checks that triggers and stride records are identical to the
-   golden model.
+   plus the generator's ground truth beside it (``..._truth.csv``); then the
+   golden EEG branch, triggered by the LG onsets the EMG branch found
+   (``DIR/mrp_<subject>_<session>.csv``: BP, mu, beta dBuV per trigger and site).
+3. Replays the start of one walk through the simulated gateware of both branches
+   (cocotb + Icarus) and checks that every output is identical to the golden models.
 4. Prints Pre vs Post means of the features -- figures from synthetic data.
 
 The classifier steps of the full chain (DNN training, C emission) are not part
@@ -24,12 +26,27 @@ import time
 import numpy as np
 
 from sim.emg_gen import generate_walk, make_subject
-from .channels import MUSCLES
+from sim.eeg_gen import generate_eeg
+from .channels import MUSCLES, EEG_CHANNELS
+from .eeg_mrp_model import BANDS, EEGParams
+from .eeg_pipeline import run_golden_eeg
 from .emg_pipeline import run_golden
 from .extract import write_csv_atomic
 from .stride_indexes_model import CSV_COLUMNS, record_to_row
 
 SUBJECTS = (("S1", "mild"), ("S2", "severe"))
+
+
+def lg_onsets(trig):
+    """Frames where either leg's LG trigger rises: the EEG branch's trigger."""
+    lg = trig[:, [0, 4]].astype(np.int8)
+    return (np.diff(np.vstack([np.zeros((1, 2), np.int8), lg]), axis=0) == 1).any(axis=1)
+
+
+def mrp_rows(recs):
+    return [{"trigger_s": f"{r['index'] / 500:.3f}", "site": EEG_CHANNELS[r["channel"]],
+             **{f"{b}_dBu": f"{r[b] / 256:.8g}" for b in BANDS},
+             "flags": "partial" if r["partial"] else ""} for r in recs]
 
 
 def main(argv=None):
@@ -47,15 +64,25 @@ def main(argv=None):
     print(f"== 1. synthetic cohort (SYNTHETIC data): {len(SUBJECTS)} subjects x pre/post x "
           f"{a.strides} strides, seed {a.seed}")
     feats = {"pre": [], "post": []}
+    mrp = {"pre": [], "post": []}
     first = None
     for k, (sid, sev) in enumerate(SUBJECTS):
         subj = make_subject(a.seed + k, sev)
         for j, session in enumerate(("pre", "post")):
             w = generate_walk(a.seed * 10 + 2 * k + j, session, a.strides, subject=subj)
-            first = first or w
             t0 = time.perf_counter()
             trig, recs = run_golden(w.emg)
             dt = time.perf_counter() - t0
+            onsets = lg_onsets(trig)
+            eeg = generate_eeg(a.seed * 10 + 2 * k + j, n_samples=len(w.emg),
+                               movement_onsets=np.flatnonzero(onsets), condition=session,
+                               subject_seed=a.seed + k)
+            erecs = run_golden_eeg(eeg.eeg, onsets, params=EEGParams(eeg.uv_per_lsb))
+            write_csv_atomic(os.path.join(a.out, f"mrp_{sid}_{session}.csv"),
+                             ["trigger_s", "site", *[f"{b}_dBu" for b in BANDS], "flags"],
+                             mrp_rows(erecs))
+            mrp[session] += [r for r in erecs if not r["partial"]]
+            first = first or (w, eeg, onsets)
             rows = [record_to_row(r) for r in recs]
             base = os.path.join(a.out, f"strides_{sid}_{session}")
             write_csv_atomic(base + ".csv", CSV_COLUMNS, rows)
@@ -64,7 +91,8 @@ def main(argv=None):
                              [{c: t[c] for c in (["leg", "start"] + truth_cols[1:])} for t in w.strides])
             feats[session] += [r for r in recs if not r["overflow"]]
             print(f"   {sid} ({sev}) {session:<4}: {len(w.emg)} samples, {len(recs)} strides "
-                  f"(truth {len(w.strides)}), golden model {len(w.emg) / dt:,.0f} samples/s -> {base}.csv")
+                  f"(truth {len(w.strides)}), golden model {len(w.emg) / dt:,.0f} samples/s -> {base}.csv; "
+                  f"{int(onsets.sum())} EEG triggers x {len(EEG_CHANNELS)} sites")
 
     print("== 2. gateware simulation vs golden model")
     if a.hdl_samples > 0:
@@ -74,7 +102,9 @@ def main(argv=None):
             print(f"   skipped: {hint}")
         else:
             from sim.emg_hdl_engine import run_hdl
-            x = first.emg[:a.hdl_samples]
+            from sim.eeg_hdl_engine import run_hdl_eeg
+            w, eeg, onsets = first
+            x = w.emg[:a.hdl_samples]
             t0 = time.perf_counter()
             th, rh = run_hdl(x)
             dt = time.perf_counter() - t0
@@ -82,6 +112,17 @@ def main(argv=None):
             same = np.array_equal(th, tg) and rh == rg
             print(f"   {len(x)} samples in {dt:.1f} s: triggers and {len(rh)} stride records "
                   f"{'IDENTICAL' if same else 'DIFFER'} to the bit-exact model")
+            if not same:
+                return 1
+            t0 = time.perf_counter()
+            params = EEGParams(eeg.uv_per_lsb)
+            eh, cycles = run_hdl_eeg(eeg.eeg[:a.hdl_samples], onsets[:a.hdl_samples], params=params,
+                                     return_cycles=True)
+            dt = time.perf_counter() - t0
+            same = eh == run_golden_eeg(eeg.eeg[:a.hdl_samples], onsets[:a.hdl_samples], params=params)
+            print(f"   EEG: {len(eh)} MRP records in {dt:.1f} s, {'IDENTICAL' if same else 'DIFFER'} to the "
+                  f"bit-exact model; {cycles.max():.0f} cycles ({cycles.max() / 50:.0f} us at 50 MHz) "
+                  "from trigger to last record")
             if not same:
                 return 1
 
@@ -93,6 +134,10 @@ def main(argv=None):
         vals = [np.mean([r[name] for r in feats[s]]) * scale if feats[s] else float("nan")
                 for s in ("pre", "post")]
         print(f"   {name + ' (' + unit + ')':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
+    print("   cortical features (SYNTHETIC; mean over triggers and sites, dBuV)")
+    for b in BANDS:
+        vals = [np.mean([r[b] for r in mrp[s]]) / 256 if mrp[s] else float("nan") for s in ("pre", "post")]
+        print(f"   {b + ' (dBuV)':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
     print("== 4. classifier training and C emission: not in this release (features stop here)")
     print(f"done: outputs in {a.out}/")
     return 0
