@@ -26,6 +26,32 @@ cocotb: ``make setup``). Both write identical files.
 Errors in the input (missing file, empty file, unknown column, NaN or empty
 cells, non-monotonic time, bad sample rate) print one line on stderr and exit
 with status 2; no output file is written.
+
+EEG branch::
+
+    python -m sw.extract eeg RECORDING [--fs HZ] [--map SITE=LABEL,...] [--unit uV|mV|V]
+                             [--uv-per-lsb X]
+                             [--triggers-from annotations [--events T1,T2]
+                              | --triggers FILE.csv
+                              | --emg EMGFILE [--emg-fs HZ] [--emg-map SLOT=COLUMN,...]]
+                             [--engine golden|hdl] [-o OUT.csv] [-q]
+
+e.g. on the shared PhysioNet file (sites found under T7/T8/C3/C4/Cz/P3/P4, one
+trigger per left/right fist cue)::
+
+    python -m sw.extract eeg ../shared/data/eeg-motor-physionet/S001R03.edf -o S001R03_mrp.csv
+
+RECORDING is EDF/EDF+C or CSV/TSV (see :mod:`sw.eeg_input`); it is resampled to
+500 Hz and quantised to int16 at ``--uv-per-lsb`` µV per count (default 0.1,
+the branch's :class:`sw.eeg_mrp_model.EEGParams`). Triggers come from exactly
+one source: the EDF+ annotations (default for EDF: events ``T1,T2``), a CSV of
+times (``time_s``/``time`` in s, or ``sample`` at 500 Hz), or the LG onsets of
+the golden EMG branch on a simultaneous EMG recording (``--emg``, started at the
+same time, same length to 1 s). The output has one row per trigger and present
+site: ``trigger_s``, ``index`` (500 Hz frame), ``site``, ``BP_dBu``, ``mu_dBu``,
+``beta_dBu`` (the branch's Q8.8 values written exactly, ``-inf`` for an all-zero
+window) and ``flags`` (``partial``: fewer than 256 frames before the trigger,
+the older samples count as zero). Sites not mapped are absent: no rows.
 """
 
 import argparse
@@ -33,15 +59,20 @@ import csv
 import os
 import sys
 import tempfile
+import threading
+import time
 
 import numpy as np
 
-from .channels import EMG_CHANNELS, MUSCLES, LEGS, FS
+from .channels import EMG_CHANNELS, EEG_CHANNELS, MUSCLES, LEGS, FS
 from .recording import (InputError, TIME_NAMES, read_recording, parse_map, mapped_matrix,
                         resample_to_fabric_rate, to_fabric)
 from .stride_indexes_model import CSV_COLUMNS, record_to_row
 
-__all__ = ["main", "prepare_emg", "write_csv_atomic"]
+__all__ = ["main", "prepare_emg", "write_csv_atomic", "EEG_CSV_COLUMNS"]
+
+#: columns of the ``eeg`` output CSV
+EEG_CSV_COLUMNS = ("trigger_s", "index", "site", "BP_dBu", "mu_dBu", "beta_dBu", "flags")
 
 
 def _progress_printer(label):
@@ -157,6 +188,170 @@ def run_emg(args):
     return 0
 
 
+def _output_path(args, suffix):
+    out = args.output or os.path.splitext(os.path.basename(args.recording))[0] + suffix
+    if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+        raise InputError(f"output folder of {out} does not exist")
+    if os.path.isdir(out):
+        raise InputError(f"output {out} is a directory; give a file name with -o")
+    return out
+
+
+def format_db_q(raw):
+    """Q8.8 raw dB -> exact decimal text (at least 2 decimals), ``-inf`` for the floor."""
+    from .eeg_mrp_model import DB_FLOOR
+    if raw == DB_FLOOR:
+        return "-inf"
+    text = f"{raw / 256:.8f}".rstrip("0")
+    whole, frac = text.split(".")
+    return f"{whole}.{frac:0<2}"
+
+
+def _eeg_trigger_source(args):
+    given = [name for name, v in (("--triggers-from", args.triggers_from),
+                                  ("--triggers", args.triggers), ("--emg", args.emg)) if v]
+    if len(given) > 1:
+        raise InputError(f"give one trigger source, not {' and '.join(given)}")
+    if args.triggers_from is not None and args.triggers_from != "annotations":
+        raise InputError(f"--triggers-from {args.triggers_from!r}: the only source is 'annotations'")
+    if not args.emg:
+        extra = [o for o, v in (("--emg-fs", args.emg_fs), ("--emg-map", args.emg_map),
+                                ("--emg-full-scale", args.emg_full_scale)) if v is not None]
+        if extra:
+            raise InputError(f"{', '.join(extra)} only apply with --emg EMGFILE")
+    source = "annotations" if args.triggers_from else ("file" if args.triggers else
+                                                      ("emg" if args.emg else None))
+    if args.events is not None and source not in ("annotations", None):
+        raise InputError("--events only applies to --triggers-from annotations")
+    return source
+
+
+def _hdl_ticker(n, ntrig):
+    """Elapsed-time line on stderr while the simulation runs (it reports no progress)."""
+    expect = 3 + n / 2500 + 0.7 * ntrig      # start-up, frames, ~2900 cycles x channels per trigger
+    stop = threading.Event()
+    t0 = time.monotonic()
+
+    def tick():
+        while not stop.wait(1.0):
+            print(f"\rhdl: {n} frames, {ntrig} triggers: {time.monotonic() - t0:.0f} s "
+                  f"(about {expect:.0f} s expected)", end="", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+
+    def done():
+        stop.set()
+        thread.join()
+        print(f"\rhdl: {n} frames, {ntrig} triggers: done in {time.monotonic() - t0:.1f} s"
+              + " " * 20, file=sys.stderr)
+    return done
+
+
+def run_eeg(args):
+    from .eeg_input import (load_eeg, parse_events, triggers_from_annotations,
+                            read_trigger_file, triggers_from_emg)
+    from .eeg_mrp_model import EEGParams, BANDS, db_from_q
+    try:
+        params = EEGParams(uv_per_lsb=args.uv_per_lsb)
+    except ValueError:
+        raise InputError(f"--uv-per-lsb must be a positive number of microvolts "
+                         f"(1e-6 .. 1e3), not {args.uv_per_lsb:g}") from None
+    source = _eeg_trigger_source(args)
+    if args.engine == "golden":
+        from .eeg_pipeline import run_golden_eeg
+    else:                       # before any work: fail fast without the simulator
+        try:
+            from sim.hdl_build import simulator_missing
+        except ImportError as e:
+            raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
+        hint = simulator_missing()
+        if hint:
+            raise InputError(hint)
+        try:
+            from sim.eeg_hdl_engine import run_hdl_eeg
+        except ImportError as e:
+            raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
+    events = parse_events(args.events) if args.events is not None else ["T1", "T2"]
+    eeg = load_eeg(args.recording, args.fs, args.map, args.unit, args.uv_per_lsb)
+    if source is None:
+        if eeg.annotations is None:
+            raise InputError(f"{args.recording}: no trigger source: a CSV recording needs "
+                             "--triggers FILE.csv or --emg EMGFILE")
+        source = "annotations"
+    n = eeg.n
+    if source == "annotations":
+        frames, per_event = triggers_from_annotations(eeg, events)
+        how = "annotations " + ", ".join(f"{e} ({c})" for e, c in per_event.items())
+    elif source == "file":
+        frames = read_trigger_file(args.triggers, n)
+        how = f"{args.triggers}"
+    else:
+        frames, emg_info = triggers_from_emg(args.emg, n, args.emg_fs, args.emg_map,
+                                             args.emg_full_scale)
+        how = (f"LG onsets in {args.emg} ("
+               + ", ".join(f"{leg} {c}" for leg, c in emg_info["per_leg"].items()) + ")"
+               + (f", {emg_info['dropped']} after the EEG's end dropped"
+                  if emg_info["dropped"] else ""))
+    unique = sorted(set(frames))
+    merged = len(frames) - len(unique)
+    out = _output_path(args, "_mrp.csv")
+    trigger = np.zeros(n, np.uint8)
+    trigger[unique] = 1
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    say(f"{args.recording}: {eeg.kind}, {eeg.n_in} samples at {eeg.fs_in:g} Hz in {eeg.unit} "
+        f"-> {n} frames at {FS} Hz ({eeg.duration:.1f} s), {args.uv_per_lsb:g} uV per count"
+        + (f", {eeg.trimmed} trailing rows without values trimmed" if eeg.trimmed else ""))
+    absent = [s for k, s in enumerate(EEG_CHANNELS) if not eeg.present[k]]
+    say("  sites: " + ", ".join(s if s == lab else f"{s}={lab}" for s, lab in eeg.mapping.items())
+        + (f"; absent (no rows): {', '.join(absent)}" if absent else ""))
+    for site, c in eeg.clipped.items():
+        if c:
+            say(f"  {site}: {c} samples clipped at the 16-bit rails "
+                f"(+-{32767 * args.uv_per_lsb:g} uV; raise --uv-per-lsb?)")
+    say(f"  triggers: {len(unique)} from {how}"
+        + (f"; {merged} on an already triggered frame merged" if merged else ""))
+
+    if args.engine == "golden":
+        records = run_golden_eeg(eeg.samples, trigger, eeg.present, params)
+    else:
+        done = None if args.quiet else _hdl_ticker(n, len(unique))
+        try:
+            records = run_hdl_eeg(eeg.samples, trigger, eeg.present, params)
+        finally:
+            if done:
+                done()
+    records = sorted(records, key=lambda r: (r["index"], r["channel"]))
+    rows = [{"trigger_s": f"{r['index'] / FS:.3f}", "index": r["index"],
+             "site": EEG_CHANNELS[r["channel"]],
+             **{f"{b}_dBu": format_db_q(r[b]) for b in BANDS},
+             "flags": "partial" if r["partial"] else ""} for r in records]
+    write_csv_atomic(out, EEG_CSV_COLUMNS, rows)
+    full = [r for r in records if not r["partial"]]
+    if full:
+        means = []
+        for b in BANDS:
+            v = db_from_q([r[b] for r in full])
+            v = v[np.isfinite(v)]
+            means.append(f"{b} {v.mean():.2f}" if len(v) else f"{b} -inf")
+        say(f"  mean dBuV over {len(full)} records: " + ", ".join(means)
+            + (f" ({len(records) - len(full)} partial records left out)"
+               if len(full) < len(records) else ""))
+    elif records:
+        say("  every record is partial (trigger within 256 frames of the start): no means")
+    say(f"wrote {len(rows)} rows ({len(unique)} triggers x {int(eeg.present.sum())} sites) to {out}")
+    return 0
+
+
+def _one_line_error(parser):
+    """Usage errors of a subcommand as one ``sw.extract: error:`` line, exit 2."""
+    def error(message):
+        print(f"sw.extract: error: {message} (see {parser.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+    parser.error = error
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="python -m sw.extract",
                                  description="Run the fabric feature extraction on a recording.")
@@ -176,11 +371,47 @@ def build_parser():
     e.add_argument("-o", "--output", help="output CSV (default: RECORDING_strides.csv here)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     e.set_defaults(func=run_emg)
+
+    g = sub.add_parser("eeg", help="EEG band powers (BP, mu, beta) at each trigger",
+                       description="EEG movement-related potentials -> per-trigger, per-site CSV.")
+    _one_line_error(g)
+    g.add_argument("recording", help="EDF/EDF+C file, or CSV/TSV with a header row")
+    g.add_argument("--fs", type=float, help="sample rate in Hz (CSV without a time column)")
+    g.add_argument("--map", help="SITE=LABEL pairs, e.g. T3=T7,T4=T8 "
+                                 f"(sites: {', '.join(EEG_CHANNELS)}); default: labels named "
+                                 "like the sites (T7/T8 for T3/T4); unmapped sites are absent")
+    g.add_argument("--unit", help="unit of CSV values: uV (default), mV or V "
+                                  "(EDF: from the header)")
+    g.add_argument("--uv-per-lsb", type=float, default=0.1,
+                   help="microvolts per int16 count of the branch (default 0.1)")
+    g.add_argument("--triggers-from", metavar="annotations",
+                   help="EDF+ annotations (the default for EDF)")
+    g.add_argument("--events", help="annotation texts that trigger (default T1,T2)")
+    g.add_argument("--triggers", metavar="FILE.csv",
+                   help="CSV with a column time_s or time (s) or sample (500 Hz frame)")
+    g.add_argument("--emg", metavar="EMGFILE",
+                   help="simultaneous EMG recording: trigger on either leg's LG onset")
+    g.add_argument("--emg-fs", type=float, help="sample rate of EMGFILE (no time column)")
+    g.add_argument("--emg-map", help="SLOT=COLUMN pairs of EMGFILE (as `emg --map`)")
+    g.add_argument("--emg-full-scale", type=float,
+                   help="EMGFILE units at int16 full scale (as `emg --full-scale`)")
+    g.add_argument("--engine", choices=("golden", "hdl"), default="golden",
+                   help="golden = bit-exact model (default), hdl = simulated gateware")
+    g.add_argument("-o", "--output", help="output CSV (default: RECORDING_mrp.csv here)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    g.set_defaults(func=run_eeg)
     return ap
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args, extra = ap.parse_known_args(argv)     # = parse_args, but eeg errors in one line
+    if extra:
+        msg = f"unrecognized arguments: {' '.join(extra)}"
+        if args.branch == "eeg":
+            print(f"sw.extract: error: {msg} (see {ap.prog} eeg --help)", file=sys.stderr)
+            return 2
+        ap.error(msg)
     try:
         return args.func(args)
     except InputError as e:
