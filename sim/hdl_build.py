@@ -43,7 +43,7 @@ def to_verilog(component, name):
     # it at time 0 evaluates them all once.
     text = re.sub(r"^(\s*)reg (\\\S*dump_module\S*)\s+= 0;$",
                   lambda mt: f"{mt.group(0)}\n{mt.group(1)}initial #0 {mt.group(2)} = 1'b1;",
-                  text, count=1, flags=re.M)
+                  text, flags=re.M)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     out = BUILD_ROOT / f"{name}-{digest}"
     out.mkdir(parents=True, exist_ok=True)
@@ -76,8 +76,6 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     """
     from cocotb_tools.runner import get_runner, get_results
     import logging
-    # the runner logs routine messages ("Skipping compilation ...") as warnings
-    logging.getLogger(sim.capitalize()).setLevel(logging.ERROR)
     hint = simulator_missing(sim)
     if hint:
         raise RuntimeError(hint)
@@ -90,6 +88,8 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     if tb_out.exists():
         tb_out.unlink()
     runner = get_runner(sim)
+    # the runner logs routine messages ("Skipping compilation ...") as warnings
+    runner.log.setLevel(logging.ERROR)
     log = run_dir / "build.log"
     sim_dir = build_dir / (sim + ("-waves" if waves else ""))  # the dump module is built in
     with open(build_dir / f".{sim}.lock", "w") as lock:  # parallel pytest workers share builds

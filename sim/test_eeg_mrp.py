@@ -87,11 +87,11 @@ def test_synthetic_eeg_walk_with_emg_triggers():
     from sim.emg_gen import generate_walk
     from sim.eeg_gen import generate_eeg
     from sw.emg_pipeline import run_golden
+    from sw.fabric_pipeline import lg_onset_trigger
     walk = generate_walk(21, "pre", n_strides=2)
     n = min(len(walk.emg), 2500)
     trig_emg, _ = run_golden(walk.emg[:n])
-    lg = trig_emg[:, [0, 4]].astype(np.int8)
-    trigger = (np.diff(np.vstack([np.zeros((1, 2), np.int8), lg]), axis=0) == 1).any(axis=1)
+    trigger = lg_onset_trigger(trig_emg)
     assert 2 <= trigger.sum() <= 8
     eeg = generate_eeg(21, n_samples=n, movement_onsets=np.flatnonzero(trigger)).eeg
     got, cycles = simulate(eeg, trigger.astype(np.uint8))

@@ -31,16 +31,11 @@ from .channels import MUSCLES, EEG_CHANNELS
 from .eeg_mrp_model import BANDS, EEGParams
 from .eeg_pipeline import run_golden_eeg
 from .emg_pipeline import run_golden
+from .fabric_pipeline import lg_onset_trigger
 from .extract import write_csv_atomic
 from .stride_indexes_model import CSV_COLUMNS, record_to_row
 
 SUBJECTS = (("S1", "mild"), ("S2", "severe"))
-
-
-def lg_onsets(trig):
-    """Frames where either leg's LG trigger rises: the EEG branch's trigger."""
-    lg = trig[:, [0, 4]].astype(np.int8)
-    return (np.diff(np.vstack([np.zeros((1, 2), np.int8), lg]), axis=0) == 1).any(axis=1)
 
 
 def mrp_rows(recs):
@@ -73,7 +68,7 @@ def main(argv=None):
             t0 = time.perf_counter()
             trig, recs = run_golden(w.emg)
             dt = time.perf_counter() - t0
-            onsets = lg_onsets(trig)
+            onsets = lg_onset_trigger(trig)
             eeg = generate_eeg(a.seed * 10 + 2 * k + j, n_samples=len(w.emg),
                                movement_onsets=np.flatnonzero(onsets), condition=session,
                                subject_seed=a.seed + k)
