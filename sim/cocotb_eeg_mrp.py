@@ -12,7 +12,7 @@ import cocotb
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack, report_progress
 
 
 @cocotb.test()
@@ -30,6 +30,7 @@ async def run_test(dut):
 
     async def on_accept(k):
         accepted.append(get_sim_time("ns") / period)
+        report_progress(k + 1)
         if k + 1 in resets:
             await wait_idle()
             await tb.reset()

@@ -7,13 +7,11 @@ If ``TB_PROGRESS`` names a file, the number of frames sent is written to it
 every 2000 frames (``sw.extract --engine hdl`` shows it as progress).
 """
 
-import os
-
 import numpy as np
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack, report_progress
 
 
 class BranchTB(StreamTB):
@@ -34,7 +32,6 @@ class BranchTB(StreamTB):
 async def run_test(dut):
     args = load_inputs()
     samples = args["samples"]
-    progress = os.environ.get("TB_PROGRESS")
     tb = BranchTB(dut)
     dut.present.value = pack(args["present"].astype(int), 1)
     dut.stride_ref.value = int(args["stride_ref"])
@@ -42,9 +39,7 @@ async def run_test(dut):
     await tb.reset()
 
     async def report(k):
-        if progress and (k + 1) % 2000 == 0:
-            with open(progress, "w") as f:
-                f.write(str(k + 1))
+        report_progress(k + 1)
 
     await tb.send([pack(row, 16) for row in samples], on_accept=report)
     await tb.drain(600)

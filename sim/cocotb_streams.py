@@ -24,6 +24,14 @@ def save_outputs(**arrays):
     np.savez(os.environ["TB_OUT"], **arrays)
 
 
+def report_progress(done, every=2000):
+    """Write ``done`` to the ``TB_PROGRESS`` file every ``every`` items (for progress bars)."""
+    path = os.environ.get("TB_PROGRESS")
+    if path and done % every == 0:
+        with open(path, "w") as f:
+            f.write(str(done))
+
+
 def pack(values, width):
     """Pack a sequence of (possibly signed) integers into one little-endian word."""
     word, mask = 0, (1 << width) - 1

@@ -2,7 +2,8 @@
 
 :func:`run_hdl_eeg` has the signature and return value of
 :func:`sw.eeg_pipeline.run_golden_eeg` (plus ``cycles``: clock cycles from each
-trigger frame to its last record).
+trigger frame to its last record). ``progress(done, total)`` is called about once
+a second with the number of frames sent.
 """
 
 import numpy as np
@@ -15,11 +16,13 @@ from .records import decode_mrp_records
 __all__ = ["run_hdl_eeg"]
 
 
-def run_hdl_eeg(samples, trigger, enable=None, params=EEGParams(), return_cycles=False):
+def run_hdl_eeg(samples, trigger, enable=None, params=EEGParams(), return_cycles=False,
+                progress=None):
     samples = np.asarray(samples, np.int16)
     nch = samples.shape[1]
     enable = np.ones(nch, bool) if enable is None else np.asarray(enable, bool)
     out = run_cocotb(EEGMRP(nch, params), "eeg_mrp", "sim.cocotb_eeg_mrp",
-                     dict(samples=samples, trigger=np.asarray(trigger, np.uint8), enable=enable))
+                     dict(samples=samples, trigger=np.asarray(trigger, np.uint8), enable=enable),
+                     progress=progress, total=len(samples))
     recs = decode_mrp_records(out["records"], nch)
     return (recs, out["cycles"]) if return_cycles else recs

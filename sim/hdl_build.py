@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def to_verilog(component, name):
 
 
 def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus",
-               extra_env=None, tag="run"):
+               extra_env=None, tag="run", progress=None, total=None):
     """Simulate ``component`` with cocotb module ``test_module``.
 
     Parameters
@@ -63,6 +64,10 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
         Saved to ``TB_IN`` for the testbench.
     waves : bool
         Dump an FST waveform next to the build (path printed on stderr).
+    progress : callable, optional
+        ``progress(done, total)`` is called about once a second from a helper
+        thread with the count the testbench writes to ``TB_PROGRESS``
+        (:func:`sim.cocotb_streams.report_progress`).
 
     Returns
     -------
@@ -98,26 +103,46 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
                      waves=waves, timescale=("1ns", "1ps"), log_file=log)
     if str(ROOT) not in sys.path:  # the runner passes sys.path on as PYTHONPATH
         sys.path.insert(0, str(ROOT))
-    env = {"TB_IN": str(tb_in), "TB_OUT": str(tb_out),
+    pfile = run_dir / "progress"
+    env = {"TB_IN": str(tb_in), "TB_OUT": str(tb_out), "TB_PROGRESS": str(pfile),
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     env.update(extra_env or {})
+    stop = threading.Event()
+
+    def poll():
+        while not stop.wait(1.0):
+            try:
+                done = int(pfile.read_text() or 0)
+            except (OSError, ValueError):
+                continue
+            progress(done, total)
+
+    poller = threading.Thread(target=poll, daemon=True) if progress else None
+    if poller:
+        poller.start()
     try:
         results = runner.test(test_module=test_module, hdl_toplevel=name,
                               build_dir=sim_dir, test_dir=run_dir, extra_env=env,
                               waves=waves, timescale=("1ns", "1ps"),
                               plusargs=[f"+dumpfile_path={run_dir / (name + '.fst')}"] if waves else [],
                               log_file=run_dir / "sim.log")
-        total, failed = get_results(results)
+        ntests, failed = get_results(results)
     except SystemExit:
-        total, failed = 1, 1
+        ntests, failed = 1, 1
+    finally:
+        stop.set()
+        if poller:
+            poller.join()
     if waves:
         for f in run_dir.glob("*.fst"):
             print(f"waveform: {f}", file=sys.stderr)
     if failed or not tb_out.exists():
         tail = (run_dir / "sim.log").read_text()[-3000:] if (run_dir / "sim.log").exists() else ""
-        raise RuntimeError(f"cocotb {test_module} failed ({failed}/{total}); log {run_dir}/sim.log\n{tail}")
+        raise RuntimeError(f"cocotb {test_module} failed ({failed}/{ntests}); log {run_dir}/sim.log\n{tail}")
     with np.load(tb_out) as f:
         out = {k: f[k] for k in f.files}
+    if progress:
+        progress(total, total)
     if not waves:
         shutil.rmtree(run_dir, ignore_errors=True)
     return out

@@ -59,8 +59,6 @@ import csv
 import os
 import sys
 import tempfile
-import threading
-import time
 
 import numpy as np
 
@@ -226,28 +224,6 @@ def _eeg_trigger_source(args):
     return source
 
 
-def _hdl_ticker(n, ntrig):
-    """Elapsed-time line on stderr while the simulation runs (it reports no progress)."""
-    expect = 3 + n / 2500 + 0.7 * ntrig      # start-up, frames, ~2900 cycles x channels per trigger
-    stop = threading.Event()
-    t0 = time.monotonic()
-
-    def tick():
-        while not stop.wait(1.0):
-            print(f"\rhdl: {n} frames, {ntrig} triggers: {time.monotonic() - t0:.0f} s "
-                  f"(about {expect:.0f} s expected)", end="", file=sys.stderr, flush=True)
-
-    thread = threading.Thread(target=tick, daemon=True)
-    thread.start()
-
-    def done():
-        stop.set()
-        thread.join()
-        print(f"\rhdl: {n} frames, {ntrig} triggers: done in {time.monotonic() - t0:.1f} s"
-              + " " * 20, file=sys.stderr)
-    return done
-
-
 def run_eeg(args):
     from .eeg_input import (load_eeg, parse_events, triggers_from_annotations,
                             read_trigger_file, triggers_from_emg)
@@ -316,12 +292,8 @@ def run_eeg(args):
     if args.engine == "golden":
         records = run_golden_eeg(eeg.samples, trigger, eeg.present, params)
     else:
-        done = None if args.quiet else _hdl_ticker(n, len(unique))
-        try:
-            records = run_hdl_eeg(eeg.samples, trigger, eeg.present, params)
-        finally:
-            if done:
-                done()
+        records = run_hdl_eeg(eeg.samples, trigger, eeg.present, params,
+                              progress=None if args.quiet else _progress_printer("hdl"))
     records = sorted(records, key=lambda r: (r["index"], r["channel"]))
     rows = [{"trigger_s": f"{r['index'] / FS:.3f}", "index": r["index"],
              "site": EEG_CHANNELS[r["channel"]],
