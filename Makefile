@@ -12,10 +12,10 @@ setup:
 run: setup
 	$(PYTHON) -m sw.demo --out $(OUT)
 
-sim:
+sim: setup
 	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
 
-test:
+test: setup
 	$(PYTHON) -m pytest -q -n 2 tests sim
 
 bench:
