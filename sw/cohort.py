@@ -1,0 +1,379 @@
+"""Per-stride cortico-muscular feature table of a cohort (paper §3.3, §4.1, Table 3).
+
+Usage::
+
+    python -m sw.cohort [--out DIR] [--seed N] [--walks 8] [--steps 150] [--jobs 2]
+    python -m sw.cohort --features A.csv [B.csv ...] [--out DIR]
+
+Synthetic cohort (default)
+--------------------------
+The paper's design run on the SYNTHETIC generators (:mod:`sim.emg_gen`,
+:mod:`sim.eeg_gen`) -- the numbers are properties of those generators, not
+measurements of patients:
+
+* 5 subjects ``S1`` .. ``S5``: ``S1``-``S3`` mild (H&Y 3), ``S4``-``S5`` severe
+  (H&Y 4);
+* two sessions each: ``pre`` (Pre L-dopa, OFF) and ``post`` (Post L-dopa, ON);
+* ``--walks`` walks (default 8) per session of ``--steps`` strides per leg
+  (default 150; the ``n_strides`` of :func:`sim.emg_gen.generate_walk`, so a
+  walk gives about ``2 x steps`` rows, one per leg and stride).
+
+Per walk: :func:`sim.emg_gen.generate_walk` makes the EMG, the golden EMG branch
+finds the triggers and stride records, :func:`sim.eeg_gen.generate_eeg` makes
+the EEG with its movement onsets on the LG onsets that branch found (as
+:mod:`sw.demo` does), and the golden EEG branch is triggered on those LG onsets.
+This is exactly :func:`sw.fabric_pipeline.run_golden_fabric` (EMG branch ->
+:func:`~sw.fabric_pipeline.lg_onset_trigger` -> EEG branch) split in two so the
+EEG can be generated between the branches without running the EMG branch twice
+(``tests/test_cohort.py`` checks the two give identical records).
+
+Every random stream is derived from ``--seed`` with :class:`numpy.random.SeedSequence`
+(subject ``k``: ``[seed, k]``; walk ``w`` of session ``j``: ``[seed, k, j, w]``), so the
+table does not depend on ``--jobs`` or on the order the workers finish.
+
+Output ``DIR/cohort.csv`` (default ``DIR`` = ``out/cohort``), one row per stride
+(:data:`COLUMNS`):
+
+* ``subject``, ``severity``, ``session`` (``pre``/``post``), ``walk`` (1-based),
+  ``leg`` (``L``/``R``), ``stride`` (0-based ordinal of the stride within its walk
+  and leg), ``start`` (500 Hz sample of the stride's first sample = its LG onset),
+  ``start_s``;
+* muscular: ``stride_time_ms``, ``{m}_contraction_ms``, ``{m}_relaxation_ms``,
+  ``{m}_duty_pct`` for m in LG, TA, BF, RF, ``cocon_LG_TA_ms``, ``cocon_BF_RF_ms``
+  (the columns of ``python -m sw.extract emg``);
+* cortical: ``{site}_{band}_dBu`` for the 7 sites x BP, mu, beta: the MRP record
+  of the EEG trigger on the stride's start frame (the LG onset that starts the
+  stride). Empty (NaN) when there is no such trigger or its record is
+  ``partial`` (fewer than 256 frames before it).
+
+Strides flagged ``overflow`` are skipped. ``DIR/cohort.json`` holds the
+parameters; a rerun with the same parameters reuses the table (and says so),
+different parameters rebuild it. The JSON is written last, so an interrupted
+build is never mistaken for a finished one.
+
+User features (``--features``)
+------------------------------
+Per-stride CSVs written by ``python -m sw.extract emg`` with two more columns,
+``subject`` and ``session`` (``pre``/``post``; ``off``/``on`` accepted), and
+optionally ``severity`` and ``walk`` (default 1). They are validated and
+concatenated into the same table (cortical columns NaN unless the file has
+them); the synthetic cohort is not generated. Errors -- missing file or
+column, an empty or non-numeric cell in a muscular feature column, an unknown
+session, a single session value over all files -- print one line on stderr
+and exit with status 2; nothing is written. Rows flagged ``overflow`` are
+skipped as for the synthetic cohort.
+"""
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+
+import numpy as np
+
+from .channels import EEG_CHANNELS, LEGS, MUSCLES, COCONTRACTION_PAIRS, FS
+from .eeg_mrp_model import BANDS, EEGParams, db_from_q
+from .extract import write_csv_atomic
+from .recording import InputError
+from .stride_indexes_model import record_to_row
+
+__all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
+           "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
+           "simulate_walk", "main"]
+
+#: (subject, severity) of the default design: 3 mild, 2 severe (paper §4.1)
+SUBJECTS = (("S1", "mild"), ("S2", "mild"), ("S3", "mild"), ("S4", "severe"), ("S5", "severe"))
+SESSIONS = ("pre", "post")
+ID_COLUMNS = ("subject", "severity", "session", "walk", "leg", "stride", "start", "start_s")
+MUSCULAR_COLUMNS = (("stride_time_ms",)
+                    + tuple(f"{m}_{q}" for m in MUSCLES
+                            for q in ("contraction_ms", "relaxation_ms", "duty_pct"))
+                    + tuple(f"cocon_{name}_ms" for name, _, _ in COCONTRACTION_PAIRS))
+CORTICAL_COLUMNS = tuple(f"{s}_{b}_dBu" for s in EEG_CHANNELS for b in BANDS)
+COLUMNS = ID_COLUMNS + MUSCULAR_COLUMNS + CORTICAL_COLUMNS
+#: the muscular features of the paper's Table 1
+TABLE1_MUSCULAR = (("stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms")
+                   + tuple(f"{m}_duty_pct" for m in MUSCLES))
+#: bump when the table's content changes for the same parameters (invalidates caches)
+FORMAT_VERSION = 1
+PROG = "sw.cohort"
+
+
+def _seed(*key):
+    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
+
+
+def _num(v):
+    """Float -> exact short text; NaN -> empty cell."""
+    v = float(v)
+    return "" if np.isnan(v) else repr(v)
+
+
+def simulate_walk(task):
+    """One synthetic walk -> ``(task, rows, info)``. ``task = (seed, k, j, w, steps)``."""
+    from sim.emg_gen import generate_walk, make_subject
+    from sim.eeg_gen import generate_eeg
+    from .emg_pipeline import run_golden
+    from .eeg_pipeline import run_golden_eeg
+    from .fabric_pipeline import lg_onset_trigger
+
+    seed, k, j, w, steps = task
+    t0 = time.perf_counter()
+    sid, sev = SUBJECTS[k]
+    session = SESSIONS[j]
+    subj_seed = _seed(seed, k)
+    walk_seed = _seed(seed, k, j, w)
+    walk = generate_walk(walk_seed, session, steps, subject=make_subject(subj_seed, sev))
+    # == run_golden_fabric(walk.emg, eeg, ...) with the EEG generated between the branches
+    trig, strides = run_golden(walk.emg)
+    trigger = lg_onset_trigger(trig)
+    eeg = generate_eeg(walk_seed, n_samples=len(walk.emg), movement_onsets=np.flatnonzero(trigger),
+                       condition=session, subject_seed=subj_seed)
+    mrp = run_golden_eeg(eeg.eeg, trigger, params=EEGParams(eeg.uv_per_lsb))
+    return task, cohort_rows(sid, sev, session, w + 1, strides, mrp), \
+        dict(samples=len(walk.emg), records=len(strides), triggers=int(trigger.sum()),
+             seconds=time.perf_counter() - t0)
+
+
+def cohort_rows(sid, sev, session, walk, strides, mrp):
+    """Stride records + MRP records of one walk -> table rows (dicts of strings)."""
+    cort = {}
+    for r in mrp:
+        if r["partial"]:
+            continue
+        d = cort.setdefault(r["index"], {})
+        for b in BANDS:
+            d[f"{EEG_CHANNELS[r['channel']]}_{b}_dBu"] = _num(db_from_q(r[b]))
+    rows, ordinal = [], [0, 0]
+    for rec in sorted(strides, key=lambda r: (r["leg"], r["start"])):
+        if rec["overflow"]:
+            continue
+        row = record_to_row(rec)
+        out = {"subject": sid, "severity": sev, "session": session, "walk": walk,
+               "leg": row["leg"], "stride": ordinal[rec["leg"]], "start": rec["start"],
+               "start_s": row["start_s"]}
+        ordinal[rec["leg"]] += 1
+        out.update({c: row[c] for c in MUSCULAR_COLUMNS})
+        c = cort.get(rec["start"], {})
+        out.update({col: c.get(col, "") for col in CORTICAL_COLUMNS})
+        rows.append(out)
+    return rows
+
+
+def _say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_cohort(seed=2024, walks=8, steps=150, jobs=2, progress=_say):
+    """Simulate the cohort; returns the rows ordered by subject, session, walk, leg, stride."""
+    tasks = [(seed, k, j, w, steps) for k in range(len(SUBJECTS)) for j in range(2)
+             for w in range(walks)]
+    results = {}
+    t0 = time.perf_counter()
+
+    def done(res):
+        task, rows, info = res
+        results[task] = rows
+        _, k, j, w, _ = task
+        progress(f"[{len(results)}/{len(tasks)}] {SUBJECTS[k][0]} ({SUBJECTS[k][1]}) "
+                 f"{SESSIONS[j]} walk {w + 1}: {info['samples']} samples, {len(rows)} strides, "
+                 f"{info['triggers']} EEG triggers, {info['seconds']:.1f} s "
+                 f"(elapsed {time.perf_counter() - t0:.0f} s)")
+
+    if jobs <= 1:
+        for t in tasks:
+            done(simulate_walk(t))
+    else:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            for res in pool.imap_unordered(simulate_walk, tasks):
+                done(res)
+    return [row for t in tasks for row in results[t]]
+
+
+# ----------------------------------------------------------------------------
+# user feature CSVs
+# ----------------------------------------------------------------------------
+
+_SESSION_NAMES = {"pre": "pre", "off": "pre", "post": "post", "on": "post"}
+
+
+def load_user_features(paths):
+    """Validate and concatenate per-stride feature CSVs; returns table rows.
+
+    Raises :class:`sw.recording.InputError` (one-line message) on any problem.
+    """
+    import pandas as pd
+
+    required = ("subject", "session", "leg", "start_s") + MUSCULAR_COLUMNS
+    rows = []
+    sessions = set()
+    for path in paths:
+        if not os.path.isfile(path):
+            raise InputError(f"{path}: no such file")
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
+        df.columns = [c.strip() for c in df.columns]
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(missing)} (need sw.extract emg columns plus subject, session)")
+        if len(df) == 0:
+            raise InputError(f"{path}: no rows")
+        if "flags" in df.columns:
+            df = df[~df["flags"].str.contains("overflow")]
+        numeric = list(MUSCULAR_COLUMNS) + ["start_s"] + [c for c in CORTICAL_COLUMNS if c in df.columns]
+        for c in numeric:
+            v = pd.to_numeric(df[c].str.strip(), errors="coerce")
+            bad = np.flatnonzero(v.isna().to_numpy() | ~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)))
+            if c in CORTICAL_COLUMNS:
+                bad = bad[df[c].iloc[bad].str.strip().to_numpy() != ""]    # empty = no record
+            if len(bad):
+                i = bad[0]
+                raise InputError(f"{path}: row {i + 2}, column {c}: {df[c].iloc[i]!r} is not a number "
+                                 f"(NaN/empty feature; {len(bad)} such row{'s' if len(bad) > 1 else ''})")
+            df[c] = v
+        for c in ("subject", "session", "leg"):
+            empty = np.flatnonzero(df[c].str.strip().to_numpy() == "")
+            if len(empty):
+                raise InputError(f"{path}: row {empty[0] + 2}: empty {c}")
+        sess = df["session"].str.strip().str.lower()
+        unknown = sorted(set(sess) - set(_SESSION_NAMES))
+        if unknown:
+            raise InputError(f"{path}: unknown session {unknown[0]!r} (expected pre/post or off/on)")
+        df["session"] = sess.map(_SESSION_NAMES)
+        legs = sorted(set(df["leg"].str.strip()) - set(LEGS))
+        if legs:
+            raise InputError(f"{path}: unknown leg {legs[0]!r} (expected L or R)")
+        if "walk" in df.columns:
+            w = pd.to_numeric(df["walk"], errors="coerce")
+            if w.isna().any() or (w != w.round()).any():
+                raise InputError(f"{path}: column walk must hold whole numbers")
+            df["walk"] = w.astype(int)
+        else:
+            df["walk"] = 1
+        if "severity" not in df.columns:
+            df["severity"] = ""
+        sessions |= set(df["session"])
+        for _, r in df.iterrows():
+            row = {"subject": r["subject"].strip(), "severity": r["severity"].strip(),
+                   "session": r["session"], "walk": int(r["walk"]), "leg": r["leg"].strip(),
+                   "start": int(round(float(r["start_s"]) * FS)), "start_s": f"{r['start_s']:.3f}"}
+            row.update({c: _num(r[c]) for c in MUSCULAR_COLUMNS})
+            row.update({c: _num(r[c]) if c in df.columns else "" for c in CORTICAL_COLUMNS})
+            rows.append(row)
+    if len(sessions) < 2:
+        raise InputError(f"only session {next(iter(sessions))!r} in the feature files; "
+                         "a Pre vs Post table needs both pre and post")
+    rows.sort(key=lambda r: (r["subject"], SESSIONS.index(r["session"]), r["walk"],
+                             LEGS.index(r["leg"]), r["start"]))
+    last, n = None, 0
+    for r in rows:
+        key = (r["subject"], r["session"], r["walk"], r["leg"])
+        n = n + 1 if key == last else 0
+        last = key
+        r["stride"] = n
+    return rows
+
+
+def read_cohort(path):
+    """``cohort.csv`` (or its folder) -> :class:`pandas.DataFrame`."""
+    import pandas as pd
+    if os.path.isdir(path):
+        path = os.path.join(path, "cohort.csv")
+    return pd.read_csv(path, dtype={"subject": str, "severity": str, "session": str, "leg": str},
+                       keep_default_na=False, na_values=[""])
+
+
+def _file_digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def _write_json_atomic(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join("out", "cohort"),
+                    help="cohort folder (default out/cohort): cohort.csv + cohort.json")
+    ap.add_argument("--seed", type=int, default=2024, help="master seed (default 2024)")
+    ap.add_argument("--walks", type=int, default=8, help="walks per session (default 8)")
+    ap.add_argument("--steps", type=int, default=150, help="strides per leg per walk (default 150)")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument("--features", nargs="+", metavar="CSV",
+                    help="your own per-stride CSVs (sw.extract emg + subject, session) "
+                         "instead of the synthetic cohort")
+
+    def error(message):
+        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
+        sys.exit(2)
+    ap.error = error
+    a = ap.parse_args(argv)
+    try:
+        if a.seed < 0:
+            raise InputError("--seed must be a non-negative integer")
+        if a.walks < 1:
+            raise InputError("--walks must be at least 1")
+        if a.steps < 2:
+            raise InputError("--steps must be at least 2")
+        if a.jobs < 1:
+            raise InputError("--jobs must be at least 1")
+        if os.path.exists(a.out) and not os.path.isdir(a.out):
+            raise InputError(f"--out {a.out} exists and is not a folder")
+        csv_path = os.path.join(a.out, "cohort.csv")
+        json_path = os.path.join(a.out, "cohort.json")
+        if a.features:
+            rows = load_user_features(a.features)
+            params = {"source": "features", "format": FORMAT_VERSION,
+                      "features": [{"path": os.path.abspath(p), "sha256": _file_digest(p)}
+                                   for p in a.features]}
+        else:
+            params = {"source": "synthetic", "format": FORMAT_VERSION, "seed": a.seed,
+                      "walks": a.walks, "steps": a.steps,
+                      "subjects": [list(s) for s in SUBJECTS], "sessions": list(SESSIONS)}
+        try:
+            with open(json_path) as f:
+                cached = json.load(f)
+        except (OSError, ValueError):
+            cached = None
+        if cached == params and os.path.isfile(csv_path):
+            print(f"cohort cache: reusing {csv_path} (same parameters as {json_path})")
+            return 0
+        if not a.features:
+            print(f"building SYNTHETIC cohort: {len(SUBJECTS)} subjects x pre/post x {a.walks} walks "
+                  f"x {a.steps} strides per leg, seed {a.seed}, {a.jobs} job(s)"
+                  + (" (parameters changed: rebuilding)" if cached is not None else ""))
+            t0 = time.perf_counter()
+            rows = build_cohort(a.seed, a.walks, a.steps, a.jobs)
+            params_note = f" in {time.perf_counter() - t0:.1f} s"
+        else:
+            params_note = f" from {len(a.features)} feature file(s)"
+        os.makedirs(a.out, exist_ok=True)
+        if os.path.exists(json_path):
+            os.unlink(json_path)                  # the table is about to change
+        write_csv_atomic(csv_path, COLUMNS, rows)
+        _write_json_atomic(json_path, params)
+        print(f"wrote {len(rows)} strides to {csv_path}{params_note}")
+        return 0
+    except InputError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
