@@ -43,7 +43,7 @@ import numpy as np
 
 from .channels import EEG_CHANNELS, EMG_CHANNELS, FS
 from .edf import read_edf, clean_label, eeg_label_map
-from .recording import (InputError, TIME_NAMES, read_recording, mapped_matrix,
+from .recording import (InputError, TIME_NAMES, read_recording, mapped_matrix, parse_map,
                         resample_to_fabric_rate, _read_text)
 
 __all__ = ["EEG_MIN_FS", "EEGInput", "is_edf", "parse_unit", "parse_site_map", "load_eeg",
@@ -104,21 +104,10 @@ def parse_unit(unit):
 
 def parse_site_map(spec):
     """``"T3=T7,T4=T8"`` -> ``{site: label}`` in :data:`EEG_CHANNELS` order."""
-    mapping = {}
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        if "=" not in item:
-            raise InputError(f"--map entry {item!r} is not SITE=LABEL")
-        site, lab = (s.strip() for s in item.split("=", 1))
-        if site not in EEG_CHANNELS:
-            raise InputError(f"--map: unknown EEG site {site!r}; sites are {', '.join(EEG_CHANNELS)}")
-        if site in mapping:
-            raise InputError(f"--map: site {site} given twice")
-        if not lab:
-            raise InputError(f"--map: no label given for {site}")
-        mapping[site] = lab
+    mapping = parse_map(spec, EEG_CHANNELS, what="EEG site", target="LABEL")
     if not mapping:
         raise InputError("--map is empty; give SITE=LABEL pairs, e.g. T3=T7,T4=T8")
-    return {s: mapping[s] for s in EEG_CHANNELS if s in mapping}
+    return {site: mapping[site] for site in EEG_CHANNELS if site in mapping}
 
 
 def _resolve_map(path, labels, spec, what):

@@ -137,6 +137,18 @@ def write_csv_atomic(path, columns, rows):
         raise
 
 
+def _require_simulator():
+    """InputError naming the install step when ``--engine hdl`` cannot run here."""
+    try:
+        from sim.hdl_build import simulator_missing
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError as e:
+        raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
+    hint = simulator_missing()
+    if hint:
+        raise InputError(hint)
+
+
 def run_emg(args):
     ref = MUSCLES.index(args.stride_ref)
     samples, present, info = prepare_emg(args.recording, args.fs, args.map, args.full_scale)
@@ -165,14 +177,8 @@ def run_emg(args):
         from .emg_pipeline import run_golden
         trig, records = run_golden(samples, present, ref)
     else:
-        try:
-            from sim.emg_hdl_engine import run_hdl
-            from sim.hdl_build import simulator_missing
-        except ImportError as e:
-            raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
-        hint = simulator_missing()
-        if hint:
-            raise InputError(hint)
+        _require_simulator()
+        from sim.emg_hdl_engine import run_hdl
         trig, records = run_hdl(samples, present, ref,
                                 progress=None if args.quiet else _progress_printer("hdl"))
     rows = [record_to_row(r) for r in records]
@@ -237,17 +243,8 @@ def run_eeg(args):
     if args.engine == "golden":
         from .eeg_pipeline import run_golden_eeg
     else:                       # before any work: fail fast without the simulator
-        try:
-            from sim.hdl_build import simulator_missing
-        except ImportError as e:
-            raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
-        hint = simulator_missing()
-        if hint:
-            raise InputError(hint)
-        try:
-            from sim.eeg_hdl_engine import run_hdl_eeg
-        except ImportError as e:
-            raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
+        _require_simulator()
+        from sim.eeg_hdl_engine import run_hdl_eeg
     events = parse_events(args.events) if args.events is not None else ["T1", "T2"]
     eeg = load_eeg(args.recording, args.fs, args.map, args.unit, args.uv_per_lsb)
     if source is None:

@@ -155,17 +155,24 @@ def _numeric(path, name, cells):
     return out
 
 
-def parse_map(spec, slots):
-    """Parse ``"R_LG=GL,R_TA=TA"`` into ``{slot: column}``, checking slot names."""
+def parse_map(spec, slots, what="muscle slot", target="COLUMN"):
+    """Parse ``"R_LG=GL,R_TA=TA"`` into ``{slot: column}``, checking slot names.
+
+    ``what``/``target`` only word the error messages (``"EEG site"``/``"LABEL"``
+    for the EEG branch).
+    """
     mapping = {}
+    name = what.split()[-1].upper()
     for item in filter(None, (s.strip() for s in spec.split(","))):
         if "=" not in item:
-            raise InputError(f"--map entry {item!r} is not SLOT=COLUMN")
+            raise InputError(f"--map entry {item!r} is not {name}={target}")
         slot, col = (s.strip() for s in item.split("=", 1))
         if slot not in slots:
-            raise InputError(f"--map: unknown muscle slot {slot!r}; slots are {', '.join(slots)}")
+            raise InputError(f"--map: unknown {what} {slot!r}; {what.split()[-1]}s are {', '.join(slots)}")
         if slot in mapping:
-            raise InputError(f"--map: slot {slot} given twice")
+            raise InputError(f"--map: {what.split()[-1]} {slot} given twice")
+        if not col:
+            raise InputError(f"--map: no {target.lower()} given for {slot}")
         mapping[slot] = col
     return mapping
 
