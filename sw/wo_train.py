@@ -1,0 +1,206 @@
+"""Shared pipeline of ``sw.train_dnn`` and ``sw.train_all``: train, score, emit C, verify, measure.
+
+For each model: fit with the paper's 4-fold validation
+(:func:`sw.classifiers.train_model`), score on the test subjects
+(:mod:`sw.wo_metrics`, plot ``<model>_confusion_roc.png``), emit the C
+(:mod:`sw.c_emit`, into ``c/``), compile it on the host and run every test row
+through it, compare with the Python model, and -- when
+``arm-linux-gnueabihf-gcc`` and ``qemu-arm`` are installed -- cross-compile for
+the Cortex-A9, run under ``qemu-arm`` and compare byte for byte with the host
+output; measure Flash/RAM of the ARM object (:func:`sw.c_build.arm_footprint`)
+and count MACC (:func:`sw.c_emit.macc_count`).
+
+Figures kept per model in ``metrics.json``:
+
+* ``test``: accuracy/recall/precision/F1/AUC + confusion counts (Python model);
+* ``c``: per C variant, ``label_agreement`` with the Python/Keras labels,
+  ``max_abs_dscore`` (probability for DNNs), ``arm_identical`` (qemu-arm output ==
+  host output, or null when the ARM tools are missing), and for int8 also
+  ``int8_model_identical`` (C labels == :func:`sw.dnn_int8.predict_int8`) and the
+  Table 4 metrics of the int8 labels;
+* ``complexity``: Flash/RAM bytes per C variant and the MACC count.
+
+The output folder is built under a temporary name next to the target and
+renamed into place at the end, so an error leaves no half-written folder.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import c_build, c_emit
+from .classifiers import predict, train_model, DNNS
+from .dnn_int8 import predict_int8, quantize
+from .wo_metrics import metrics, plot_confusion_roc
+
+__all__ = ["train_and_export", "OutputFolder", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
+
+#: paper Table 4 (accuracy, recall, precision, F1 %, AUC)
+PAPER_TABLE4 = {"tree": (86.79, 79.58, 92.98, 85.76, 0.92), "qda": (76.50, 68.58, 81.48, 74.48, 0.84),
+                "svm": (70.29, 62.25, 74.18, 67.69, 0.77), "knn": (82.31, 71.79, 90.92, 80.23, 0.91),
+                "dnn1": (83.04, 80.87, 84.53, 82.66, 0.91), "dnn2": (84.33, 81.33, 86.52, 83.84, 0.91),
+                "dnn3": (81.48, 81.04, 81.76, 81.40, 0.90), "dnn4": (83.72, 80.04, 86.41, 83.11, 0.91)}
+#: paper Table 6 (RAM kB, Flash kB, MACC) and §4.3 inference time at 8 MHz (ms)
+PAPER_TABLE6 = {"dnn1": (3.13, 9.30, 2487, 2.8), "dnn2": (3.13, 5.18, 1399, 1.57),
+                "dnn3": (3.13, 9.30, 2775, 3.12), "dnn4": (3.13, 1.05, 311, 0.35)}
+
+
+def _say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class OutputFolder:
+    """Context manager: write into a temporary sibling, rename to ``path`` on success."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    def __enter__(self):
+        parent = os.path.dirname(self.path)
+        os.makedirs(parent, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".partial-", dir=parent)
+        return self.tmp
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        old = None
+        if os.path.exists(self.path):
+            old = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".old-", dir=os.path.dirname(self.path))
+            os.rmdir(old)
+            os.replace(self.path, old)
+        os.replace(self.tmp, self.path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+        return False
+
+
+def _verify_c(cdir, work, cname, X, ref_label, ref_score, progress):
+    """Host (+ ARM) run of one emitted model over X; returns (figures dict, host labels)."""
+    exe = c_build.build(cdir, cname, os.path.join(work, cname))
+    lab, sc, out_host = c_build.run(exe, X)
+    fig = {"rows": int(len(X)), "label_agreement": float(np.mean(lab == ref_label)),
+           "label_mismatches": int(np.sum(lab != ref_label)),
+           "max_abs_dscore": float(np.max(np.abs(sc - ref_score))) if ref_score is not None else None,
+           "arm_identical": None}
+    if c_build.have_arm():
+        arm = c_build.build(cdir, cname, os.path.join(work, cname + ".arm"), arm=True)
+        _, _, out_arm = c_build.run(arm, X, arm=True)
+        fig["arm_identical"] = out_arm == out_host
+    progress(f"  C {cname}: host labels agree on {100 * fig['label_agreement']:.2f} % of {len(X)} rows"
+             + (f", max |d score| {fig['max_abs_dscore']:.2e}" if fig["max_abs_dscore"] is not None else "")
+             + ("" if fig["arm_identical"] is None else
+                f", qemu-arm output {'identical' if fig['arm_identical'] else 'DIFFERENT'}"))
+    return fig, lab, sc
+
+
+def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=None, optimizer=None,
+                     save_model=True):
+    """Train one model and write its plots and C into folder ``out``; returns its result dict."""
+    t = train_model(name, ds.X_train, ds.y_train, seed=seed, epochs=epochs, progress=progress,
+                    layers=layers, optimizer=optimizer)
+    label, score = predict(t, ds.X_test)
+    m = metrics(ds.y_test, label, score)
+    progress(f"{name}: test accuracy {m['accuracy']:.2f} %, recall {m['recall']:.2f} %, "
+             f"precision {m['precision']:.2f} %, F1 {m['f1']:.2f} %, AUC {m['auc']:.3f} "
+             f"({t.seconds:.0f} s)")
+    tag = " (SYNTHETIC cohort)" if ds.synthetic else ""
+    plot_confusion_roc(os.path.join(out, f"{name}_confusion_roc.png"), ds.y_test, label, score,
+                       f"{name.upper()} on test subjects {', '.join(ds.test_subjects)}{tag}")
+    res = {"model": name, "seconds": round(t.seconds, 1), "cv": t.cv, "test": m, "epochs": t.epochs,
+           "c": {}, "complexity": {}}
+    if t.is_dnn:
+        res["layers"] = [[int(u), a] for u, a in (layers or _spec_layers(name))]
+        if save_model:
+            t.model.save(os.path.join(out, f"{name}.keras"))
+    cdir = os.path.join(out, "c")
+    os.makedirs(cdir, exist_ok=True)
+    files = c_emit.emit_model(t, ds.features, ds.X_train)
+    for fn, text in files.items():
+        if not fn.startswith("_"):
+            with open(os.path.join(cdir, fn), "w") as f:
+                f.write(text)
+    shutil.copy(c_build.DRIVER, cdir)
+    macc, macc_note = c_emit.macc_count(t, len(ds.features))
+    with tempfile.TemporaryDirectory() as work:
+        for fn in sorted(files):
+            if not fn.endswith(".c"):
+                continue
+            cname = fn[:-2]
+            fig, clab, csc = _verify_c(cdir, work, cname, ds.X_test, label,
+                                       score if not cname.endswith("_i8") else None, progress)
+            if cname.endswith("_i8"):
+                ilab, _, logit = predict_int8(files["_int8"], ds.X_test)
+                fig["int8_model_identical"] = bool(np.array_equal(ilab, clab))
+                fig["int8_max_abs_dp"] = float(np.max(np.abs(csc - score)))
+                fig["test"] = metrics(ds.y_test, clab, csc)
+                l8, _, _ = predict_int8(quantize(files["_layers"], ds.X_train, act_bits=8), ds.X_test)
+                fig["int8_activations_agreement"] = float(np.mean(l8 == label))
+                progress(f"  C {cname}: labels == int8 golden model: {fig['int8_model_identical']}; "
+                         f"max |dp| vs float Keras {fig['int8_max_abs_dp']:.4f}; "
+                         f"int8 accuracy {fig['test']['accuracy']:.2f} %")
+            res["c"][cname] = fig
+            if c_build.have_arm():
+                fp = c_build.arm_footprint(cdir, cname, work)
+                fp["macc"] = macc
+                fp["macc_note"] = macc_note
+                res["complexity"][cname] = fp
+    if t.is_dnn:
+        res["features"] = ds.features
+    return res, t
+
+
+def _spec_layers(name):
+    from .classifiers import DNN_SPECS
+    return DNN_SPECS[name]["layers"]
+
+
+def complexity_md(results, synthetic):
+    """Markdown Table 6 for every C variant of ``results`` (list of result dicts)."""
+    lines = ["| C model | Flash B (text+rodata+data) | RAM B (data+bss+stack) | stack B | MACC | "
+             "paper Flash kB | paper RAM kB | paper MACC |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        for cname, fp in r["complexity"].items():
+            p = PAPER_TABLE6.get(r["model"])
+            lines.append(f"| {cname} | {fp['flash']} | {fp['ram']} | {fp['stack']} | {fp['macc']} | "
+                         + (f"{p[1]} | {p[0]} | {p[2]} |" if p else "- | - | - |"))
+    lines += ["", "ARM object built with `arm-linux-gnueabihf-gcc " + " ".join(c_emit.CFLAGS + c_build.ARM_FLAGS)
+              + " -fstack-usage`; MACC: " + "; ".join(sorted({f"{r['model']}: {fp['macc_note']}"
+                                                              for r in results for fp in r["complexity"].values()}))
+              + ". The paper's figures (X-CUBE.AI on an 8 MHz microcontroller) include its runtime library."]
+    if synthetic:
+        lines.append("Sizes depend on the trained model only through the feature count (DNNs) or the "
+                     "training set (tree nodes, KNN rows) of the SYNTHETIC cohort.")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path, obj):
+    def default(o):
+        if isinstance(o, (np.integer,)):
+            return int(o)
+        if isinstance(o, (np.floating,)):
+            return float(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(type(o))
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, default=default)
+        f.write("\n")
+
+
+def dataset_info(ds):
+    return {"features": ds.features, "train_subjects": ds.train_subjects, "test_subjects": ds.test_subjects,
+            "train_rows": int(len(ds.y_train)), "test_rows": int(len(ds.y_test)),
+            "train_pre": int(ds.y_train.sum()), "test_pre": int(ds.y_test.sum()),
+            "dropped_nan_rows": ds.dropped, "synthetic": ds.synthetic, "source": ds.source,
+            "positive_class": "pre (Pre L-dopa, OFF)"}
+
+
+__all__ += ["write_json", "dataset_info", "DNNS", "time"]
