@@ -224,11 +224,21 @@ def emit_dnn_i8(name, q, features, doc="int8 weights (scheme: sw/dnn_int8.py)"):
             src.append(_array(atype, f"LUT{k}", ly["lut"], _int, per_line=16))
     last = q["layers"][-1]
     src.append(f"static const float OUT_SCALE = {_f32(last['out_scale'])};\n")
+    has_lut = any("lut" in ly for ly in q["layers"])
+    lut_block = "" if not has_lut else f"""#define LUT_SHIFT {q["lut_shift"]}
+
+/* table activation, linearly interpolated between entries 2^LUT_SHIFT apart */
+static {atype} wo_lut(const {atype} *lut, int32_t r)
+{{
+    int32_t u = r + LMAX + 1, k = u >> LUT_SHIFT, f = u & ((1 << LUT_SHIFT) - 1);
+    int32_t lo = lut[k], hi = f ? lut[k + 1] : lo;
+    return ({atype})(LUT_SHIFT ? lo + (((hi - lo) * f + ((1 << LUT_SHIFT) >> 1)) >> LUT_SHIFT) : lo);
+}}
+"""
     src.append(f"""
 #define QMAX {Q}
 #define LMAX {L}
-
-static {atype} wo_quantize(float z, float inv_scale)
+{lut_block}static {atype} wo_quantize(float z, float inv_scale)
 {{
     float r = z * inv_scale;
     double d;
@@ -257,7 +267,7 @@ static int32_t wo_requant(int32_t acc, int32_t mult, int shift)
                    f"        {nxt}[j] = ({atype})r;"]
         else:
             act = ["        if (r < -LMAX) r = -LMAX;", "        if (r > LMAX) r = LMAX;",
-                   f"        {nxt}[j] = LUT{k}[r + LMAX];"]
+                   f"        {nxt}[j] = wo_lut(LUT{k}, r);"]
         body += [f"    for (j = 0; j < {ly['n_out']}; j++) {{", "        int32_t r;",
                  f"        acc = B{k}[j];", f"        for (i = 0; i < {ly['n_in']}; i++)",
                  f"            acc += (int32_t){cur}[i] * W{k}[j][i];",

@@ -39,10 +39,13 @@ requantisation to the next activation scale ``t_j``
 
     * ReLU: ``t = H max(relu output) / Q``; ``q = clamp(r, 0, Q)``.
     * tanh / SELU: ``r`` is the pre-activation at one layer scale
-      ``t = H max|pre| / L`` with ``L = 2^(lut_bits-1) - 1`` (``lut_bits`` = 8 for
-      8-bit activations, 10 for 16-bit), clamped to [-L, L]; the table
-      ``LUT[r + L]`` (``2L + 1`` entries) gives the activation at scale
-      ``1/Q`` (tanh) or ``H max|f(pre)| / Q`` (SELU).
+      ``t = H max|pre| / Q``, clamped to [-Q, Q]; with ``u = r + Q + 1``,
+      ``k = u >> S``, ``f = u & (2^S - 1)`` (``S`` = 6 for 16-bit activations,
+      0 for 8-bit) the activation is
+      ``LUT[k] + (((LUT[k+1] - LUT[k]) * f + 2^(S-1)) >> S)`` -- a table of
+      ``2(Q+1)/2^S + 1`` entries (1025 for 16 bits) sampled at
+      ``(k 2^S - Q - 1) t``, linearly interpolated -- at scale ``1/Q`` (tanh)
+      or ``H max|f(pre)| / Q`` (SELU).
 output unit (sigmoid)
     ``acc`` int32; label ``acc >= 0`` (same as ``p >= 0.5``);
     ``logit = (float)acc * out_scale`` (float32, ``out_scale = sw``);
@@ -104,6 +107,17 @@ def _dense_acc(qin, layer):
     return qin @ layer["Wq"].astype(np.int64) + layer["bq"].astype(np.int64)
 
 
+def _lut(q, layer, r):
+    """Table activation with linear interpolation (see the module docstring)."""
+    sh = q["lut_shift"]
+    u = r + q["lut_max"] + 1
+    i, frac = u >> sh, u & ((1 << sh) - 1)
+    lo, hi = layer["lut"][i], layer["lut"][np.minimum(i + 1, len(layer["lut"]) - 1)]
+    if sh == 0:
+        return lo
+    return lo + (((hi - lo) * frac + (1 << (sh - 1))) >> sh)
+
+
 def _calib_max(v, axis=None):
     return np.maximum(np.max(np.abs(v), axis=axis), 1e-12)
 
@@ -113,13 +127,15 @@ def quantize(layers, X_calib, act_bits=16):
     if act_bits not in (8, 16):
         raise ValueError("act_bits must be 8 or 16")
     Q = 2 ** (act_bits - 1) - 1
-    L = 2 ** ((8 if act_bits == 8 else 10) - 1) - 1
+    L = Q                                         # pre-activation range of table layers
+    lut_shift = 0 if act_bits == 8 else 6         # table step in pre-activation counts
     scale, shift = layers["norm"]
     z = X_calib.astype(np.float32) * scale + shift
     headroom = HEADROOM[act_bits]
     s_vec = np.full(z.shape[1], headroom * float(_calib_max(z)) / Q)     # one input scale
     q = {"norm": (scale, shift), "in_inv_scale": (1.0 / s_vec).astype(np.float32), "in_scale": s_vec,
-         "layers": [], "act_bits": act_bits, "qmax": Q, "lut_max": L}
+         "layers": [], "act_bits": act_bits, "qmax": Q, "lut_max": L,
+         "lut_shift": lut_shift}
     a = z.astype(np.float64)                       # float activations, for calibration
     qa = _input_q(q, X_calib)
     n_in = X_calib.shape[1]
@@ -158,10 +174,9 @@ def quantize(layers, X_calib, act_bits=16):
                 t_pre = headroom * float(_calib_max(pre)) / L
                 t = 1.0 / Q if act == "tanh" else headroom * float(_calib_max(out)) / Q
                 layer["mult"], layer["shift"] = requant_params(sw / t_pre)
-                grid = np.arange(-L, L + 1) * t_pre
+                grid = (np.arange(((2 * (L + 1)) >> lut_shift) + 1) * (1 << lut_shift) - (L + 1)) * t_pre
                 layer["lut"] = np.clip(round_half_away(f(grid) / t), -Q, Q).astype(np.int64)
-                r = np.clip(_requant(acc, layer["mult"], layer["shift"]), -L, L)
-                qa = layer["lut"][r + L]
+                qa = _lut(q, layer, np.clip(_requant(acc, layer["mult"], layer["shift"]), -L, L))
                 s_vec = np.full(W.shape[1], t)
             a = out
         q["layers"].append(layer)
@@ -178,7 +193,7 @@ def predict_int8(q, X):
         if layer["act"] == "relu":
             qa = np.clip(r, 0, Q)
         else:
-            qa = layer["lut"][np.clip(r, -L, L) + L]
+            qa = _lut(q, layer, np.clip(r, -L, L))
     acc = _dense_acc(qa, q["layers"][-1])[:, 0]
     logit = acc.astype(np.float32) * np.float32(q["layers"][-1]["out_scale"])
     return (acc >= 0).astype(np.int64), acc, logit

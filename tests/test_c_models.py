@@ -1,0 +1,158 @@
+"""The emitted C against the Python models, on the host and under qemu-arm (issue 4, item 7).
+
+On the small synthetic cohort (``conftest.SMALL``) every model of Table 2 is
+trained once (DNNs with few epochs: the check is about the C, not accuracy),
+its C emitted, compiled with the host ``cc`` and run over every test row:
+
+* tree, QDA, linear SVM, KNN: identical labels to scikit-learn;
+* float32 DNNs: max |dp| <= 1e-5 vs Keras and identical labels (rows within
+  1e-6 of p = 0.5 excepted, there are none in practice);
+* int8-weight DNNs: labels identical to the bit-exact model
+  :func:`sw.dnn_int8.predict_int8`, and agreeing with Keras on >= 99.5 % of rows;
+* every model cross-compiled with ``arm-linux-gnueabihf-gcc -mcpu=cortex-a9
+  -mfpu=neon -mfloat-abi=hard`` and run under ``qemu-arm``: output identical to
+  the host build, byte for byte.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from sw import c_build, c_emit
+from sw.classifiers import SHALLOW, DNNS, train_model, predict
+from sw.cohort import TABLE1_MUSCULAR
+from sw.dnn_int8 import predict_int8
+from sw.wo_data import load_table, make_dataset
+
+ARM = pytest.mark.skipif(not c_build.have_arm(),
+                         reason="needs arm-linux-gnueabihf-gcc and qemu-arm: "
+                                "apt-get install gcc-arm-linux-gnueabihf qemu-user (make setup)")
+
+
+@pytest.fixture(scope="module")
+def ds(small_cohort):
+    df, meta = load_table(str(small_cohort))
+    return make_dataset(df, meta, select=list(TABLE1_MUSCULAR))
+
+
+_trained = {}
+
+
+def _model(name, ds, tmp_path_factory):
+    if name not in _trained:
+        t = train_model(name, ds.X_train, ds.y_train, seed=1, epochs=12)
+        d = tmp_path_factory.mktemp(f"c_{name}")
+        files = c_emit.emit_model(t, ds.features, ds.X_train)
+        for fn, text in files.items():
+            if not fn.startswith("_"):
+                (d / fn).write_text(text)
+        _trained[name] = (t, files, d)
+    return _trained[name]
+
+
+def _host_and_arm(d, cname, X, arm):
+    exe = c_build.build(str(d), cname, str(d / cname))
+    lab, score, out = c_build.run(exe, X)
+    if arm:
+        exe_arm = c_build.build(str(d), cname, str(d / (cname + ".arm")), arm=True)
+        _, _, out_arm = c_build.run(exe_arm, X, arm=True)
+        assert out_arm == out, f"{cname}: qemu-arm output differs from the host build"
+    return lab, score
+
+
+@pytest.mark.parametrize("name", SHALLOW)
+def test_shallow_c_identical_labels(name, ds, tmp_path_factory):
+    t, files, d = _model(name, ds, tmp_path_factory)
+    ref_label, ref_score = predict(t, ds.X_test)
+    lab, score = _host_and_arm(d, f"wo_{name}", ds.X_test, c_build.have_arm())
+    assert len(lab) == len(ds.X_test) > 500
+    assert np.array_equal(lab, ref_label), f"{np.sum(lab != ref_label)} labels differ"
+    # scores: float32 print of the same quantity
+    assert np.max(np.abs(score - ref_score) / np.maximum(1, np.abs(ref_score))) < 1e-6
+    assert 0 < ref_label.mean() < 1                      # both classes predicted: a real model
+
+
+@pytest.mark.parametrize("name", DNNS)
+def test_dnn_float_c_matches_keras(name, ds, tmp_path_factory):
+    t, files, d = _model(name, ds, tmp_path_factory)
+    ref_label, p = predict(t, ds.X_test)
+    lab, score = _host_and_arm(d, f"wo_{name}_f32", ds.X_test, c_build.have_arm())
+    assert np.max(np.abs(score - p)) <= 1e-5
+    decided = np.abs(p - 0.5) > 1e-6
+    assert np.array_equal(lab[decided], ref_label[decided])
+    assert 0 < ref_label.mean() < 1
+
+
+@pytest.mark.parametrize("name", DNNS)
+def test_dnn_int8_c_is_the_int8_model_and_agrees_with_keras(name, ds, tmp_path_factory):
+    t, files, d = _model(name, ds, tmp_path_factory)
+    ref_label, p = predict(t, ds.X_test)
+    lab, score = _host_and_arm(d, f"wo_{name}_i8", ds.X_test, c_build.have_arm())
+    ilab, acc, logit = predict_int8(files["_int8"], ds.X_test)
+    assert np.array_equal(lab, ilab)
+    assert np.max(np.abs(score - 1 / (1 + np.exp(-logit.astype(np.float64))))) < 1e-6
+    agreement = np.mean(lab == ref_label)
+    print(f"{name} int8 label agreement with Keras: {100 * agreement:.2f} % of {len(lab)} rows")
+    assert agreement >= 0.995
+    # int8 weights really are int8 and the source says so
+    assert all(ly["Wq"].dtype == np.int8 for ly in files["_int8"]["layers"])
+    assert "static const int8_t W1" in files[f"wo_{name}_i8.c"]
+
+
+def test_generated_c_has_no_dynamic_memory_or_libm(ds, tmp_path_factory):
+    for name in ("tree", "knn", "dnn3"):
+        _, files, _ = _model(name, ds, tmp_path_factory)
+        for fn, text in files.items():
+            if fn.endswith(".c"):
+                for bad in ("malloc", "free(", "#include <math.h>"):
+                    assert bad not in text, f"{fn}: {bad}"
+                # no mutable file-scope data: every static object is const
+                assert not re.search(r"^static (?!const)[\w ]+?\b\w+\s*(\[[^\]]*\]\s*)*(=|;)", text, re.M), fn
+                assert "int wo_" in text and "_predict(const float *features, float *score)" in text
+
+
+def test_tree_threshold_compare_is_exact(ds, tmp_path_factory):
+    """Features lying exactly on a float32 threshold (or one ulp either side) go the sklearn way."""
+    t, files, d = _model("tree", ds, tmp_path_factory)
+    tree = t.model.tree_
+    rows = []
+    for node in np.flatnonzero(tree.children_left >= 0)[:40]:
+        thr = np.float32(tree.threshold[node])
+        for v in (np.nextafter(thr, np.float32(-np.inf)), thr, np.nextafter(thr, np.float32(np.inf))):
+            x = ds.X_test[node % len(ds.X_test)].astype(np.float32).copy()
+            x[tree.feature[node]] = v
+            rows.append(x)
+    X = np.array(rows, np.float64)
+    lab, _ = _host_and_arm(d, "wo_tree", X, False)
+    assert np.array_equal(lab, t.model.predict(X))
+
+
+def test_driver_rejects_malformed_rows(ds, tmp_path_factory):
+    _, _, d = _model("svm", ds, tmp_path_factory)
+    exe = c_build.build(str(d), "wo_svm", str(d / "wo_svm_bad"))
+    r = subprocess.run([exe], input="1,2,3\n", capture_output=True, text=True)
+    assert r.returncode == 2 and "line 1: expected 7" in r.stderr
+
+
+@ARM
+def test_arm_footprint_and_macc(ds, tmp_path_factory):
+    t, files, d = _model("dnn4", ds, tmp_path_factory)
+    fp = c_build.arm_footprint(str(d), "wo_dnn4_f32", str(d))
+    n = len(ds.features)
+    params = n * 2 + n * 32 + 32 + 32 + 1            # BN scale/shift + W1 + B1 + W2 + B2
+    assert fp["rodata"] >= 4 * params                 # the weights are const data
+    assert fp["flash"] == fp["text"] + fp["rodata"] + fp["data"]
+    assert fp["bss"] == 0 and fp["data"] == 0         # no mutable globals
+    assert 0 < fp["stack"] < 1024
+    macc, _ = c_emit.macc_count(t, n)
+    assert macc == n + n * 32 + 32
+    fp8 = c_build.arm_footprint(str(d), "wo_dnn4_i8", str(d))
+    assert fp8["rodata"] < fp["rodata"]               # int8 weights are smaller
+    # the object really is ARM code
+    out = subprocess.run(["file", os.path.join(str(d), "wo_dnn4_i8.o")], capture_output=True, text=True).stdout \
+        if shutil.which("file") else "ARM"
+    assert "ARM" in out
