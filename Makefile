@@ -4,13 +4,14 @@
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim test bench clean
+.PHONY: setup run sim test bench classifiers clean
 
 setup:
 	bash .ci/setup
 
 run: setup
 	$(PYTHON) -m sw.demo --out $(OUT)
+	$(PYTHON) -m sw.train_dnn --cohort $(OUT)/cohort --out $(OUT)/dnn4
 
 sim: setup
 	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
@@ -21,6 +22,9 @@ test: setup
 bench:
 	$(PYTHON) -m bench.emg_bench
 	$(PYTHON) -m bench.eeg_bench
+
+classifiers: setup
+	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers
 
 clean:
 	rm -rf sim_build $(OUT) .pytest_cache

@@ -14,8 +14,8 @@
    (cocotb + Icarus) and checks that every output is identical to the golden models.
 4. Prints Pre vs Post means of the features -- figures from synthetic data.
 
-The classifier steps of the full chain (DNN training, C emission) are not part
-of this release yet; this command stops after the features.
+The classifier steps of the chain (cohort -> Table 1 -> DNN4 -> C for the
+Cortex-A9) are ``python -m sw.train_dnn``, which ``make run`` runs next.
 """
 
 import argparse
@@ -133,7 +133,7 @@ def main(argv=None):
     for b in BANDS:
         vals = [np.mean([r[b] for r in mrp[s]]) / 256 if mrp[s] else float("nan") for s in ("pre", "post")]
         print(f"   {b + ' (dBuV)':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
-    print("== 4. classifier training and C emission: not in this release (features stop here)")
+    print("== next: python -m sw.train_dnn (cohort -> Table 1 -> DNN4 -> C), run by make run")
     print(f"done: outputs in {a.out}/")
     return 0
 

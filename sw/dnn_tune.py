@@ -15,6 +15,7 @@ folds; expect tens of minutes on 2 cores for the default cohort.
 import os
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -68,7 +69,9 @@ def tune(X, y, seed=0, max_epochs=30, progress=None, factor=3):
             return {"val_loss": mean}
 
     keras.utils.set_random_seed(seed)
-    with tempfile.TemporaryDirectory() as d:
+    # keras-tuner 1.4.8 calls threading.currentThread()/getName(): deprecated, harmless
+    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         tuner = CVHyperband(hypermodel=build, objective=kt.Objective("val_loss", "min"),
                             max_epochs=max_epochs, factor=factor, seed=seed, directory=d,
                             project_name="wo_dnn", overwrite=True)

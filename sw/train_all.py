@@ -1,0 +1,127 @@
+"""Train all eight classifiers of the paper's Table 2 and compare them (Tables 4 and 6).
+
+Usage::
+
+    python -m sw.train_all                    # default SYNTHETIC cohort -> out/classifiers
+    python -m sw.train_all --models tree,dnn4 --out out/some
+    python -m sw.train_all --features mine/*.csv
+
+Same data handling and options as ``python -m sw.train_dnn`` (cohort built if
+missing, Table 1 selection on the training subjects, subject-wise split, 4-fold
+validation). Writes, atomically, into ``--out`` (default ``out/classifiers``):
+
+* ``table4.md`` / ``table4.csv`` -- accuracy, recall, precision, F1, AUC of every
+  model on the test subjects, next to the paper's Table 4;
+* ``table6.md`` -- Flash / RAM / MACC of every emitted C model (ARM objects);
+* ``<model>_confusion_roc.png`` -- confusion matrix + ROC per model;
+* ``c/`` -- the C of every model (``wo_tree``, ``wo_qda``, ``wo_svm``,
+  ``wo_knn``, ``wo_dnnK_f32``, ``wo_dnnK_i8``) and the test driver;
+* ``metrics.json`` -- everything, per model (keys: :mod:`sw.wo_train`);
+* ``report.md`` -- one page with all of it.
+
+About 5 minutes on 2 cores for the default cohort (the four DNNs dominate).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+from .classifiers import MODELS
+from .extract import write_csv_atomic
+from .recording import InputError
+from .train_dnn import add_data_args, load_dataset, table1_md
+from .wo_train import (OutputFolder, train_and_export, complexity_md, write_json, dataset_info, PAPER_TABLE4)
+
+PROG = "sw.train_all"
+
+
+def _say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def table4_md(results, synthetic):
+    lines = ["| classifier | accuracy % | recall % | precision % | F1 % | AUC | paper acc. / F1 / AUC |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        m = r["test"]
+        p = PAPER_TABLE4[r["model"]]
+        lines.append(f"| {r['model'].upper()} | {m['accuracy']:.2f} | {m['recall']:.2f} | {m['precision']:.2f} | "
+                     f"{m['f1']:.2f} | {m['auc']:.3f} | {p[0]} / {p[3]} / {p[4]} |")
+        for cn, f in r["c"].items():
+            if "test" in f:
+                m = f["test"]
+                lines.append(f"| {cn} (C, int8 weights) | {m['accuracy']:.2f} | {m['recall']:.2f} | "
+                             f"{m['precision']:.2f} | {m['f1']:.2f} | {m['auc']:.3f} | |")
+    lines.append("")
+    lines.append("Positive class: Pre L-dopa (OFF). "
+                 + ("SYNTHETIC cohort: these figures measure how separable the generator's Pre/Post "
+                    "distributions are for unseen synthetic subjects, not a clinical result; the paper's "
+                    "columns are patients." if synthetic else "Paper columns: the paper's patients."))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated subset of {','.join(MODELS)} (default: all eight)")
+    ap.add_argument("--out", default=os.path.join("out", "classifiers"),
+                    help="output folder (default out/classifiers)")
+    add_data_args(ap)
+
+    def error(message):
+        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
+        sys.exit(2)
+    ap.error = error
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        models = [m.strip().lower() for m in a.models.split(",") if m.strip()]
+        bad = [m for m in models if m not in MODELS]
+        if bad or not models:
+            raise InputError(f"--models: unknown model {bad[0] if bad else '(none)'!r} "
+                             f"(choose from {', '.join(MODELS)})")
+        if os.path.exists(a.out) and not os.path.isdir(a.out):
+            raise InputError(f"--out {a.out} exists and is not a folder")
+        ds = load_dataset(a)
+        results = []
+        with OutputFolder(a.out) as tmp:
+            for i, name in enumerate(models):
+                _say(f"[{i + 1}/{len(models)}] {name} ({time.perf_counter() - t0:.0f} s elapsed)")
+                res, _ = train_and_export(name, ds, tmp, seed=a.seed, epochs=a.epochs)
+                results.append(res)
+            t4 = table4_md(results, ds.synthetic)
+            t6 = complexity_md(results, ds.synthetic)
+            t1 = table1_md(ds, a.alpha)
+            for fn, text in (("table4.md", t4), ("table6.md", t6), ("table1.md", t1)):
+                with open(os.path.join(tmp, fn), "w") as f:
+                    f.write(text)
+            write_csv_atomic(os.path.join(tmp, "table4.csv"),
+                             ["model", "accuracy", "recall", "precision", "f1", "auc", "tp", "tn", "fp", "fn"],
+                             [{"model": r["model"], **{k: (f"{r['test'][k]:.4f}" if isinstance(r['test'][k], float)
+                                                          else r["test"][k])
+                                                       for k in ("accuracy", "recall", "precision", "f1", "auc",
+                                                                 "tp", "tn", "fp", "fn")}} for r in results])
+            write_json(os.path.join(tmp, "metrics.json"), {"dataset": dataset_info(ds), "models": results})
+            cmd = "python -m " + PROG + ("" if not (argv if argv is not None else sys.argv[1:]) else
+                                         " " + " ".join(argv if argv is not None else sys.argv[1:]))
+            plots = "\n".join(f"- {r['model'].upper()}: ![{r['model']}]({r['model']}_confusion_roc.png)"
+                              for r in results)
+            with open(os.path.join(tmp, "report.md"), "w") as f:
+                f.write(f"# Wearing-off classifiers (Table 2)" + (" -- SYNTHETIC cohort" if ds.synthetic else "")
+                        + f"\n\nMade by `{cmd}` in {time.perf_counter() - t0:.0f} s.\n\n{ds.describe()}\n\n"
+                        f"## Table 4 (test subjects {', '.join(ds.test_subjects)})\n\n{t4}\n"
+                        f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## Plots\n\n{plots}\n")
+    except InputError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    print(t4, end="")
+    print(f"wrote {a.out}/ (report.md, table4, table6, plots, c/) in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
