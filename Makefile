@@ -22,6 +22,7 @@ test: setup
 bench:
 	$(PYTHON) -m bench.emg_bench
 	$(PYTHON) -m bench.eeg_bench
+	$(PYTHON) -m bench.dnn_bench --dir $(OUT)/dnn4/c
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers

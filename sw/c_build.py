@@ -80,6 +80,7 @@ def arm_footprint(src_dir, name, workdir):
     """Flash/RAM bytes of ``name.c`` compiled for the Cortex-A9 (see module docstring)."""
     if shutil.which(ARM_CC) is None:
         raise RuntimeError(f"{ARM_CC} not found (apt-get install gcc-arm-linux-gnueabihf)")
+    src_dir, workdir = os.path.abspath(src_dir), os.path.abspath(workdir)
     obj = os.path.join(workdir, f"{name}.o")
     cmd = [ARM_CC, *CFLAGS, *ARM_FLAGS, "-fstack-usage", f"-I{src_dir}", "-c",
            os.path.join(src_dir, f"{name}.c"), "-o", obj]

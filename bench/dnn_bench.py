@@ -1,0 +1,73 @@
+"""Instructions per inference of the emitted classifier C (host build, valgrind callgrind).
+
+Usage::
+
+    python -m bench.dnn_bench [--dir out/dnn4/c] [--rows 200]
+
+For every ``wo_*.c`` in ``--dir`` (default ``out/dnn4/c``, written by
+``python -m sw.train_dnn``): builds the test driver with the host ``cc``
+(``sw.c_build.CFLAGS``), runs ``valgrind --tool=callgrind
+--toggle-collect=<model>_predict`` over ``--rows`` random feature rows and
+prints the instructions counted inside ``predict`` per call (x86-64 host
+instructions: repeatable, machine-load independent; not Cortex-A9 cycles),
+plus the ARM Flash/RAM of :func:`sw.c_build.arm_footprint` when the
+cross-compiler is installed. The comparison with emlearn and TFLite Micro is
+not in this script yet.
+"""
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from sw import c_build
+
+
+def callgrind_per_call(exe, rows_text, fn, n):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cg.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        f"--toggle-collect={fn}", exe], input=rows_text, capture_output=True,
+                       text=True, check=True)
+        with open(out) as f:
+            m = re.search(r"^(?:summary|totals):\s*(\d+)", f.read(), re.M)
+    return int(m.group(1)) / n
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.dnn_bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", default=os.path.join("out", "dnn4", "c"))
+    ap.add_argument("--rows", type=int, default=200)
+    a = ap.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        print("bench.dnn_bench: error: valgrind not found (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    srcs = sorted(glob.glob(os.path.join(a.dir, "wo_*.c")))
+    srcs = [s for s in srcs if not s.endswith("wo_predict_main.c")]
+    if not srcs:
+        print(f"bench.dnn_bench: error: no wo_*.c in {a.dir} (run python -m sw.train_dnn first)", file=sys.stderr)
+        return 2
+    print(f"| C model | instructions / inference (x86-64, callgrind) | ARM Flash B | ARM RAM B |")
+    print("|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as work:
+        for src in srcs:
+            name = os.path.basename(src)[:-2]
+            hdr = open(os.path.join(a.dir, name + ".h")).read()
+            n = int(re.search(r"_N_FEATURES (\d+)", hdr).group(1))
+            rng = np.random.default_rng(0)
+            X = rng.normal(size=(a.rows, n)) * 10 + 50
+            exe = c_build.build(a.dir, name, os.path.join(work, name))
+            ipc = callgrind_per_call(exe, c_build.format_rows(X), f"{name}_predict", a.rows)
+            fp = c_build.arm_footprint(a.dir, name, work) if shutil.which(c_build.ARM_CC) else None
+            print(f"| {name} | {ipc:.0f} | {fp['flash'] if fp else '-'} | {fp['ram'] if fp else '-'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
