@@ -53,7 +53,7 @@ def main(argv=None):
     if not srcs:
         print(f"bench.dnn_bench: error: no wo_*.c in {a.dir} (run python -m sw.train_dnn first)", file=sys.stderr)
         return 2
-    print(f"| C model | instructions / inference (x86-64, callgrind) | ARM Flash B | ARM RAM B |")
+    print("| C model | instructions / inference (x86-64, callgrind) | ARM Flash B | ARM RAM B |")
     print("|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as work:
         for src in srcs:

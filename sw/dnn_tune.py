@@ -12,7 +12,6 @@ between Hyperband rounds). With ``max_epochs = 30`` this is about 90 trials x 4
 folds; expect tens of minutes on 2 cores for the default cohort.
 """
 
-import os
 import sys
 import tempfile
 import warnings

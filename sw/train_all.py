@@ -108,7 +108,7 @@ def main(argv=None):
             plots = "\n".join(f"- {r['model'].upper()}: ![{r['model']}]({r['model']}_confusion_roc.png)"
                               for r in results)
             with open(os.path.join(tmp, "report.md"), "w") as f:
-                f.write(f"# Wearing-off classifiers (Table 2)" + (" -- SYNTHETIC cohort" if ds.synthetic else "")
+                f.write("# Wearing-off classifiers (Table 2)" + (" -- SYNTHETIC cohort" if ds.synthetic else "")
                         + f"\n\nMade by `{cmd}` in {time.perf_counter() - t0:.0f} s.\n\n{ds.describe()}\n\n"
                         f"## Table 4 (test subjects {', '.join(ds.test_subjects)})\n\n{t4}\n"
                         f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## Plots\n\n{plots}\n")
