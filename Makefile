@@ -23,6 +23,7 @@ bench:
 	$(PYTHON) -m bench.emg_bench
 	$(PYTHON) -m bench.eeg_bench
 	$(PYTHON) -m bench.dnn_bench --dir $(OUT)/dnn4/c
+	$(PYTHON) -m bench.dnn_compare --model $(OUT)/dnn4 --cohort $(OUT)/cohort
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers

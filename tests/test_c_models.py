@@ -156,3 +156,13 @@ def test_arm_footprint_and_macc(ds, tmp_path_factory):
     out = subprocess.run(["file", os.path.join(str(d), "wo_dnn4_i8.o")], capture_output=True, text=True).stdout \
         if shutil.which("file") else "ARM"
     assert "ARM" in out
+
+
+def test_batchnorm_fold_used_by_the_comparison_bench_is_the_same_network(ds, tmp_path_factory):
+    from bench.dnn_compare import fold_batchnorm
+    t, _, _ = _model("dnn4", ds, tmp_path_factory)
+    _, p = predict(t, ds.X_test)
+    folded = fold_batchnorm(t.model)
+    assert [type(ly).__name__ for ly in folded.layers] == ["Dense", "Dense"]
+    q = folded.predict(ds.X_test.astype(np.float32), verbose=0)[:, 0]
+    assert np.max(np.abs(q - p)) < 1e-5
