@@ -31,3 +31,15 @@ def decode_mrp_records(words, n_channels=8, index_width=32):
             rec[name] = v
         out.append(rec)
     return out
+
+
+def encode_words(layout, records):
+    """Record dicts -> record words of ``layout`` (inverse of the decoders; negative values
+    are stored two's complement in their field width)."""
+    out = []
+    for rec in records:
+        w = 0
+        for name, field in layout:
+            w |= (int(rec[name]) & ((1 << field.width) - 1)) << field.offset
+        out.append(w)
+    return out

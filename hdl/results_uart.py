@@ -1,0 +1,67 @@
+"""Results over a UART: stride and MRP records -> frames (sw.frames format) -> 8N1 serial line.
+
+::
+
+    stride records -> [RecordFramer STRIDE] -+
+                                             +-> [FrameArbiter] -> frames (byte stream) -> [UARTTx] -> tx
+    MRP records    -> [RecordFramer MRP]    -+
+
+``frames`` is also an output (``frames_tap``): the same bytes, offered to a second
+consumer (the HPS FIFO of :mod:`hdl.hps_regs`) that never stalls the line; the
+tap is valid for exactly the cycles a byte goes to the UART.
+"""
+
+from amaranth.hdl import *
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from .frame_tx import RecordFramer, FrameArbiter, byte_layout
+from .uart_tx import UARTTx
+
+__all__ = ["ResultsUART"]
+
+
+class ResultsUART(wiring.Component):
+    """Frames stride and MRP records onto one UART.
+
+    Parameters
+    ----------
+    stride_layout, mrp_layout : data.StructLayout
+        Record layouts (``hdl.stride_indexes.stride_record_layout()``,
+        ``hdl.eeg_mrp.mrp_record_layout()``).
+    divisor : int
+        Clock cycles per UART bit (50 MHz: 434 -> 115 200 baud).
+
+    Attributes
+    ----------
+    stride : In(stream.Signature(stride_layout))
+    mrp : In(stream.Signature(mrp_layout))
+    tx : Out(1)
+    frames_tap : Out(stream.Signature(byte_layout()))  (``ready`` ignored)
+    """
+
+    def __init__(self, stride_layout, mrp_layout, divisor):
+        self.stride_framer = RecordFramer("STRIDE", stride_layout)
+        self.mrp_framer = RecordFramer("MRP", mrp_layout)
+        self.arbiter = FrameArbiter(2)
+        self.uart = UARTTx(divisor)
+        super().__init__({"stride": In(stream.Signature(stride_layout)),
+                          "mrp": In(stream.Signature(mrp_layout)),
+                          "tx": Out(1, init=1),
+                          "frames_tap": Out(stream.Signature(byte_layout()))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.stride_framer = sf = self.stride_framer
+        m.submodules.mrp_framer = mf = self.mrp_framer
+        m.submodules.arbiter = arb = self.arbiter
+        m.submodules.uart = uart = self.uart
+        wiring.connect(m, wiring.flipped(self.stride), sf.i)
+        wiring.connect(m, wiring.flipped(self.mrp), mf.i)
+        wiring.connect(m, sf.o, arb.i[0])
+        wiring.connect(m, mf.o, arb.i[1])
+        m.d.comb += [uart.i.valid.eq(arb.o.valid), uart.i.payload.eq(arb.o.payload.data),
+                     arb.o.ready.eq(uart.i.ready), self.tx.eq(uart.tx),
+                     self.frames_tap.valid.eq(arb.o.valid & uart.i.ready),
+                     self.frames_tap.payload.eq(arb.o.payload)]
+        return m
