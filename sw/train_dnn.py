@@ -22,6 +22,7 @@ Output folder (default ``out/<model>``), written atomically:
 
 =========================  ====================================================
 ``<model>.keras``          the trained Keras model
+``<model>_weights.npz``    the same as plain arrays (read by ``python -m sw.uart --model``)
 ``metrics.json``           dataset, features, CV, test metrics, C agreement,
                            complexity (keys: :mod:`sw.wo_train`)
 ``<model>_confusion_roc.png``  confusion matrix + ROC of the test subjects

@@ -119,6 +119,9 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
         res["layers"] = [[int(u), a] for u, a in (layers or _spec_layers(name))]
         if save_model:
             t.model.save(os.path.join(out, f"{name}.keras"))
+        from .classifiers import dnn_layers
+        from .wo_state import save_dnn
+        save_dnn(os.path.join(out, f"{name}_weights.npz"), dnn_layers(t.model), ds.features)
     cdir = os.path.join(out, "c")
     os.makedirs(cdir, exist_ok=True)
     files = c_emit.emit_model(t, ds.features, ds.X_train)

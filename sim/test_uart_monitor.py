@@ -1,0 +1,181 @@
+"""``python -m sw.uart`` on a real pseudo-terminal fed by a simulated board.
+
+The board replays the bytes the results-UART gateware (``hdl/results_uart.py``,
+cocotb + Icarus, UART BFM on the tx pin) produced for the golden EMG/EEG
+records of a synthetic walk, with garbage and a corrupted frame spliced in. The
+monitor runs as a subprocess on the pty's slave side, like on a real port.
+"""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tty
+
+import numpy as np
+import pytest
+
+from hdl.eeg_mrp import mrp_record_layout
+from hdl.results_uart import ResultsUART
+from hdl.stride_indexes import stride_record_layout
+from sim.hdl_build import run_cocotb, simulator_missing
+from sim.records import encode_words
+from sw.frames import Decoder
+from sw.stride_indexes_model import record_to_row
+from sw.wo_state import DNNState, save_dnn, state_line
+
+pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
+
+FEATURES = ["stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms", "LG_duty_pct", "TA_duty_pct",
+            "BF_duty_pct", "RF_duty_pct"]
+
+
+@pytest.fixture(scope="module")
+def board_bytes():
+    """UART bytes of the gateware for the golden records of one synthetic walk."""
+    from sim.emg_gen import generate_walk
+    from sim.eeg_gen import generate_eeg
+    from sw.fabric_pipeline import run_golden_fabric
+    walk = generate_walk(5, "pre", 12)
+    eeg = generate_eeg(5, n_samples=len(walk.emg), movement_onsets=[], condition="pre")
+    _, strides, _, mrp = run_golden_fabric(walk.emg, np.pad(eeg.eeg, ((0, 0), (0, 1))))
+    assert len(strides) >= 15 and len(mrp) >= 30
+    sl, ml = stride_record_layout(), mrp_record_layout()
+    from sw.frames import encode_record
+    n_bytes = len(b"".join(encode_record("STRIDE", 0, r) for r in strides)) + \
+        len(b"".join(encode_record("MRP", 0, r) for r in mrp))
+    out = run_cocotb(ResultsUART(sl, ml, 4), "results_uart", "sim.cocotb_results_uart",
+                     dict(stride=np.array([str(w) for w in encode_words(sl, strides)]),
+                          mrp=np.array([str(w) for w in encode_words(ml, mrp)]),
+                          divisor=4, gap=50, n_bytes=n_bytes), tag="monitor")
+    return bytes(out["uart"]), strides, mrp
+
+
+@pytest.fixture
+def model_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    layers = {"norm": (np.full(7, 0.05, np.float32), np.full(7, -1.0, np.float32)),
+              "dense": [(rng.normal(size=(7, 32)).astype(np.float32), rng.normal(size=32).astype(np.float32), "relu"),
+                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.1, np.zeros(1, np.float32), "sigmoid")]}
+    path = tmp_path / "m_weights.npz"
+    save_dnn(path, layers, FEATURES)
+    return path
+
+
+def _wait_open(pid, path, timeout=30):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd")):
+                time.sleep(0.3)
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("monitor did not open the pty")
+
+
+def _start(tmp_path, slave_name, extra=()):
+    return subprocess.Popen([sys.executable, "-m", "sw.uart", "--port", slave_name, "--baud", "115200",
+                             "--log-dir", str(tmp_path / "log"), "--quiet", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _replay(master, chunks, delay=0.002):
+    for c in chunks:
+        os.write(master, c)
+        time.sleep(delay)
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_path):
+    data, strides, mrp = board_bytes
+    frames_pos = []
+    i = 0
+    while i < len(data):
+        n = data[i + 4]
+        frames_pos.append((i, i + 7 + n))
+        i += 7 + n
+    # damage frame 3 (a flipped payload bit) and splice garbage with a fake sync after frame 10
+    bad = bytearray(data)
+    a, b = frames_pos[3]
+    bad[a + 6] ^= 0x10
+    cut = frames_pos[10][1]
+    stream = bytes(bad[:cut]) + b"\x00\xa5\x5a\x01\xff\x13garbage" + bytes(bad[cut:])
+    damaged_kind = data[a + 2]
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    name = os.ttyname(slave)
+    p = _start(tmp_path, name, ["--idle-exit", "2", "--model", str(model_npz)])
+    try:
+        _wait_open(p.pid, name)
+        rng = np.random.default_rng(1)
+        cuts = np.sort(rng.choice(len(stream), 60, replace=False))
+        _replay(master, [stream[x:y] for x, y in zip([0, *cuts], [*cuts, len(stream)])])
+        out, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert p.returncode == 0, err
+    assert "crc errors 1" in out or "crc errors 2" in out, out
+    s_rows = _read_csv(tmp_path / "log" / "strides.csv")
+    m_rows = _read_csv(tmp_path / "log" / "mrp.csv")
+    n_s = len(strides) - (damaged_kind == 1)
+    n_m = len(mrp) - (damaged_kind == 2)
+    assert (len(s_rows), len(m_rows)) == (n_s, n_m)
+    # every logged stride equals the golden record (one lost if the damaged frame was a stride)
+    want = [record_to_row(r) for r in strides]
+    got = [{k: r[k] for k in want[0]} for r in s_rows]
+    assert all(g in want for g in got) and [want.index(g) for g in got] == sorted(want.index(g) for g in got)
+    # the state column is the model's
+    st = DNNState(model_npz)
+    for r, row in zip(strides, s_rows):
+        if row["start_s"] == record_to_row(r)["start_s"]:
+            pp, s = st.state(r)
+            assert row["state"] == s and (s == "NA" or abs(float(row["p_off"]) - pp) < 1e-4)
+    assert "seq gaps 1" in out                           # the lost frame shows as a gap
+
+
+def test_monitor_ctrl_c_flushes_the_log(board_bytes, tmp_path):
+    data, strides, _ = board_bytes
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    name = os.ttyname(slave)
+    p = _start(tmp_path, name)
+    try:
+        _wait_open(p.pid, name)
+        half = len(data) // 2
+        _replay(master, [data[:half]])
+        time.sleep(1.0)
+        expect = len([f for f in Decoder().feed(data[:half]) if f.kind == "STRIDE"])
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert p.returncode == 0, err
+    assert "stopped" in out
+    rows = _read_csv(tmp_path / "log" / "strides.csv")
+    assert len(rows) == expect > 0
+
+
+def test_monitor_bad_port(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sw.uart", "--port", "/dev/does-not-exist",
+                        "--log-dir", str(tmp_path / "l")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("sw.uart: error: cannot open")
+    assert not (tmp_path / "l").exists()
+
+
+def test_state_line_format():
+    rec = {"leg": 1, "start": 1234, "stride_time": 540}
+    assert state_line(7, rec, 0.73, "OFF") == \
+        "STRIDE seq=7 leg=R start_s=2.468 stride_time_ms=1080 p_off=0.7300 state=OFF"
