@@ -1,0 +1,213 @@
+/* wo_monitor.c -- ARM-side wearing-off monitor: result frames in, one state line per stride out.
+ *
+ * Source of frame bytes (the format of sw/frames.py: A5 5A type seq len payload crc16):
+ *   wo_monitor --file PATH     bytes from a file ("-" = stdin), e.g. a UART capture (host tests)
+ *   wo_monitor --devmem        the fabric's result FIFO through the HPS-to-FPGA lightweight
+ *                              bridge: mmap of /dev/mem at WO_BRIDGE_BASE (0xFF200000), popping
+ *                              bytes from the RESULT register (map: boards/arm/wo_regs.h)
+ *
+ * Each STRIDE frame is turned into the classifier's features (stride time and co-contractions
+ * in ms = samples x 2, duty cycles in % = 0.01 % units / 100, the CSV columns of
+ * python -m sw.extract emg), fed to the classifier emitted by python -m sw.train_dnn
+ * (compiled in with -DWO_HEADER, -DWO_PREDICT, -DWO_N_FEATURES, -DWO_FEATURE_NAMES), and
+ * printed on stdout (the console UART on the board) as
+ *
+ *   STRIDE seq=<n> leg=<L|R> start_s=<s.sss> stride_time_ms=<ms> p_off=<p.pppp> state=<OFF|ON|NA>
+ *
+ * (NA, p_off=nan: a needed muscle absent or the stride overflowed). MRP frames print
+ *
+ *   MRP seq=<n> trigger_s=<s.sss> site=<name> BP_dBu=<x.xx> mu_dBu=<x.xx> beta_dBu=<x.xx> partial=<0|1>
+ *
+ * and at the end (EOF, or SIGINT/SIGTERM in --devmem mode)
+ *
+ *   # frames=<n> crc_errors=<n> length_errors=<n> seq_gaps=<n> lost_frames=<n> garbage_bytes=<n>
+ *
+ * The decoder mirrors sw.frames.Decoder: hunt for A5 5A, check the CRC, on a bad CRC drop one
+ * byte and hunt again. C99 + POSIX; the host and the Cortex-A9 builds print identical text.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include "wo_regs.h"
+#include WO_HEADER
+
+static const char *const FEATURES[WO_N_FEATURES] = {WO_FEATURE_NAMES};
+static const char *const MUSCLE[4] = {"LG", "TA", "BF", "RF"};
+static const char *const SITES[8] = {"T3", "T4", "C3", "C4", "Cz", "P3", "P4", "ch7"};
+
+static unsigned long n_frames, n_crc, n_len, n_gaps, n_lost, n_garbage;
+static int next_seq[256];
+static volatile sig_atomic_t stop;
+
+static uint16_t crc16(const uint8_t *p, unsigned n)
+{
+    uint16_t crc = 0xFFFF;
+    unsigned i, b;
+    for (i = 0; i < n; i++) {
+        crc ^= (uint16_t)(p[i] << 8);
+        for (b = 0; b < 8; b++)
+            crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+    }
+    return crc;
+}
+
+static unsigned u16(const uint8_t *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+static unsigned long u32(const uint8_t *p) { return u16(p) | (unsigned long)u16(p + 2) << 16; }
+static int s16(const uint8_t *p) { unsigned v = u16(p); return v >= 0x8000 ? (int)v - 0x10000 : (int)v; }
+
+/* STRIDE payload (37 bytes): leg, start, stride_time, {LG,TA,BF,RF} x (contraction,
+ * relaxation, duty), cocon_LG_TA, cocon_BF_RF, present, overflow. Returns 0 if a feature
+ * is unavailable. */
+static int stride_feature(const uint8_t *pl, const char *name, float *out)
+{
+    unsigned present = pl[35], m;
+    char buf[32];
+    if (!strcmp(name, "stride_time_ms")) { *out = (float)(u16(pl + 5) * 2u); return 1; }
+    if (!strcmp(name, "cocon_LG_TA_ms")) { *out = (float)(u16(pl + 31) * 2u); return (present & 3u) == 3u; }
+    if (!strcmp(name, "cocon_BF_RF_ms")) { *out = (float)(u16(pl + 33) * 2u); return (present & 12u) == 12u; }
+    for (m = 0; m < 4; m++) {
+        const uint8_t *q = pl + 7 + 6 * m;
+        if (!(present >> m & 1u)) continue;
+        snprintf(buf, sizeof buf, "%s_contraction_ms", MUSCLE[m]);
+        if (!strcmp(name, buf)) { *out = (float)(u16(q) * 2u); return 1; }
+        snprintf(buf, sizeof buf, "%s_relaxation_ms", MUSCLE[m]);
+        if (!strcmp(name, buf)) { *out = (float)(u16(q + 2) * 2u); return 1; }
+        snprintf(buf, sizeof buf, "%s_duty_pct", MUSCLE[m]);
+        /* the CSV text "dd.dd" parsed as float == (float)(duty / 100.0) */
+        if (!strcmp(name, buf)) { *out = (float)((double)u16(q + 4) / 100.0); return 1; }
+    }
+    return 0;
+}
+
+static void on_frame(unsigned type, unsigned seq, const uint8_t *pl, unsigned len)
+{
+    if (type == 0x01 && len == 37) {
+        float x[WO_N_FEATURES], p = 0.0f;
+        int ok = !(pl[36] & 1u), i;
+        for (i = 0; ok && i < WO_N_FEATURES; i++)
+            ok = stride_feature(pl, FEATURES[i], &x[i]);
+        printf("STRIDE seq=%u leg=%c start_s=%.3f stride_time_ms=%u ", seq, pl[0] ? 'R' : 'L',
+               (double)u32(pl + 1) / 500.0, u16(pl + 5) * 2u);
+        if (ok) {
+            int label = WO_PREDICT(x, &p);
+            printf("p_off=%.4f state=%s\n", (double)p, label ? "OFF" : "ON");
+        } else {
+            printf("p_off=nan state=NA\n");
+        }
+    } else if (type == 0x02 && len == 12) {
+        printf("MRP seq=%u trigger_s=%.3f site=%s BP_dBu=%.2f mu_dBu=%.2f beta_dBu=%.2f partial=%u\n",
+               seq, (double)u32(pl) / 500.0, SITES[pl[4] & 7u], s16(pl + 5) / 256.0,
+               s16(pl + 7) / 256.0, s16(pl + 9) / 256.0, pl[11] & 1u);
+    } else if (type == 0x01 || type == 0x02 || type == 0x10) {
+        n_len++;
+        return;
+    } else {
+        return;                                  /* unknown type: ignored */
+    }
+    if (next_seq[type] >= 0 && (int)seq != next_seq[type]) {
+        n_gaps++;
+        n_lost += (seq - (unsigned)next_seq[type]) & 0xFFu;
+    }
+    next_seq[type] = (int)((seq + 1) & 0xFFu);
+    n_frames++;
+}
+
+/* streaming decoder over a byte buffer */
+static uint8_t buf[4096];
+static unsigned nbuf;
+
+static void feed(const uint8_t *data, unsigned n)
+{
+    while (n) {
+        unsigned take = n < sizeof buf - nbuf ? n : (unsigned)sizeof buf - nbuf;
+        unsigned i = 0;
+        memcpy(buf + nbuf, data, take);
+        nbuf += take;
+        data += take;
+        n -= take;
+        for (;;) {
+            unsigned len, total;
+            while (i + 1 < nbuf && !(buf[i] == 0xA5 && buf[i + 1] == 0x5A)) { i++; n_garbage++; }
+            if (i + 1 >= nbuf) {                 /* keep a trailing A5 */
+                if (i < nbuf && buf[i] != 0xA5) { i++; n_garbage++; }
+                break;
+            }
+            if (nbuf - i < 5) break;
+            len = buf[i + 4];
+            total = 7 + len;
+            if (nbuf - i < total) break;
+            if (crc16(buf + i + 2, 3 + len) != (unsigned)(buf[i + 5 + len] << 8 | buf[i + 6 + len])) {
+                n_crc++;
+                i++;
+                continue;
+            }
+            on_frame(buf[i + 2], buf[i + 3], buf + i + 5, len);
+            i += total;
+        }
+        memmove(buf, buf + i, nbuf - i);
+        nbuf -= i;
+    }
+}
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static int run_devmem(void)
+{
+    int fd = open("/dev/mem", O_RDWR | O_SYNC);
+    volatile uint32_t *regs;
+    if (fd < 0) { perror("/dev/mem"); return 2; }
+    regs = mmap(NULL, WO_BRIDGE_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, WO_BRIDGE_BASE);
+    if (regs == MAP_FAILED) { perror("mmap"); close(fd); return 2; }
+    if (regs[WO_REG_ID / 4] != WO_ID_VALUE) {
+        fprintf(stderr, "wo_monitor: no wearing-off fabric at 0x%08lx (ID 0x%08lx)\n",
+                (unsigned long)WO_BRIDGE_BASE, (unsigned long)regs[WO_REG_ID / 4]);
+        return 2;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (!stop) {
+        uint32_t v = regs[WO_REG_RESULT / 4];
+        if (v & WO_RESULT_VALID) {
+            uint8_t b = (uint8_t)(v & 0xFFu);
+            feed(&b, 1);
+            if (v & WO_RESULT_LAST) fflush(stdout);
+        } else {
+            struct timespec ms = {0, 1000000L};
+            nanosleep(&ms, NULL);
+        }
+    }
+    munmap((void *)regs, WO_BRIDGE_SPAN);
+    close(fd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i, rc = 0;
+    for (i = 0; i < 256; i++) next_seq[i] = -1;
+    if (argc == 3 && !strcmp(argv[1], "--file")) {
+        FILE *f = strcmp(argv[2], "-") ? fopen(argv[2], "rb") : stdin;
+        uint8_t chunk[512];
+        size_t n;
+        if (!f) { perror(argv[2]); return 2; }
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            feed(chunk, (unsigned)n);
+        if (f != stdin) fclose(f);
+    } else if (argc == 2 && !strcmp(argv[1], "--devmem")) {
+        rc = run_devmem();
+    } else {
+        fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem\n");
+        return 2;
+    }
+    n_garbage += nbuf;                           /* an incomplete frame at the end */
+    printf("# frames=%lu crc_errors=%lu length_errors=%lu seq_gaps=%lu lost_frames=%lu garbage_bytes=%lu\n",
+           n_frames, n_crc, n_len, n_gaps, n_lost, n_garbage);
+    return rc;
+}

@@ -1,0 +1,48 @@
+"""Build the ARM-side monitor (``boards/arm/wo_monitor.c``) with an emitted classifier.
+
+``build(model_dir, model, out, arm=False)`` compiles ``wo_monitor.c`` with
+``<model_dir>/<model>.c`` (from ``python -m sw.train_dnn``, e.g. ``wo_dnn4_f32``)
+for the host (``cc``) or the Cortex-A9 (``arm-linux-gnueabihf-gcc -mcpu=cortex-a9
+-mfpu=neon -mfloat-abi=hard``, static so ``qemu-arm`` runs it); ``run(exe, data)``
+feeds frame bytes on stdin (``--file -``) and returns the printed text.
+
+On the board: copy the static ARM binary and run ``./wo_monitor --devmem`` as root.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+from sw.c_build import ARM_CC, ARM_FLAGS
+from sw.c_emit import CFLAGS
+
+__all__ = ["build", "run", "SOURCE"]
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm")
+SOURCE = os.path.join(HERE, "wo_monitor.c")
+
+
+def build(model_dir, model, out, arm=False):
+    cc = ARM_CC if arm else os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise RuntimeError(f"{cc} not found (apt-get install {'gcc-arm-linux-gnueabihf' if arm else 'gcc'})")
+    N = model.upper()
+    header = open(os.path.join(model_dir, f"{model}.h")).read()
+    if not re.search(rf"#define {N}_FEATURE_NAMES", header):
+        raise RuntimeError(f"{model}.h has no {N}_FEATURE_NAMES")
+    cmd = [cc, *CFLAGS, *(ARM_FLAGS + ["-static"] if arm else []), f"-I{HERE}", f"-I{model_dir}",
+           f'-DWO_HEADER="{model}.h"', f"-DWO_PREDICT={model}_predict", f"-DWO_N_FEATURES={N}_N_FEATURES",
+           f"-DWO_FEATURE_NAMES={N}_FEATURE_NAMES", SOURCE, os.path.join(model_dir, f"{model}.c"), "-o", out]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
+    return out
+
+
+def run(exe, data, arm=False):
+    cmd = (["qemu-arm"] if arm else []) + [exe, "--file", "-"]
+    r = subprocess.run(cmd, input=data, capture_output=True)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+    return r.stdout.decode()

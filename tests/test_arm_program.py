@@ -1,0 +1,109 @@
+"""ARM-side monitor (boards/arm/wo_monitor.c): host build vs Cortex-A9 build under qemu-arm vs Python.
+
+The recorded stream: frames (sw.frames) of the golden stride and MRP records
+of a synthetic walk, with garbage, a corrupted frame and a lost frame spliced
+in. The classifier is a DNN4-shaped float32 network emitted by
+:func:`sw.c_emit.emit_dnn_f32`; Python's side is :class:`sw.wo_state.DNNState`
+on the same weights and :class:`sw.frames.Decoder`.
+"""
+
+import numpy as np
+import pytest
+
+from boards import arm_program
+from sw import c_build
+from sw.c_emit import emit_dnn_f32
+from sw.frames import Decoder, encode_record
+from sw.wo_state import DNNState, save_dnn, state_line
+
+FEATURES = ["stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms", "LG_duty_pct", "TA_duty_pct",
+            "BF_duty_pct", "RF_duty_pct"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from sim.emg_gen import generate_walk
+    from sw.emg_pipeline import run_golden
+    from sw.eeg_pipeline import run_golden_eeg
+    from sw.fabric_pipeline import lg_onset_trigger
+    d = tmp_path_factory.mktemp("arm")
+    rng = np.random.default_rng(3)
+    # a DNN4-shaped network whose decision boundary runs through typical strides
+    W1 = rng.normal(size=(7, 32)).astype(np.float32)
+    layers = {"norm": (np.array([1 / 60, 1 / 30, 1 / 40, 1 / 3, 1 / 5, 1 / 3, 1 / 5], np.float32),
+                       np.array([-1070 / 60, -115 / 30, -215 / 40, -25 / 3, -60 / 5, -24 / 3, -58 / 5], np.float32)),
+              "dense": [(W1, rng.normal(size=32).astype(np.float32) * 0.1, "relu"),
+                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.3, np.zeros(1, np.float32), "sigmoid")]}
+    h, c = emit_dnn_f32("wo_test_f32", layers, FEATURES)
+    (d / "wo_test_f32.h").write_text(h)
+    (d / "wo_test_f32.c").write_text(c)
+    save_dnn(d / "w.npz", layers, FEATURES)
+    walk = generate_walk(21, "pre", 30)
+    trig, strides = run_golden(walk.emg)
+    eeg = (rng.normal(size=(len(walk.emg), 8)) * 300).astype(np.int16)
+    mrp = run_golden_eeg(eeg, lg_onset_trigger(trig))
+    strides[3] = dict(strides[3], present=strides[3]["present"] & 0b1110)     # LG absent on one stride
+    frames = [encode_record("STRIDE", k % 256, r) for k, r in enumerate(strides)]
+    frames += [encode_record("MRP", k % 256, r) for k, r in enumerate(mrp[:20])]
+    order = np.random.default_rng(4).permutation(len(frames))
+    stream = bytearray()
+    for i, k in enumerate(order):
+        f = bytearray(frames[k])
+        if i == 5:
+            f[9] ^= 0x40                          # corrupted
+        if i == 9:
+            continue                              # lost
+        if i % 7 == 0:
+            stream += b"\x13\xa5\x00junk\xa5"    # garbage, a lone sync byte
+        stream += f
+    return d, bytes(stream), strides
+
+
+def test_host_build_matches_python(setup):
+    d, stream, strides = setup
+    exe = arm_program.build(str(d), "wo_test_f32", str(d / "wom"))
+    out = arm_program.run(exe, stream)
+    lines = out.splitlines()
+    dec = Decoder()
+    frames = dec.feed(stream)
+    st = DNNState(d / "w.npz")
+    want = []
+    for f in frames:
+        if f.kind == "STRIDE":
+            p, s = st.state(f.record)
+            want.append((state_line(f.seq, f.record, p, s), p, s))
+    got = [ln for ln in lines if ln.startswith("STRIDE")]
+    assert len(got) == len(want) >= 25
+    states = set()
+    for g, (w, p, s) in zip(got, want):
+        gk = dict(kv.split("=") for kv in g.split()[1:])
+        wk = dict(kv.split("=") for kv in w.split()[1:])
+        assert {k: gk[k] for k in ("seq", "leg", "start_s", "stride_time_ms", "state")} == \
+            {k: wk[k] for k in ("seq", "leg", "start_s", "stride_time_ms", "state")}
+        if s != "NA":
+            assert abs(float(gk["p_off"]) - p) <= 1.5e-4
+        states.add(s)
+    assert states == {"ON", "OFF", "NA"}                 # the test exercises every state
+    mrp_lines = [ln for ln in lines if ln.startswith("MRP")]
+    assert len(mrp_lines) == sum(f.kind == "MRP" for f in frames)
+    s = dec.stats()
+    assert lines[-1] == (f"# frames={s['frames']} crc_errors={s['crc_errors']} length_errors=0 "
+                         f"seq_gaps={s['seq_gaps']} lost_frames={s['lost_frames']} "
+                         f"garbage_bytes={s['garbage_bytes']}")
+    assert s["crc_errors"] >= 1 and s["seq_gaps"] >= 1
+
+
+@pytest.mark.skipif(not c_build.have_arm(), reason="apt-get install gcc-arm-linux-gnueabihf qemu-user (make setup)")
+def test_arm_build_under_qemu_prints_the_same(setup):
+    d, stream, _ = setup
+    host = arm_program.run(arm_program.build(str(d), "wo_test_f32", str(d / "wom_h")), stream)
+    arm = arm_program.run(arm_program.build(str(d), "wo_test_f32", str(d / "wom_a"), arm=True), stream, arm=True)
+    assert arm == host and host.count("\n") > 30
+
+
+def test_usage_error(setup):
+    import subprocess
+    d, _, _ = setup
+    exe = arm_program.build(str(d), "wo_test_f32", str(d / "wom_u"))
+    r = subprocess.run([exe], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
