@@ -16,7 +16,7 @@ from hdl.results_uart import ResultsUART
 from hdl.stride_indexes import stride_record_layout
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import encode_words
-from sw.frames import encode_record, PAYLOADS, FRAME_TYPES
+from sw.frames import encode_record, FRAME_TYPES
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 
