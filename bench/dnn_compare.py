@@ -184,7 +184,12 @@ def main(argv=None):
             results.append({"impl": f"ours {name}", "instructions": ipc, "flash": fp["flash"], "ram": fp["ram"],
                             "max_abs_dp": float(np.max(np.abs(p - p_ref)))})
         # emlearn
-        eml = emlearn.convert(folded, method="loadable")
+        cwd = os.getcwd()
+        os.chdir(d)                  # emlearn.convert compiles a test copy under ./tmp
+        try:
+            eml = emlearn.convert(folded, method="loadable")
+        finally:
+            os.chdir(cwd)
         eml.save(name="eml_dnn4", file=os.path.join(d, "eml_dnn4.h"))
         with open(os.path.join(d, "eml_dnn4.c"), "w") as f:
             f.write(f"#define N_FEATURES {n}\n" + EML_DRIVER)
