@@ -1,0 +1,87 @@
+"""Sample ingress of the fabric: sensor UART or HPS replay -> SAMPLES parser -> input frames.
+
+::
+
+    rx --> [UARTRx] --> [byte FIFO] --+
+                                      +--(source)--> [SamplesParser] --> o (fabric frames)
+    replay bytes (HPS SAMPLE reg) ----+
+
+Sensor link: 8N1 at ``divisor`` clock cycles per bit; on the board 921 600 baud
+(50 MHz / 54). A SAMPLES frame is 40 bytes = 400 bit times, so 500 frames/s need
+200 kbit/s and 921 600 baud leaves 4.6x headroom. The byte FIFO absorbs the
+fabric's busy periods (the EEG branch holds the input for ~0.4 ms after a
+trigger); a byte that finds it full is dropped and counted in ``overruns``.
+``source`` (CONTROL bit 0) selects the byte stream; the unselected one is not
+read (the UART keeps filling its FIFO, the replay FIFO keeps its bytes).
+"""
+
+from amaranth.hdl import *
+from amaranth.lib import wiring, stream, fifo
+from amaranth.lib.wiring import In, Out
+
+from .fabric_top import fabric_frame_layout
+from .samples_parser import SamplesParser
+from .uart_rx import UARTRx
+
+__all__ = ["SampleIngress"]
+
+
+class SampleIngress(wiring.Component):
+    """UART receiver + byte FIFO + source select + SAMPLES parser.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per bit of the sensor UART.
+    fifo_depth : int
+        Byte FIFO depth after the UART receiver.
+
+    Attributes
+    ----------
+    rx : In(1)
+    replay : In(stream.Signature(8))
+    source : In(1)
+        0 = sensor UART, 1 = replay.
+    o : Out(stream.Signature(fabric_frame_layout(8)))
+    frames : Out(32)
+    bad_frames, lost_frames, framing_errors, overruns : Out(16)
+        Saturating counters (parser, parser, UART, UART + FIFO).
+    """
+
+    def __init__(self, divisor, fifo_depth=512):
+        if fifo_depth < 64:
+            raise ValueError(f"fifo_depth must be at least 64, not {fifo_depth}")
+        self.divisor, self.fifo_depth = divisor, fifo_depth
+        self.uart = UARTRx(divisor)
+        self.parser = SamplesParser()
+        super().__init__({"rx": In(1, init=1), "replay": In(stream.Signature(8)), "source": In(1),
+                          "o": Out(stream.Signature(fabric_frame_layout(8))),
+                          "frames": Out(32), "bad_frames": Out(16), "lost_frames": Out(16),
+                          "framing_errors": Out(16), "overruns": Out(16)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart = uart = self.uart
+        m.submodules.parser = parser = self.parser
+        m.submodules.fifo = bfifo = fifo.SyncFIFOBuffered(width=8, depth=self.fifo_depth)
+
+        fifo_drops = Signal(16)
+        m.d.comb += [uart.rx.eq(self.rx),
+                     bfifo.w_data.eq(uart.o.payload), bfifo.w_en.eq(uart.o.valid),
+                     uart.o.ready.eq(1)]
+        with m.If(uart.o.valid & ~bfifo.w_rdy):
+            m.d.sync += fifo_drops.eq(Mux(fifo_drops == 0xFFFF, fifo_drops, fifo_drops + 1))
+        total = Signal(17)
+        m.d.comb += [total.eq(fifo_drops + uart.overruns),
+                     self.overruns.eq(Mux(total[16], 0xFFFF, total[:16]))]
+
+        with m.If(self.source):
+            m.d.comb += [parser.i.valid.eq(self.replay.valid), parser.i.payload.eq(self.replay.payload),
+                         self.replay.ready.eq(parser.i.ready)]
+        with m.Else():
+            m.d.comb += [parser.i.valid.eq(bfifo.r_rdy), parser.i.payload.eq(bfifo.r_data),
+                         bfifo.r_en.eq(parser.i.ready)]
+        wiring.connect(m, parser.o, wiring.flipped(self.o))
+        m.d.comb += [self.frames.eq(parser.frames), self.bad_frames.eq(parser.bad_frames),
+                     self.lost_frames.eq(parser.lost_frames), self.framing_errors.eq(uart.framing_errors)]
+        return m

@@ -1,0 +1,132 @@
+"""SAMPLES frame parser: byte stream (sensor UART or HPS replay) -> fabric input frames.
+
+Frame format: :mod:`sw.frames` (``SAMPLES``, type 0x10, 33-byte payload: emg i16 x 8,
+eeg i16 x 8, flags u8 with bit 0 = ext_trigger). The payload bytes, little-endian,
+are exactly the bits of :func:`hdl.fabric_top.fabric_frame_layout` ``(n_eeg=8)``
+(emg at bits 0-127, eeg at 128-255, ext_trigger at bit 256), so the parser shifts
+bytes into a 264-bit register and hands its low 257 bits on.
+
+States are named for the byte being read; the bit-exact model and the description
+of resynchronisation are in :mod:`sw.samples_parser_model`.
+"""
+
+from amaranth.hdl import *
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from sw.samples_parser_model import SAMPLES_TYPE, SAMPLES_LEN
+from .fabric_top import fabric_frame_layout
+from .frame_tx import crc16_byte
+
+__all__ = ["SamplesParser"]
+
+
+class SamplesParser(wiring.Component):
+    """Parses SAMPLES frames.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(8))
+        Bytes; ``ready`` is low only while a parsed frame waits to be taken.
+    o : Out(stream.Signature(fabric_frame_layout(8)))
+    frames : Out(32)
+        Frames accepted (saturating).
+    bad_frames, lost_frames : Out(16)
+        Frames rejected (type, length or CRC) and frames missing according to the
+        sequence numbers (saturating).
+    """
+
+    def __init__(self):
+        super().__init__({"i": In(stream.Signature(8)),
+                          "o": Out(stream.Signature(fabric_frame_layout(8))),
+                          "frames": Out(32), "bad_frames": Out(16), "lost_frames": Out(16)})
+
+    def elaborate(self, platform):
+        m = Module()
+        b = self.i.payload
+        take = self.i.valid & self.i.ready
+        crc = Signal(16)
+        crc_next = crc16_byte(m, crc, b)
+        crc_first = crc16_byte(m, C(0xFFFF, 16), b)
+        buf = Signal(8 * SAMPLES_LEN)
+        count = Signal(range(SAMPLES_LEN + 1))
+        seq = Signal(8)
+        expected = Signal(8)
+        have_seq = Signal()
+        crc_hi = Signal(8)
+        gap = Signal(8)
+        m.d.comb += [self.o.payload.eq(buf[:len(self.o.payload.as_value())]), gap.eq(seq - expected)]
+
+        lost_sum = Signal(17)
+        m.d.comb += lost_sum.eq(self.lost_frames + gap)
+
+        with m.FSM(name="fsm"):
+            def bad_and_resync():
+                m.d.sync += self.bad_frames.eq(Mux(self.bad_frames == 0xFFFF, 0xFFFF, self.bad_frames + 1))
+                with m.If(b == 0xA5):
+                    m.next = "HUNT_SYNC2"
+                with m.Else():
+                    m.next = "HUNT_SYNC1"
+
+            with m.State("HUNT_SYNC1"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take & (b == 0xA5)):
+                    m.next = "HUNT_SYNC2"
+            with m.State("HUNT_SYNC2"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    with m.If(b == 0x5A):
+                        m.next = "READ_TYPE"
+                    with m.Elif(b != 0xA5):
+                        m.next = "HUNT_SYNC1"
+            with m.State("READ_TYPE"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    with m.If(b == SAMPLES_TYPE):
+                        m.d.sync += crc.eq(crc_first)
+                        m.next = "READ_SEQ"
+                    with m.Else():
+                        bad_and_resync()
+            with m.State("READ_SEQ"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    m.d.sync += [crc.eq(crc_next), seq.eq(b)]
+                    m.next = "READ_LEN"
+            with m.State("READ_LEN"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    with m.If(b == SAMPLES_LEN):
+                        m.d.sync += [crc.eq(crc_next), count.eq(0)]
+                        m.next = "READ_PAYLOAD"
+                    with m.Else():
+                        bad_and_resync()
+            with m.State("READ_PAYLOAD"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    m.d.sync += [crc.eq(crc_next), buf.eq(Cat(buf[8:], b)), count.eq(count + 1)]
+                    with m.If(count == SAMPLES_LEN - 1):
+                        m.next = "READ_CRC_HI"
+            with m.State("READ_CRC_HI"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    m.d.sync += crc_hi.eq(b)
+                    m.next = "READ_CRC_LO"
+            with m.State("READ_CRC_LO"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(take):
+                    with m.If(Cat(b, crc_hi) == crc):
+                        with m.If(have_seq & (gap != 0)):
+                            m.d.sync += self.lost_frames.eq(Mux(lost_sum[16], 0xFFFF, lost_sum[:16]))
+                        m.d.sync += [expected.eq(seq + 1), have_seq.eq(1),
+                                     self.frames.eq(Mux(self.frames == 0xFFFFFFFF, self.frames,
+                                                        self.frames + 1))]
+                        m.next = "EMIT_FRAME"
+                    with m.Else():
+                        m.d.sync += self.bad_frames.eq(Mux(self.bad_frames == 0xFFFF, 0xFFFF,
+                                                           self.bad_frames + 1))
+                        m.next = "HUNT_SYNC1"
+            with m.State("EMIT_FRAME"):
+                m.d.comb += self.o.valid.eq(1)
+                with m.If(self.o.ready):
+                    m.next = "HUNT_SYNC1"
+        return m
