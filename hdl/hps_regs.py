@@ -21,6 +21,11 @@ offset  name       acc.  content
                          the ARM polls STATUS before writing)
 0x14    DROPPED    RO    result frames dropped for lack of FIFO space (saturates at
                          0xFFFFFFFF, never wraps)
+0x18    SAMPLES_IN RO    SAMPLES frames accepted by the ingress parser (saturates)
+0x1C    INGRESS    RO    bits 15:0 SAMPLES frames rejected (type, length, CRC);
+                         bits 31:16 SAMPLES frames lost by sequence number (saturate)
+0x20    RX_ERRORS  RO    sensor UART: bits 15:0 framing errors; bits 31:16 bytes
+                         lost to overrun (saturate)
 ======  =========  ====  =============================================================
 
 Bus: Avalon-MM slave, word addressing (``address`` = byte offset / 4), fixed read
@@ -39,7 +44,8 @@ from .frame_tx import byte_layout
 
 __all__ = ["HPSRegs", "REGS", "ID_VALUE", "CONTROL_RESET", "MAX_FRAME"]
 
-REGS = {"ID": 0x00, "STATUS": 0x04, "RESULT": 0x08, "CONTROL": 0x0C, "SAMPLE": 0x10, "DROPPED": 0x14}
+REGS = {"ID": 0x00, "STATUS": 0x04, "RESULT": 0x08, "CONTROL": 0x0C, "SAMPLE": 0x10, "DROPPED": 0x14,
+        "SAMPLES_IN": 0x18, "INGRESS": 0x1C, "RX_ERRORS": 0x20}
 ID_VALUE = 0x574F5452
 CONTROL_RESET = 0xFF00FF00
 MAX_FRAME = 7 + 255
@@ -65,6 +71,8 @@ class HPSRegs(wiring.Component):
         Bytes written to SAMPLE, for the SAMPLES frame parser.
     source, present, stride_ref, eeg_enable : Out
         CONTROL fields.
+    samples_in : In(32); bad_frames, lost_frames, framing_errors, overruns : In(16)
+        Ingress counters (:class:`hdl.sample_ingress.SampleIngress`), shown read-only.
     """
 
     def __init__(self, result_depth=2048, sample_depth=64):
@@ -76,6 +84,8 @@ class HPSRegs(wiring.Component):
             "frames": In(stream.Signature(byte_layout())),
             "samples": Out(stream.Signature(8)),
             "source": Out(1), "present": Out(8), "stride_ref": Out(2), "eeg_enable": Out(8),
+            "samples_in": In(32), "bad_frames": In(16), "lost_frames": In(16),
+            "framing_errors": In(16), "overruns": In(16),
         })
 
     def elaborate(self, platform):
@@ -123,6 +133,12 @@ class HPSRegs(wiring.Component):
                     m.d.comb += rd.eq(control & ~C(2, 32))
                 with m.Case(REGS["DROPPED"] // 4):
                     m.d.comb += rd.eq(dropped)
+                with m.Case(REGS["SAMPLES_IN"] // 4):
+                    m.d.comb += rd.eq(self.samples_in)
+                with m.Case(REGS["INGRESS"] // 4):
+                    m.d.comb += rd.eq(Cat(self.bad_frames, self.lost_frames))
+                with m.Case(REGS["RX_ERRORS"] // 4):
+                    m.d.comb += rd.eq(Cat(self.framing_errors, self.overruns))
         with m.If(self.write):
             with m.Switch(self.address):
                 with m.Case(REGS["CONTROL"] // 4):

@@ -1,7 +1,7 @@
 /* wo_regs.h -- register map of the wearing-off fabric on the HPS-to-FPGA lightweight bridge.
  *
  * Generated values are checked against hdl/hps_regs.py (the gateware, authoritative) by
- * tests/test_arm_program.py. 32-bit registers, byte offsets from the bridge base.
+ * sim/test_hps_regs.py. 32-bit registers, byte offsets from the bridge base.
  *
  *   0x00 ID        RO  0x574F5452 ("WOTR")
  *   0x04 STATUS    RO  bit 0 result FIFO not empty; bit 1 result FIFO overflowed (sticky,
@@ -17,6 +17,11 @@
  *   0x10 SAMPLE    WO  one byte (bits 7:0) of a SAMPLES frame into the replay parser
  *   0x14 DROPPED   RO  result frames dropped because the FIFO was full (saturates at
  *                      0xFFFFFFFF)
+ *   0x18 SAMPLES_IN RO SAMPLES frames accepted by the ingress parser (saturates)
+ *   0x1C INGRESS   RO  bits 15:0 SAMPLES frames rejected (type/length/CRC), bits 31:16
+ *                      SAMPLES frames lost by sequence number (both saturate)
+ *   0x20 RX_ERRORS RO  sensor UART: bits 15:0 framing errors, bits 31:16 bytes lost to
+ *                      overrun (both saturate)
  */
 #ifndef WO_REGS_H
 #define WO_REGS_H
@@ -30,6 +35,9 @@
 #define WO_REG_CONTROL   0x0Cu
 #define WO_REG_SAMPLE    0x10u
 #define WO_REG_DROPPED   0x14u
+#define WO_REG_SAMPLES_IN 0x18u
+#define WO_REG_INGRESS   0x1Cu
+#define WO_REG_RX_ERRORS 0x20u
 
 #define WO_ID_VALUE      0x574F5452u
 #define WO_RESULT_VALID  (1u << 8)
