@@ -12,12 +12,9 @@ import pytest
 
 from boards import arm_program
 from sw import c_build
-from sw.c_emit import emit_dnn_f32
 from sw.frames import Decoder, encode_record
-from sw.wo_state import DNNState, save_dnn, state_line
-
-FEATURES = ["stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms", "LG_duty_pct", "TA_duty_pct",
-            "BF_duty_pct", "RF_duty_pct"]
+from sw.wo_state import DNNState, state_line
+from tests.dnn_fixture import write_test_dnn
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +25,7 @@ def setup(tmp_path_factory):
     from sw.fabric_pipeline import lg_onset_trigger
     d = tmp_path_factory.mktemp("arm")
     rng = np.random.default_rng(3)
-    # a DNN4-shaped network whose decision boundary runs through typical strides
-    W1 = rng.normal(size=(7, 32)).astype(np.float32)
-    layers = {"norm": (np.array([1 / 60, 1 / 30, 1 / 40, 1 / 3, 1 / 5, 1 / 3, 1 / 5], np.float32),
-                       np.array([-1070 / 60, -115 / 30, -215 / 40, -25 / 3, -60 / 5, -24 / 3, -58 / 5], np.float32)),
-              "dense": [(W1, rng.normal(size=32).astype(np.float32) * 0.1, "relu"),
-                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.3, np.zeros(1, np.float32), "sigmoid")]}
-    h, c = emit_dnn_f32("wo_test_f32", layers, FEATURES)
-    (d / "wo_test_f32.h").write_text(h)
-    (d / "wo_test_f32.c").write_text(c)
-    save_dnn(d / "w.npz", layers, FEATURES)
+    write_test_dnn(d)
     walk = generate_walk(21, "pre", 30)
     trig, strides = run_golden(walk.emg)
     eeg = (rng.normal(size=(len(walk.emg), 8)) * 300).astype(np.int16)
