@@ -46,3 +46,30 @@ def run(exe, data, arm=False):
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
     return r.stdout.decode()
+
+
+def main(argv=None):
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(prog="python -m boards.arm_program",
+                                 description="Build wo_monitor with an emitted classifier (host or Cortex-A9).")
+    ap.add_argument("--model-dir", default=os.path.join("out", "dnn4", "c"),
+                    help="folder with <model>.c/.h (default out/dnn4/c, from python -m sw.train_dnn)")
+    ap.add_argument("--model", default="wo_dnn4_f32", help="emitted model name (default wo_dnn4_f32)")
+    ap.add_argument("--out", default="wo_monitor", help="executable to write (default ./wo_monitor)")
+    ap.add_argument("--arm", action="store_true", help="cross-compile for the DE10-Nano's Cortex-A9 (static)")
+    a = ap.parse_args(argv)
+    for ext in (".c", ".h"):
+        if not os.path.isfile(os.path.join(a.model_dir, a.model + ext)):
+            ap.exit(1, f"{ap.prog}: error: {os.path.join(a.model_dir, a.model + ext)} not found "
+                       f"(run python -m sw.train_dnn first)\n")
+    try:
+        exe = build(a.model_dir, a.model, a.out, a.arm)
+    except RuntimeError as e:
+        ap.exit(1, f"{ap.prog}: error: {str(e).splitlines()[0]}\n")
+    print(f"wrote {exe} ({'Cortex-A9, static' if a.arm else 'host'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

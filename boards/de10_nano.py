@@ -38,7 +38,7 @@ are configured by the preloader/Linux of the board's SD card image, as on the
 Terasic and MiSTer images). Its AXI3 port drives :class:`hdl.hps_lw_axi.LWAXISlave`
 and the register block :mod:`hdl.hps_regs` at the bridge base 0xFF200000 (map in
 ``boards/arm/wo_regs.h``). The bridge clock is the fabric's 50 MHz clock. Linux
-must enable the bridge (``/sys/class/fpga_bridge/*lwhps2fpga*/enable`` or the
+must enable the bridge (``echo 1 > /sys/class/fpga_bridge/brN/enable`` for the bridge named lwhps2fpga, or the
 image's FPGA-manager overlay) before ``wo_monitor --devmem`` reads it.
 
 The Mistral toolchain (yosys + nextpnr-mistral) has no model of the HPS

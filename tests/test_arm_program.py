@@ -95,3 +95,16 @@ def test_usage_error(setup):
     exe = arm_program.build(str(d), "wo_test_f32", str(d / "wom_u"))
     r = subprocess.run([exe], capture_output=True, text=True)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_cli_builds_and_reports_a_missing_model(setup, tmp_path):
+    import subprocess
+    import sys
+    d, stream, _ = setup
+    r = subprocess.run([sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model", "wo_test_f32",
+                        "--out", str(tmp_path / "wom")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "STRIDE" in arm_program.run(str(tmp_path / "wom"), stream)
+    r = subprocess.run([sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model", "nope"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "nope.c not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
