@@ -11,7 +11,7 @@ offset  name       acc.  content
                          frames were dropped whole); bit 2 sample FIFO full;
                          bits 31:16 result FIFO level in bytes
 0x08    RESULT     RO    pops one byte of the result frame stream: bits 7:0 byte,
-                         bit 8 VALID (0 = FIFO empty, nothing popped), bit 9 LAST
+                         bit 8 VALID (0 = FIFO empty, nothing popped, word reads 0), bit 9 LAST
 0x0C    CONTROL    RW    bit 0 SOURCE (0 sensor UART, 1 HPS replay); bit 1 write 1 to
                          clear the overflow flag (reads 0); bits 15:8 PRESENT;
                          bits 17:16 STRIDE_REF; bits 31:24 EEG_ENABLE.
@@ -127,7 +127,7 @@ class HPSRegs(wiring.Component):
                 with m.Case(REGS["STATUS"] // 4):
                     m.d.comb += rd.eq(Cat(rfifo.r_rdy, overflow, ~sfifo.w_rdy, C(0, 13), rfifo.level[:16]))
                 with m.Case(REGS["RESULT"] // 4):
-                    m.d.comb += [rd.eq(Cat(rfifo.r_data[:8], rfifo.r_rdy, rfifo.r_data[8] & rfifo.r_rdy)),
+                    m.d.comb += [rd.eq(Mux(rfifo.r_rdy, Cat(rfifo.r_data[:8], C(1, 1), rfifo.r_data[8]), 0)),
                                  rfifo.r_en.eq(1)]
                 with m.Case(REGS["CONTROL"] // 4):
                     m.d.comb += rd.eq(control & ~C(2, 32))
