@@ -5,6 +5,8 @@
 for the host (``cc``) or the Cortex-A9 (``arm-linux-gnueabihf-gcc -mcpu=cortex-a9
 -mfpu=neon -mfloat-abi=hard``, static so ``qemu-arm`` runs it); ``run(exe, data)``
 feeds frame bytes on stdin (``--file -``) and returns the printed text.
+``fake_bridge=True`` links ``arm/wo_fake_bridge.c`` instead of ``/dev/mem`` (host
+tests of ``--devmem [--replay]``).
 
 On the board: copy the static ARM binary and run ``./wo_monitor --devmem`` as root.
 """
@@ -23,7 +25,7 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm")
 SOURCE = os.path.join(HERE, "wo_monitor.c")
 
 
-def build(model_dir, model, out, arm=False):
+def build(model_dir, model, out, arm=False, fake_bridge=False):
     cc = ARM_CC if arm else os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RuntimeError(f"{cc} not found (apt-get install {'gcc-arm-linux-gnueabihf' if arm else 'gcc'})")
@@ -34,6 +36,8 @@ def build(model_dir, model, out, arm=False):
     cmd = [cc, *CFLAGS, *(ARM_FLAGS + ["-static"] if arm else []), f"-I{HERE}", f"-I{model_dir}",
            f'-DWO_HEADER="{model}.h"', f"-DWO_PREDICT={model}_predict", f"-DWO_N_FEATURES={N}_N_FEATURES",
            f"-DWO_FEATURE_NAMES={N}_FEATURE_NAMES", SOURCE, os.path.join(model_dir, f"{model}.c"), "-o", out]
+    if fake_bridge:     # host tests of --devmem: registers from boards/arm/wo_fake_bridge.c
+        cmd[-3:-3] = ["-DWO_FAKE_BRIDGE", os.path.join(HERE, "wo_fake_bridge.c")]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")

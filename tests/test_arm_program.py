@@ -108,3 +108,25 @@ def test_cli_builds_and_reports_a_missing_model(setup, tmp_path):
     r = subprocess.run([sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model", "nope"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "nope.c not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
+    """--devmem --replay: SOURCE set during the replay and restored, every sample byte written once
+    (the full flag polled), results popped and printed as in --file mode."""
+    import os
+    import subprocess
+    d, stream, _ = setup
+    exe = arm_program.build(str(d), "wo_test_f32", str(tmp_path / "wom_fake"), fake_bridge=True)
+    samples = bytes(np.random.default_rng(9).integers(0, 256, 5000, dtype=np.uint8))
+    (tmp_path / "samples.bin").write_bytes(samples)
+    (tmp_path / "result.bin").write_bytes(stream)
+    env = dict(os.environ, WO_FAKE_RESULT=str(tmp_path / "result.bin"),
+               WO_FAKE_SAMPLES=str(tmp_path / "written.bin"), WO_FAKE_LOG=str(tmp_path / "log.txt"))
+    r = subprocess.run([exe, "--devmem", "--replay", str(tmp_path / "samples.bin"), "--idle-exit", "20"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "written.bin").read_bytes() == samples
+    assert (tmp_path / "log.txt").read_text().splitlines() == ["CONTROL 0xff00ff01", "CONTROL 0xff00ff00"]
+    assert r.stdout == arm_program.run(exe, stream)
+    r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "milliseconds" in r.stderr

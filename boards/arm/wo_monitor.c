@@ -2,9 +2,19 @@
  *
  * Source of frame bytes (the format of sw/frames.py: A5 5A type seq len payload crc16):
  *   wo_monitor --file PATH     bytes from a file ("-" = stdin), e.g. a UART capture (host tests)
- *   wo_monitor --devmem        the fabric's result FIFO through the HPS-to-FPGA lightweight
+ *   wo_monitor --devmem [--replay PATH] [--idle-exit MS]
+ *                              the fabric's result FIFO through the HPS-to-FPGA lightweight
  *                              bridge: mmap of /dev/mem at WO_BRIDGE_BASE (0xFF200000), popping
- *                              bytes from the RESULT register (map: boards/arm/wo_regs.h)
+ *                              bytes from the RESULT register (map: boards/arm/wo_regs.h).
+ *                              --replay: first set CONTROL.SOURCE to the HPS replay and write the
+ *                              SAMPLES frames of PATH byte by byte to SAMPLE (waiting while
+ *                              STATUS bit 2 says the sample FIFO is full), popping results
+ *                              meanwhile; CONTROL is restored on exit. --idle-exit: stop after
+ *                              MS milliseconds without a result byte (default: run until
+ *                              SIGINT/SIGTERM).
+ *
+ * Built with -DWO_FAKE_BRIDGE (host tests only), the register accesses go to
+ * boards/arm/wo_fake_bridge.c instead of /dev/mem.
  *
  * Each STRIDE frame is turned into the classifier's features (stride time and co-contractions
  * in ms = samples x 2, duty cycles in % = 0.01 % units / 100, the CSV columns of
@@ -158,33 +168,85 @@ static void feed(const uint8_t *data, unsigned n)
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static int run_devmem(void)
+#ifdef WO_FAKE_BRIDGE
+int wo_bridge_open(void);
+uint32_t wo_reg_read(unsigned offset);
+void wo_reg_write(unsigned offset, uint32_t value);
+void wo_bridge_close(void);
+#else
+static volatile uint32_t *regs;
+static int mem_fd = -1;
+
+static int wo_bridge_open(void)
 {
-    int fd = open("/dev/mem", O_RDWR | O_SYNC);
-    volatile uint32_t *regs;
-    if (fd < 0) { perror("/dev/mem"); return 2; }
-    regs = mmap(NULL, WO_BRIDGE_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, WO_BRIDGE_BASE);
-    if (regs == MAP_FAILED) { perror("mmap"); close(fd); return 2; }
-    if (regs[WO_REG_ID / 4] != WO_ID_VALUE) {
+    mem_fd = open("/dev/mem", O_RDWR | O_SYNC);
+    if (mem_fd < 0) { perror("/dev/mem"); return -1; }
+    regs = mmap(NULL, WO_BRIDGE_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd, WO_BRIDGE_BASE);
+    if (regs == MAP_FAILED) { perror("mmap"); close(mem_fd); return -1; }
+    return 0;
+}
+static uint32_t wo_reg_read(unsigned offset) { return regs[offset / 4]; }
+static void wo_reg_write(unsigned offset, uint32_t value) { regs[offset / 4] = value; }
+static void wo_bridge_close(void) { munmap((void *)regs, WO_BRIDGE_SPAN); close(mem_fd); }
+#endif
+
+/* pop one result byte if there is one; returns 1 if a byte was popped */
+static int pop_result(void)
+{
+    uint32_t v = wo_reg_read(WO_REG_RESULT);
+    uint8_t b;
+    if (!(v & WO_RESULT_VALID)) return 0;
+    b = (uint8_t)(v & 0xFFu);
+    feed(&b, 1);
+    if (v & WO_RESULT_LAST) fflush(stdout);
+    return 1;
+}
+
+static int run_devmem(const char *replay, long idle_exit_ms)
+{
+    uint32_t id, control = 0;
+    FILE *f = NULL;
+    int c = EOF;
+    long idle_ms = 0;
+    if (replay && !(f = fopen(replay, "rb"))) { perror(replay); return 2; }
+    if (wo_bridge_open()) { if (f) fclose(f); return 2; }
+    id = wo_reg_read(WO_REG_ID);
+    if (id != WO_ID_VALUE) {
         fprintf(stderr, "wo_monitor: no wearing-off fabric at 0x%08lx (ID 0x%08lx)\n",
-                (unsigned long)WO_BRIDGE_BASE, (unsigned long)regs[WO_REG_ID / 4]);
+                (unsigned long)WO_BRIDGE_BASE, (unsigned long)id);
+        wo_bridge_close();
+        if (f) fclose(f);
         return 2;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    if (f) {
+        control = wo_reg_read(WO_REG_CONTROL);
+        wo_reg_write(WO_REG_CONTROL, control | WO_CONTROL_SOURCE_REPLAY);
+        c = fgetc(f);
+    }
     while (!stop) {
-        uint32_t v = regs[WO_REG_RESULT / 4];
-        if (v & WO_RESULT_VALID) {
-            uint8_t b = (uint8_t)(v & 0xFFu);
-            feed(&b, 1);
-            if (v & WO_RESULT_LAST) fflush(stdout);
-        } else {
+        int busy = 0;
+        if (c != EOF && !(wo_reg_read(WO_REG_STATUS) & WO_STATUS_SAMPLE_FULL)) {
+            wo_reg_write(WO_REG_SAMPLE, (uint32_t)c);
+            c = fgetc(f);
+            busy = 1;
+        }
+        if (pop_result()) {
+            busy = 1;
+            idle_ms = 0;
+        }
+        if (!busy) {
             struct timespec ms = {0, 1000000L};
             nanosleep(&ms, NULL);
+            if (c == EOF && idle_exit_ms > 0 && ++idle_ms >= idle_exit_ms) break;
         }
     }
-    munmap((void *)regs, WO_BRIDGE_SPAN);
-    close(fd);
+    if (f) {
+        wo_reg_write(WO_REG_CONTROL, control & ~WO_CONTROL_CLEAR_OVERFLOW);
+        fclose(f);
+    }
+    wo_bridge_close();
     return 0;
 }
 
@@ -200,10 +262,24 @@ int main(int argc, char **argv)
         while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
             feed(chunk, (unsigned)n);
         if (f != stdin) fclose(f);
-    } else if (argc == 2 && !strcmp(argv[1], "--devmem")) {
-        rc = run_devmem();
+    } else if (argc >= 2 && !strcmp(argv[1], "--devmem")) {
+        const char *replay = NULL;
+        long idle = 0;
+        for (i = 2; i < argc; i += 2) {
+            char *end = NULL;
+            if (i + 1 < argc && !strcmp(argv[i], "--replay")) {
+                replay = argv[i + 1];
+            } else if (i + 1 < argc && !strcmp(argv[i], "--idle-exit")) {
+                idle = strtol(argv[i + 1], &end, 10);
+                if (*end || idle <= 0) { fprintf(stderr, "wo_monitor: --idle-exit needs milliseconds > 0\n"); return 2; }
+            } else {
+                fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]\n");
+                return 2;
+            }
+        }
+        rc = run_devmem(replay, idle);
     } else {
-        fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem\n");
+        fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]\n");
         return 2;
     }
     n_garbage += nbuf;                           /* an incomplete frame at the end */

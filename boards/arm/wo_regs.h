@@ -42,5 +42,10 @@
 #define WO_ID_VALUE      0x574F5452u
 #define WO_RESULT_VALID  (1u << 8)
 #define WO_RESULT_LAST   (1u << 9)
+#define WO_STATUS_RESULT_NOT_EMPTY (1u << 0)
+#define WO_STATUS_OVERFLOW         (1u << 1)
+#define WO_STATUS_SAMPLE_FULL      (1u << 2)
+#define WO_CONTROL_SOURCE_REPLAY   (1u << 0)
+#define WO_CONTROL_CLEAR_OVERFLOW  (1u << 1)
 
 #endif
