@@ -1,0 +1,137 @@
+"""SAMPLES frames from a recording or the synthetic generators: a replay file for the ARM
+(``wo_monitor --devmem --replay FILE``) or a live 500 Hz stream to the sensor UART.
+
+Usage::
+
+    python -m sw.samples_file --synthetic 30 -o samples.bin
+    python -m sw.samples_file --emg walk.csv [--fs HZ] [--map SLOT=COL,...] [--full-scale X] \\
+                              [--eeg run.edf [--eeg-fs HZ] [--eeg-map SITE=LABEL,...] [--unit uV]] -o samples.bin
+    python -m sw.samples_file --synthetic 60 --port /dev/ttyUSB1 [--baud 921600]
+
+Each 500 Hz sample becomes one ``SAMPLES`` frame of :mod:`sw.frames` (emg i16 x 8
+in :data:`sw.channels.EMG_CHANNELS` order, eeg i16 x 8, flags), ``seq`` counting
+up modulo 256. EMG is mapped, resampled and scaled as by ``python -m sw.extract
+emg``, EEG as by ``sw.extract eeg``; a missing modality is sent as zeros; with both,
+the shorter length is used. ``--port`` paces the frames at 500 Hz (a sensor
+emulator for bench tests of the board). The file is written atomically.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+from .frames import encode
+from .recording import InputError
+
+PROG = "sw.samples_file"
+FS = 500
+
+__all__ = ["samples_bytes", "main"]
+
+
+def samples_bytes(emg, eeg=None, ext_trigger=None, seq0=0):
+    """Frames (bytes) of ``emg`` int16 (n, 8), ``eeg`` int16 (n, <= 8), ``ext_trigger`` (n,)."""
+    emg = np.asarray(emg)
+    n = len(emg)
+    if emg.ndim != 2 or emg.shape[1] != 8:
+        raise InputError(f"EMG must have 8 channels, not shape {emg.shape}")
+    payload = np.zeros(n, dtype=[("emg", "<i2", 8), ("eeg", "<i2", 8), ("flags", "u1")])
+    payload["emg"] = emg
+    if eeg is not None:
+        eeg = np.asarray(eeg)
+        if len(eeg) != n or eeg.shape[1] > 8:
+            raise InputError(f"EEG shape {eeg.shape} does not fit {n} samples x <= 8 channels")
+        payload["eeg"][:, :eeg.shape[1]] = eeg
+    if ext_trigger is not None:
+        payload["flags"] = np.asarray(ext_trigger, np.uint8) & 1
+    return b"".join(encode("SAMPLES", (seq0 + k) % 256, payload[k].tobytes()) for k in range(n))
+
+
+def _load(a):
+    emg = eeg = None
+    if a.synthetic is not None:
+        from sim.emg_gen import generate_walk
+        from sim.eeg_gen import generate_eeg
+        n = int(a.synthetic * FS)
+        walk = generate_walk(a.seed, a.session, n_strides=int(a.synthetic / 1.0) + 2)
+        emg = walk.emg[:n]
+        eeg = generate_eeg(a.seed, n_samples=len(emg)).eeg
+        return emg, eeg
+    if a.emg:
+        from .extract import prepare_emg
+        emg, _, _ = prepare_emg(a.emg, a.fs, a.map, a.full_scale)
+    if a.eeg:
+        from .eeg_input import load_eeg
+        eeg = load_eeg(a.eeg, a.eeg_fs, a.eeg_map, a.unit).samples
+    if emg is None and eeg is None:
+        raise InputError("give --synthetic SECONDS, --emg FILE and/or --eeg FILE")
+    if emg is None:
+        emg = np.zeros((len(eeg), 8), np.int16)
+    if eeg is not None:
+        n = min(len(emg), len(eeg))
+        emg, eeg = emg[:n], eeg[:n]
+    return emg, eeg
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap.add_argument("--synthetic", type=float, metavar="SECONDS", help="synthetic walk + EEG (SYNTHETIC data)")
+    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    ap.add_argument("--session", choices=("pre", "post"), default="pre", help="synthetic L-dopa session")
+    ap.add_argument("--emg", help="EMG recording (as python -m sw.extract emg)")
+    ap.add_argument("--fs", type=float, help="EMG sample rate (no time column)")
+    ap.add_argument("--map", help="EMG SLOT=COLUMN pairs")
+    ap.add_argument("--full-scale", type=float, help="EMG value mapped to full scale")
+    ap.add_argument("--eeg", help="EEG recording, EDF or CSV (as python -m sw.extract eeg)")
+    ap.add_argument("--eeg-fs", type=float, help="EEG sample rate (CSV without a time column)")
+    ap.add_argument("--eeg-map", help="EEG SITE=LABEL pairs")
+    ap.add_argument("--unit", help="EEG CSV unit: uV, mV or V")
+    out = ap.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", help="write the frames to this file")
+    out.add_argument("--port", help="stream the frames at 500 Hz to this serial port (pyserial)")
+    ap.add_argument("--baud", type=int, default=921600, help="baud rate for --port (default 921600)")
+    a = ap.parse_args(argv)
+    if a.synthetic is not None and not a.synthetic >= 2:
+        ap.exit(1, f"{ap.prog}: error: --synthetic needs at least 2 seconds (a positive number of seconds, one stride)\n")
+    try:
+        emg, eeg = _load(a)
+        data = samples_bytes(emg, eeg)
+    except (InputError, ValueError, OSError) as e:
+        ap.exit(1, f"{ap.prog}: error: {str(e).splitlines()[0]}\n")
+    n = len(emg)
+    if a.output:
+        tmp = a.output + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, a.output)
+        print(f"wrote {a.output}: {n} SAMPLES frames ({n / FS:.1f} s, {len(data)} bytes)"
+              + (" -- SYNTHETIC data" if a.synthetic is not None else ""))
+        return 0
+    import serial
+    try:
+        port = serial.serial_for_url(a.port, baudrate=a.baud)
+    except (serial.SerialException, ValueError) as e:
+        ap.exit(1, f"{ap.prog}: error: {a.port}: {e}\n")
+    frame = len(data) // n
+    t0 = time.monotonic()
+    try:
+        for k in range(0, n, 50):              # 50 frames = 100 ms per write
+            port.write(data[k * frame:(k + 50) * frame])
+            wait = t0 + (k + 50) / FS - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if k % 2500 == 0:
+                print(f"\r{k / FS:7.1f} / {n / FS:.1f} s", end="", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        port.close()
+    print(f"\nsent {n} SAMPLES frames to {a.port}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
