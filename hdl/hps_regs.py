@@ -15,7 +15,7 @@ offset  name       acc.  content
 0x0C    CONTROL    RW    bit 0 SOURCE (0 sensor UART, 1 HPS replay); bit 1 write 1 to
                          clear the overflow flag (reads 0); bits 15:8 PRESENT;
                          bits 17:16 STRIDE_REF; bits 31:24 EEG_ENABLE.
-                         Reset value 0xFF00FF00: all muscles and sites, LG, sensor UART
+                         Reset value 0x7F00FF00: all muscles, the 7 EEG sites (slot 7 off), LG, sensor UART
 0x10    SAMPLE     WO    bits 7:0: one byte of a SAMPLES frame into the replay path
                          (ignored while STATUS bit 2 says the sample FIFO is full:
                          the ARM polls STATUS before writing)
@@ -47,7 +47,7 @@ __all__ = ["HPSRegs", "REGS", "ID_VALUE", "CONTROL_RESET", "MAX_FRAME"]
 REGS = {"ID": 0x00, "STATUS": 0x04, "RESULT": 0x08, "CONTROL": 0x0C, "SAMPLE": 0x10, "DROPPED": 0x14,
         "SAMPLES_IN": 0x18, "INGRESS": 0x1C, "RX_ERRORS": 0x20}
 ID_VALUE = 0x574F5452
-CONTROL_RESET = 0xFF00FF00
+CONTROL_RESET = 0x7F00FF00
 MAX_FRAME = 7 + 255
 
 

@@ -126,7 +126,7 @@ def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "written.bin").read_bytes() == samples
-    assert (tmp_path / "log.txt").read_text().splitlines() == ["CONTROL 0xff00ff01", "CONTROL 0xff00ff00"]
+    assert (tmp_path / "log.txt").read_text().splitlines() == ["CONTROL 0x7f00ff01", "CONTROL 0x7f00ff00"]
     assert r.stdout == arm_program.run(exe, stream)
     r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "milliseconds" in r.stderr
