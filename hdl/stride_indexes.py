@@ -5,12 +5,17 @@ the cocotb testbench is ``sim/test_stride_indexes.py``.
 
 Every trigger frame (one per 500 Hz sample) updates saturating counters of both
 legs in one cycle: samples in the stride, per-muscle contraction samples and the
-LG-TA / BF-RF co-contraction samples. On an onset of a leg's stride-reference
-muscle the finished stride is copied into that leg's ``pending`` slot and the
+LG-TA / BF-RF co-contraction samples. On a *stride onset* of a leg's
+stride-reference muscle (a rising edge after at least ``ref_min_gap`` samples
+off, at least ``min_stride`` samples into the running stride; see
+:mod:`sw.stride_indexes_model`) the finished stride is copied into that leg's ``pending`` slot and the
 counters restart. A serialiser takes pending strides (left leg first),
 ``LOAD_STRIDE``, computes the four duty cycles with one shared restoring divider
 (``DIVIDE_DUTY``, 14 cycles per muscle), and offers the record on ``o``
-(``EMIT_RECORD``). Cycles from stride end to record valid: ``4 * 15 + 2``.
+(``EMIT_RECORD``). Latency: the record is valid ``4 * 15 + 2`` cycles after the
+clock edge that accepted the frame ending the stride and is taken on the next
+edge, ``4 * 15 + 3 = 63`` cycles = 1.26 µs at 50 MHz (measured by
+``sim/test_stride_indexes.py`` and ``make bench``).
 If a leg finishes a stride while its previous record is still waiting (an output
 stalled for a whole stride), the new stride is dropped and the sticky
 ``overrun`` flag is raised -- nothing is overwritten silently.
@@ -21,6 +26,7 @@ from amaranth.lib import wiring, data, stream
 from amaranth.lib.wiring import In, Out
 
 from sw.channels import MUSCLES, COCONTRACTION_PAIRS
+from sw.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 
 __all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH"]
 
@@ -52,6 +58,12 @@ class StrideIndexes(wiring.Component):
         Width of the saturating time counters, in samples (16 -> 131 s at 2 ms).
     start_width : int
         Width of the saturating stride-start timestamp, in samples.
+    min_stride : int
+        Shortest stride, samples (default 350 = 700 ms); earlier reference
+        onsets belong to the running stride. At most ``2**count_width - 1``.
+    ref_min_gap : int
+        Samples the reference must have been off before a stride onset
+        (default 150 = 300 ms).
 
     Attributes
     ----------
@@ -69,13 +81,22 @@ class StrideIndexes(wiring.Component):
         still waiting on ``o``.
     """
 
-    def __init__(self, count_width=16, start_width=32):
+    def __init__(self, count_width=16, start_width=32, min_stride=MIN_STRIDE,
+                 ref_min_gap=REF_MIN_GAP):
         if not isinstance(count_width, int) or not 4 <= count_width <= 24:
             raise TypeError(f"count_width must be an integer in 4..24, not {count_width!r}")
         if not isinstance(start_width, int) or not count_width <= start_width <= 48:
             raise TypeError(f"start_width must be an integer in count_width..48, not {start_width!r}")
+        for name, v in (("min_stride", min_stride), ("ref_min_gap", ref_min_gap)):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 4095:
+                raise TypeError(f"{name} must be an integer number of samples in 0..4095, not {v!r}")
+        if min_stride > (1 << count_width) - 1:
+            raise ValueError(f"min_stride {min_stride} does not fit the {count_width}-bit "
+                             f"stride counter (max {(1 << count_width) - 1})")
         self.count_width = count_width
         self.start_width = start_width
+        self.min_stride = min_stride
+        self.ref_min_gap = ref_min_gap
         self.record_layout = stride_record_layout(count_width, start_width)
         super().__init__({
             "i": In(stream.Signature(data.ArrayLayout(1, 8))),
@@ -120,10 +141,23 @@ class StrideIndexes(wiring.Component):
             prev_ref = Signal(name=f"prev_ref_{leg}")
             started = Signal(name=f"started_{leg}")
             cnt = Signal(counts, name=f"count_{leg}")
-            m.d.comb += ref.eq(trig.bit_select(self.stride_ref, 1))
+            # samples the reference has been off, saturating at ref_min_gap
+            # (resets saturated: "off for ever" before the first burst)
+            gmax = self.ref_min_gap
+            off_run = Signal(range(gmax + 2), init=gmax, name=f"off_run_{leg}")
+            onset = Signal(name=f"stride_onset_{leg}")
+            m.d.comb += [
+                ref.eq(trig.bit_select(self.stride_ref, 1)),
+                onset.eq(ref & ~prev_ref & (off_run >= gmax)
+                         & (~started | (cnt.stride_time >= self.min_stride))),
+            ]
             with m.If(accept):
                 m.d.sync += prev_ref.eq(ref)
-                with m.If(ref & ~prev_ref):
+                with m.If(ref):
+                    m.d.sync += off_run.eq(0)
+                with m.Elif(off_run != gmax):
+                    m.d.sync += off_run.eq(off_run + 1)
+                with m.If(onset):
                     with m.If(started):
                         with m.If(pending_valid[leg] & ~clear_pending[leg]):
                             m.d.sync += self.overrun.eq(1)

@@ -12,6 +12,7 @@ import numpy as np
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, ClockCycles
+from cocotb.simtime import get_sim_time
 
 
 def load_inputs():
@@ -48,11 +49,17 @@ class StreamTB:
     event driven (they sleep until ``valid``/``ready`` rise instead of waking on
     every clock edge), which keeps the Python overhead to a few callbacks per
     transfer.
+
+    ``accepted`` and ``stamps[name]`` hold the clock cycle (since start) of every
+    input transfer and of every collected output word: latency measurements.
     """
 
     def __init__(self, dut, outputs=("o",), period_ns=10):
         self.dut = dut
         self.outputs = outputs
+        self.period_ns = period_ns
+        self.accepted = []
+        self.stamps = {name: [] for name in outputs}
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns", impl="gpi").start())
         self.received = {name: [] for name in outputs}
         for name in outputs:
@@ -68,6 +75,7 @@ class StreamTB:
         valid = getattr(self.dut, f"{name}__valid")
         payload = getattr(self.dut, f"{name}__payload")
         store = self.received[name]
+        stamps = self.stamps[name]
         clk = self.dut.clk
         while True:
             if valid.value != 1:
@@ -75,6 +83,11 @@ class StreamTB:
             await RisingEdge(clk)
             if valid.value == 1 and self.dut.rst.value != 1:
                 store.append(int(payload.value))
+                stamps.append(self.cycle())
+
+    def cycle(self):
+        """Clock cycles since time 0 (rising edges are at multiples of the period)."""
+        return int(round(get_sim_time("ns") / self.period_ns))
 
     async def send(self, words, input_name="i", gap=0, on_accept=None):
         """Send each word of ``words`` as one transfer.
@@ -94,6 +107,7 @@ class StreamTB:
             while ready.value != 1:
                 await RisingEdge(ready)
                 await RisingEdge(clk)
+            self.accepted.append(self.cycle())
             valid.value = 0
             if gap:
                 await ClockCycles(clk, gap)

@@ -2,7 +2,10 @@
 
 Inputs (``TB_IN``): ``trig`` (n, 8) trigger bits, ``present`` (8,), ``stride_ref``,
 optional ``reset_at``, ``gap`` (idle cycles between frames).
-Outputs (``TB_OUT``): ``records`` -- raw record words as decimal strings.
+Outputs (``TB_OUT``): ``records`` -- raw record words as decimal strings;
+``record_cycle`` -- clock cycle each record was taken; ``frame_cycle`` -- clock
+cycle each trigger frame was accepted (latency = record_cycle - frame_cycle of
+the frame that ended the stride).
 """
 
 import numpy as np
@@ -30,4 +33,6 @@ async def run_test(dut):
     await tb.send([pack(row, 1) for row in trig], gap=int(args["gap"]), on_accept=maybe_reset)
     await tb.drain(400)
     save_outputs(records=np.array([str(w) for w in tb.received["o"]]),
+                 record_cycle=np.array(tb.stamps["o"], np.int64),
+                 frame_cycle=np.array(tb.accepted, np.int64),
                  overrun=np.array(int(dut.overrun.value)))

@@ -6,27 +6,68 @@
 import numpy as np
 
 from hdl.emg_branch import EMGBranch
+from hdl.stride_indexes import StrideIndexes
 from sw.emg_trigger_model import TriggerParams
+from sw.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 from .hdl_build import run_cocotb
 from .records import decode_records
 
-__all__ = ["run_hdl"]
+__all__ = ["run_hdl", "run_hdl_strides"]
+
+
+def run_hdl_strides(trig, present=None, stride_ref=0, count_width=16, reset_at=(), gap=2,
+                    rule=(MIN_STRIDE, REF_MIN_GAP), sim="icarus"):
+    """Simulate :class:`hdl.stride_indexes.StrideIndexes` alone on trigger frames.
+
+    ``gap`` idle cycles follow every frame; ``reset_at`` lists frame indexes
+    before which the core is reset; ``rule`` is ``(min_stride, ref_min_gap)``.
+
+    Returns
+    -------
+    records : list of dict
+    overrun : int
+    latency : ndarray of int
+        Per record, clock cycles from accepting the trigger frame that ended its
+        stride (the next stride onset) to the record on ``o``.
+    """
+    trig = np.asarray(trig, np.uint8)
+    present = np.ones(8, bool) if present is None else np.asarray(present, bool)
+    dut = StrideIndexes(count_width, min_stride=rule[0], ref_min_gap=rule[1])
+    out = run_cocotb(dut, "stride_indexes", "sim.cocotb_stride_indexes",
+                     dict(trig=trig, present=present, stride_ref=stride_ref,
+                          reset_at=np.asarray(reset_at, int), gap=gap),
+                     tag=f"{count_width}_{rule[0]}_{rule[1]}", sim=sim)
+    recs = decode_records(out["records"], count_width)
+    # frame index (since the last reset) of each stride's end -> absolute frame index
+    cuts = sorted(int(r) for r in reset_at)
+    frame_cycle = out["frame_cycle"]
+    latency = []
+    seg_start = 0
+    last_start = -1
+    for rec, cyc in zip(recs, out["record_cycle"]):
+        # records arrive in end order; a start lower than the previous one means a reset
+        if rec["start"] < last_start and cuts:
+            seg_start = cuts.pop(0)
+        last_start = rec["start"]
+        end = seg_start + rec["start"] + rec["stride_time"]
+        latency.append(int(cyc) - int(frame_cycle[end]))
+    return recs, int(out["overrun"]), np.array(latency, np.int64)
 
 #: Cycles per sample used for replay: the core's minimum (18) plus a little slack.
 REPLAY_CYCLES_PER_SAMPLE = 20
 
 
 def run_hdl(samples, present=None, stride_ref=0, params=TriggerParams(), count_width=16,
-            progress=None, waves=False):
+            progress=None, waves=False, sim="icarus"):
     """Simulate :class:`hdl.emg_branch.EMGBranch` on ``samples``.
 
     ``progress(done, total)`` is called from a helper thread while the
-    simulation runs.
+    simulation runs; ``sim`` is ``"icarus"`` or ``"verilator"``.
     """
     samples = np.asarray(samples, np.int16)
     present = np.ones(8, bool) if present is None else np.asarray(present, bool)
     dut = EMGBranch(16, REPLAY_CYCLES_PER_SAMPLE, params, count_width)
     out = run_cocotb(dut, "emg_branch", "sim.cocotb_emg_branch",
                      dict(samples=samples, present=present, stride_ref=stride_ref),
-                     waves=waves, progress=progress, total=len(samples))
+                     waves=waves, progress=progress, total=len(samples), sim=sim)
     return out["trig"], decode_records(out["records"], count_width)

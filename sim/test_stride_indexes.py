@@ -4,27 +4,30 @@ import numpy as np
 import pytest
 
 from hdl.stride_indexes import StrideIndexes
-from sim.hdl_build import run_cocotb, simulator_missing
-from sim.records import decode_records
-from sw.stride_indexes_model import stride_indexes_bitexact, stride_indexes_float, RECORD_FIELDS
+from sim.hdl_build import simulator_missing
+from sim.emg_hdl_engine import run_hdl_strides
+from sw.stride_indexes_model import (stride_indexes_bitexact, stride_indexes_float, RECORD_FIELDS,
+                                     MIN_STRIDE, REF_MIN_GAP, stride_onsets)
+
+LATENCY_CYCLES = 4 * 15 + 3   # frame accepted -> record taken (hdl/stride_indexes.py)
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
 
 
-def simulate(trig, present=None, stride_ref=0, count_width=16, reset_at=(), gap=2):
-    present = np.ones(8, bool) if present is None else np.asarray(present, bool)
-    out = run_cocotb(StrideIndexes(count_width), "stride_indexes", "sim.cocotb_stride_indexes",
-                     dict(trig=np.asarray(trig, np.uint8), present=present,
-                          stride_ref=stride_ref, reset_at=np.asarray(reset_at, int), gap=gap))
-    return decode_records(out["records"], count_width), int(out["overrun"])
+def simulate(trig, present=None, stride_ref=0, count_width=16, reset_at=(), gap=2,
+             rule=(MIN_STRIDE, REF_MIN_GAP), latency=False):
+    recs, overrun, lat = run_hdl_strides(trig, present, stride_ref, count_width, reset_at, gap, rule)
+    return (recs, overrun, lat) if latency else (recs, overrun)
 
 
-def expected(trig, present=None, stride_ref=0, count_width=16, reset_at=()):
+def expected(trig, present=None, stride_ref=0, count_width=16, reset_at=(),
+             rule=(MIN_STRIDE, REF_MIN_GAP)):
     cuts = [0, *reset_at, len(trig)]
     recs = []
     for a, b in zip(cuts[:-1], cuts[1:]):
-        recs += stride_indexes_bitexact(trig[a:b], present, stride_ref, count_width)
+        recs += stride_indexes_bitexact(trig[a:b], present, stride_ref, count_width,
+                                        min_stride=rule[0], ref_min_gap=rule[1])
     return recs
 
 
@@ -48,14 +51,41 @@ def gait_triggers(n, seed, period=(480, 620)):
     return t
 
 
-@pytest.mark.parametrize("seed", [3, 4])
-def test_random_gait(seed):
-    trig = gait_triggers(4000, seed)
-    got, overrun = simulate(trig)
-    want = expected(trig)
+@pytest.mark.parametrize("seed,rule", [(3, (MIN_STRIDE, REF_MIN_GAP)), (4, (0, 0)),
+                                       (10, (200, 60))])
+def test_random_gait(seed, rule):
+    trig = gait_triggers(4000, seed, period=(180, 620))
+    got, overrun, lat = simulate(trig, rule=rule, gap=80, latency=True)
+    want = expected(trig, rule=rule)
     assert len(want) > 5
     assert_same(got, want)
     assert overrun == 0
+    # documented in hdl/stride_indexes.py; a leg whose stride ends on the same frame as the other's waits
+    # for the other's record
+    one_leg = [k for k, r in enumerate(got)
+               if not any(o is not r and o["start"] + o["stride_time"] == r["start"] + r["stride_time"]
+                          for o in got)]
+    assert one_leg and all(lat[k] == LATENCY_CYCLES for k in one_leg), lat
+
+
+def test_stride_onset_rule():
+    """Hand-made reference bursts: which rising edges start a stride, in gateware and model."""
+    trig = np.zeros((3000, 8), np.uint8)
+    for s, n in ((100, 40),    # first burst: a stride onset (off since reset)
+                 (160, 30),    # 20 samples after the last: too short a gap -> same stride
+                 (500, 40),    # gap 310 but only 400 into the stride (< 450) -> same stride
+                 (1000, 50),   # gap 460, 900 into the stride -> stride onset
+                 (1400, 30),   # gap 350, only 400 into the stride -> absorbed
+                 (1480, 20),   # gap 50 < 120 -> absorbed even though 480 into the stride
+                 (2000, 30)):  # gap 380, 1000 into the stride -> onset
+        trig[s:s + n, 0] = 1
+    trig[:, 1] = 1
+    rule = (450, 120)
+    assert list(stride_onsets(trig[:, 0], *rule)) == [100, 1000, 2000]
+    got, _ = simulate(trig, rule=rule)
+    assert_same(got, expected(trig, rule=rule))
+    assert [(r["start"], r["stride_time"], r["LG_contraction"]) for r in got] == \
+        [(100, 900, 40 + 30 + 40), (1000, 1000, 50 + 30 + 20)]
 
 
 def test_edge_cases():
@@ -87,8 +117,8 @@ def test_stride_longer_than_counter_saturates_and_flags():
     for s in (10, 100, 500, 560):           # strides of 90, 400 (> 255) and 60 samples
         trig[s:s + 20, 0] = 1
         trig[s:s + 300, 1] = 1
-    got, _ = simulate(trig, count_width=cw, gap=1)
-    want = expected(trig, count_width=cw)
+    got, _ = simulate(trig, count_width=cw, gap=1, rule=(0, 0))
+    want = expected(trig, count_width=cw, rule=(0, 0))
     assert_same(got, want)
     assert [r["overflow"] for r in got] == [0, 1, 0]
     assert got[1]["stride_time"] == 255 and got[1]["TA_contraction"] == 255
@@ -102,13 +132,23 @@ def test_other_stride_reference():
 
 def test_bitexact_matches_float_model():
     """Not a simulation: the integer model against the float reference."""
-    trig = gait_triggers(6000, 8)
+    trig = gait_triggers(6000, 8, period=(180, 620))
     ints = stride_indexes_bitexact(trig)
     flts = stride_indexes_float(trig)
     assert len(ints) == len(flts) > 10
+    assert len(stride_indexes_bitexact(trig, min_stride=0, ref_min_gap=0)) > len(ints)
     for a, b in zip(ints, flts):
         assert a["stride_time"] * 2 == b["stride_time_ms"]
         assert a["cocon_LG_TA"] * 2 == b["cocon_LG_TA_ms"]
         for mus in ("LG", "TA", "BF", "RF"):
             assert a[f"{mus}_contraction"] * 2 == b[f"{mus}_contraction_ms"]
             assert 0 <= b[f"{mus}_duty_pct"] - a[f"{mus}_duty"] / 100 < 0.01
+
+
+def test_rule_parameters_are_validated():
+    with pytest.raises(ValueError, match="does not fit"):
+        StrideIndexes(8, min_stride=300)
+    with pytest.raises(TypeError, match="ref_min_gap"):
+        StrideIndexes(ref_min_gap=-1)
+    with pytest.raises(ValueError, match="min_stride"):
+        stride_onsets(np.zeros(10), min_stride=1.5)

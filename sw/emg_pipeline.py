@@ -10,12 +10,13 @@ and must give identical records.
 import numpy as np
 
 from .emg_trigger_model import TriggerParams, trigger_bitexact
-from .stride_indexes_model import stride_indexes_bitexact
+from .stride_indexes_model import stride_indexes_bitexact, MIN_STRIDE, REF_MIN_GAP
 
 __all__ = ["run_golden"]
 
 
-def run_golden(samples, present=None, stride_ref=0, params=TriggerParams(), count_width=16):
+def run_golden(samples, present=None, stride_ref=0, params=TriggerParams(), count_width=16,
+               min_stride=MIN_STRIDE, ref_min_gap=REF_MIN_GAP):
     """Run the bit-exact EMG branch model.
 
     Parameters
@@ -25,6 +26,8 @@ def run_golden(samples, present=None, stride_ref=0, params=TriggerParams(), coun
     present : array_like of bool, shape (8,)
     stride_ref : int
         Muscle index whose onset starts a stride (0 = LG).
+    min_stride, ref_min_gap : int
+        Stride-onset rule in samples (:mod:`sw.stride_indexes_model`).
 
     Returns
     -------
@@ -34,4 +37,5 @@ def run_golden(samples, present=None, stride_ref=0, params=TriggerParams(), coun
     samples = np.asarray(samples)
     present = np.ones(8, bool) if present is None else np.asarray(present, bool)
     trig = trigger_bitexact(samples, params, present=present)
-    return trig, stride_indexes_bitexact(trig, present, stride_ref, count_width)
+    return trig, stride_indexes_bitexact(trig, present, stride_ref, count_width,
+                                         min_stride=min_stride, ref_min_gap=ref_min_gap)
