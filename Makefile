@@ -4,7 +4,7 @@
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim test bench classifiers clean
+.PHONY: setup run sim test bench validate classifiers clean
 
 setup:
 	bash .ci/setup
@@ -19,11 +19,14 @@ sim: setup
 test: setup
 	$(PYTHON) -m pytest -q -n 2 tests sim
 
+# measured figures -> bench/REPORT.md + bench/report.json + plots (a few minutes;
+# uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
-	$(PYTHON) -m bench.emg_bench
-	$(PYTHON) -m bench.eeg_bench
-	$(PYTHON) -m bench.dnn_bench --dir $(OUT)/dnn4/c
-	$(PYTHON) -m bench.dnn_compare --model $(OUT)/dnn4 --cohort $(OUT)/cohort
+	$(PYTHON) -m bench.report --cohort $(OUT)/cohort --work $(OUT)/bench
+
+# the real-recording validation alone -> bench/VALIDATION.md + bench/validation.json
+validate:
+	$(PYTHON) -m bench.validate
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers

@@ -30,7 +30,8 @@ from .synth import synth, print_row, HEADER
 
 
 
-def fidelity(n_walks, n_strides):
+def fidelity_figures(n_walks=12, n_strides=40):
+    """Trigger and stride fidelity against the generator's ground truth (SYNTHETIC)."""
     p = TriggerParams()
     delays, offd, missed, false, bursts, st_err = [], [], 0, 0, 0, []
     for s in range(n_walks):
@@ -55,14 +56,25 @@ def fidelity(n_walks, n_strides):
     d = np.concatenate(delays) * SAMPLE_MS
     e = np.abs(np.array(st_err))
     offd = np.array(offd) * SAMPLE_MS
+    return dict(walks=n_walks, strides_per_leg=n_strides, channels=8,
+                onset_delay_median_ms=float(np.median(d)), onset_delay_p95_ms=float(np.percentile(d, 95)),
+                offset_delay_median_ms=float(np.median(offd)), offset_delay_p95_ms=float(np.percentile(offd, 95)),
+                bursts=int(bursts), missed=int(missed), false=int(false),
+                missed_pct=100.0 * missed / bursts, false_pct=100.0 * false / bursts,
+                stride_matched=int(len(e)), stride_abs_err_median_ms=float(np.median(e)),
+                stride_abs_err_p95_ms=float(np.percentile(e, 95)))
+
+
+def fidelity(n_walks, n_strides):
+    f = fidelity_figures(n_walks, n_strides)
     print(f"\n## Trigger fidelity (SYNTHETIC generator, {n_walks} walks x {n_strides} strides, 8 channels)")
-    print(f"onset delay      median {np.median(d):.0f} ms, p95 {np.percentile(d, 95):.0f} ms "
+    print(f"onset delay      median {f['onset_delay_median_ms']:.0f} ms, p95 {f['onset_delay_p95_ms']:.0f} ms "
           f"(paper's trigger: 40 ms static delay)")
-    print(f"offset delay     median {np.median(offd):.0f} ms, p95 {np.percentile(offd, 95):.0f} ms")
-    print(f"bursts           {bursts} true, {missed} missed ({100 * missed / bursts:.1f} %), "
-          f"{false} false ({100 * false / bursts:.1f} %)")
-    print(f"stride time err  |err| median {np.median(e):.0f} ms, p95 {np.percentile(e, 95):.0f} ms "
-          f"over {len(e)} matched strides")
+    print(f"offset delay     median {f['offset_delay_median_ms']:.0f} ms, p95 {f['offset_delay_p95_ms']:.0f} ms")
+    print(f"bursts           {f['bursts']} true, {f['missed']} missed ({f['missed_pct']:.1f} %), "
+          f"{f['false']} false ({f['false_pct']:.1f} %)")
+    print(f"stride time err  |err| median {f['stride_abs_err_median_ms']:.0f} ms, "
+          f"p95 {f['stride_abs_err_p95_ms']:.0f} ms over {f['stride_matched']} matched strides")
 
 
 def sim_speed(n_samples):

@@ -17,12 +17,12 @@ __all__ = ["run_hdl_eeg"]
 
 
 def run_hdl_eeg(samples, trigger, enable=None, params=EEGParams(), return_cycles=False,
-                progress=None):
+                progress=None, sim="icarus"):
     samples = np.asarray(samples, np.int16)
     nch = samples.shape[1]
     enable = np.ones(nch, bool) if enable is None else np.asarray(enable, bool)
     out = run_cocotb(EEGMRP(nch, params), "eeg_mrp", "sim.cocotb_eeg_mrp",
                      dict(samples=samples, trigger=np.asarray(trigger, np.uint8), enable=enable),
-                     progress=progress, total=len(samples))
+                     progress=progress, total=len(samples), sim=sim)
     recs = decode_mrp_records(out["records"], nch)
     return (recs, out["cycles"]) if return_cycles else recs

@@ -98,7 +98,7 @@ COLUMNS = ID_COLUMNS + MUSCULAR_COLUMNS + CORTICAL_COLUMNS
 TABLE1_MUSCULAR = (("stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms")
                    + tuple(f"{m}_duty_pct" for m in MUSCLES))
 #: bump when the table's content changes for the same parameters (invalidates caches)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: stride-onset rule (min_stride, ref_min_gap) in the EMG pipeline
 PROG = "sw.cohort"
 
 

@@ -8,7 +8,7 @@ point of the classifier's own labels (red dot, as the paper's Figs. 4-5).
 
 import numpy as np
 
-__all__ = ["metrics", "plot_confusion_roc", "metrics_table_md", "METRIC_NAMES"]
+__all__ = ["metrics", "roc_points", "plot_confusion_roc", "metrics_table_md", "METRIC_NAMES"]
 
 METRIC_NAMES = ("accuracy", "recall", "precision", "f1", "auc")
 
@@ -29,6 +29,16 @@ def metrics(y, label, score):
             "precision": pct(tp, tp + fp), "f1": pct(2 * tp, 2 * tp + fn + fp),
             "auc": float(roc_auc_score(y, score)), "tp": tp, "tn": tn, "fp": fp, "fn": fn,
             "n": int(len(y))}
+
+
+def roc_points(y, score, max_points=200):
+    """ROC curve ``{"fpr": [...], "tpr": [...]}`` thinned to at most ``max_points`` points."""
+    from sklearn.metrics import roc_curve
+    fpr, tpr, _ = roc_curve(np.asarray(y).astype(int), score)
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [round(float(v), 5) for v in fpr], "tpr": [round(float(v), 5) for v in tpr]}
 
 
 def plot_confusion_roc(path, y, label, score, title):

@@ -36,7 +36,7 @@ import numpy as np
 from . import c_build, c_emit
 from .classifiers import predict, train_model, DNNS
 from .dnn_int8 import predict_int8, quantize
-from .wo_metrics import metrics, plot_confusion_roc
+from .wo_metrics import metrics, plot_confusion_roc, roc_points
 
 __all__ = ["train_and_export", "OutputFolder", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
 
@@ -114,7 +114,7 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
     plot_confusion_roc(os.path.join(out, f"{name}_confusion_roc.png"), ds.y_test, label, score,
                        f"{name.upper()} on test subjects {', '.join(ds.test_subjects)}{tag}")
     res = {"model": name, "seconds": round(t.seconds, 1), "cv": t.cv, "test": m, "epochs": t.epochs,
-           "c": {}, "complexity": {}}
+           "c": {}, "complexity": {}, "roc": roc_points(ds.y_test, score)}
     if t.is_dnn:
         res["layers"] = [[int(u), a] for u, a in (layers or _spec_layers(name))]
         if save_model:

