@@ -22,7 +22,7 @@ test: setup
 # measured figures -> bench/REPORT.md + bench/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
-	$(PYTHON) -m bench.report --cohort $(OUT)/cohort --work $(OUT)/bench
+	$(PYTHON) -m bench.report --cohort $(OUT)/cohort --work $(OUT)/bench --readme README.md
 
 # the real-recording validation alone -> bench/VALIDATION.md + bench/validation.json
 validate:

@@ -155,11 +155,15 @@ def section_latency(sim):
     md = ("Gateware simulation (" + sim + "), cycles counted by the cocotb testbench; µs at the board's "
           f"{CLOCK_MHZ} MHz.\n\n| path | cycles | µs at 50 MHz | anchor |\n|---|---:|---:|---|\n"
           f"| stride end (frame with the next onset accepted) -> stride record taken, "
-          f"{f['stride_records']} records | {f['stride_cycles_min']}-{f['stride_cycles_max']} | "
+          f"{f['stride_records']} records | {_span(f['stride_cycles_min'], f['stride_cycles_max'])} | "
           f"{f['stride_us']:.2f} | 0.2 ms index extraction + transfer to the MCU (paper §4.3) |\n"
           f"| EEG trigger frame -> last MRP record (7 channels x 3 bands), worst of {f['eeg_triggers']} | "
           f"{f['eeg_cycles_max']} | {f['eeg_us']:.0f} | – (a 500 Hz sample arrives every 100 000 cycles) |\n")
     return f, md
+
+
+def _span(lo, hi):
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
 def section_simspeed():
@@ -214,15 +218,20 @@ def section_classifiers(cohort, work, plot_dir):
     roc = roc_curves(Path(plot_dir) / "roc_classifiers.png", models,
                      "ROC of the eight classifiers, test subjects" + (" (SYNTHETIC cohort)" if synthetic else ""))
     d = meta["dataset"]
+    flat = [r["model"].upper() for r in meta["models"]
+            if min(r["test"]["tp"] + r["test"]["fp"], r["test"]["tn"] + r["test"]["fn"]) < 0.02 * r["test"]["n"]]
+    note = (f"\n**Degenerate:** {', '.join(flat)} predicted one class for (almost) every test stride -- "
+            "its training did not converge on this cohort (seed 0); the row is reported as measured.\n"
+            if flat else "")
     md = (("**SYNTHETIC cohort** -- " if synthetic else "") +
           f"train subjects {', '.join(d['train_subjects'])} ({d['train_rows']} strides), test subjects "
           f"{', '.join(d['test_subjects'])} ({d['test_rows']} strides), features {', '.join(d['features'])}. "
           "Measured (paper's Table 4 in brackets), %:\n\n"
           "| model | accuracy | recall | precision | F1 | AUC |\n|---|---:|---:|---:|---:|---:|\n"
-          + "\n".join(rows) + f"\n\n![ROC curves]({roc})\n")
+          + "\n".join(rows) + f"\n{note}\n![ROC curves]({roc})\n")
     fig = {r["model"]: {k: r["test"][k] for k in ("accuracy", "recall", "precision", "f1", "auc")}
            for r in meta["models"]}
-    return dict(synthetic=synthetic, dataset=d, models=fig, plot=roc, model_dir=str(out)), md
+    return dict(synthetic=synthetic, dataset=d, models=fig, plot=roc, model_dir=str(out), degenerate=flat), md
 
 
 def section_dnn(model_dir, cohort, work):
@@ -249,13 +258,14 @@ def section_dnn(model_dir, cohort, work):
 # --------------------------------------------------------------------- driver
 
 def ensure_cohort(cohort, work):
-    """Use ``cohort`` if it holds a cohort, else build the reduced one; returns (path, note)."""
+    """Use ``cohort`` if it holds a current cohort, else build the reduced one; returns (path, note)."""
     from sw.cohort import FORMAT_VERSION
     cohort = Path(cohort)
     try:
         meta = json.loads((cohort / "cohort.json").read_text())
     except (OSError, ValueError):
         meta = None
+    why = f"`{cohort}` was not there"
     if meta and (cohort / "cohort.csv").is_file():
         if meta.get("format") == FORMAT_VERSION:
             what = ("the default cohort" if meta.get("walks") == 8 and meta.get("steps") == 150
@@ -263,6 +273,7 @@ def ensure_cohort(cohort, work):
             return cohort, f"{what} in `{cohort}`" + (" (SYNTHETIC)" if meta.get("source") == "synthetic" else "")
         _say(f"bench.report: {cohort} was built by an older pipeline (format {meta.get('format')}, "
              f"now {FORMAT_VERSION}); using a reduced cohort instead (make run rebuilds the default one)")
+        why = f"`{cohort}` was built by an older pipeline (format {meta.get('format')})"
     reduced = Path(work) / "cohort"
     from sw import cohort as cohort_cli
     rc = cohort_cli.main(["--out", str(reduced), "--walks", str(REDUCED["walks"]),
@@ -271,7 +282,7 @@ def ensure_cohort(cohort, work):
         raise RuntimeError(f"sw.cohort exited with {rc}")
     return reduced, (f"a **reduced** cohort of the default design ({REDUCED['walks']} walks x "
                      f"{REDUCED['steps']} strides per leg and session instead of 8 x 150) in `{reduced}`, "
-                     "because `out/cohort` was not there; `make run` builds the default one")
+                     f"because {why}; `make run` builds the default one")
 
 
 def write_atomic(path, text):
@@ -297,21 +308,55 @@ def headline(res):
     h = {}
     if "resources" in res:
         t = res["resources"]["blocks"]["total"]
-        h["ALUT total"] = f"{t['ALUT']} ({t['pct']['ALUT']:.1f} % of 5CSEBA6)"
+        h["fabric total (yosys)"] = (f"{t['ALUT']} ALUT ({t['pct']['ALUT']:.1f} %), {t['FF']} FF, {t['DSP']} DSP, "
+                                     f"{t['M10K']} M10K of the 5CSEBA6")
     if "trigger" in res:
-        h["onset delay median/p95 (synthetic)"] = (f"{res['trigger']['onset_delay_median_ms']:.0f}/"
-                                                   f"{res['trigger']['onset_delay_p95_ms']:.0f} ms")
+        h["EMG onset delay median / p95 (SYNTHETIC; paper: 40 ms)"] = (
+            f"{res['trigger']['onset_delay_median_ms']:.0f} / {res['trigger']['onset_delay_p95_ms']:.0f} ms")
     if "latency" in res:
-        h["stride end -> record"] = f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} µs"
+        h["stride end -> stride record (paper: 0.2 ms)"] = (
+            f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} µs at 50 MHz")
     if "simspeed" in res and "samples_per_s" in res["simspeed"].get("verilator", {}):
-        h["Verilator EMG sim"] = f"{res['simspeed']['verilator']['x_real_time']:.0f}x real time"
+        v, i = res["simspeed"]["verilator"], res["simspeed"].get("icarus", {})
+        h["EMG branch simulation"] = (f"Verilator {v['x_real_time']:.0f}x real time"
+                                      + (f", Icarus {i['x_real_time']:.2f}x" if "x_real_time" in i else ""))
     if "classifiers" in res:
-        h["DNN4 accuracy (synthetic)"] = f"{res['classifiers']['models']['dnn4']['accuracy']:.2f} %"
+        from sw.wo_train import PAPER_TABLE4
+        d4, p4 = res["classifiers"]["models"]["dnn4"], PAPER_TABLE4["dnn4"]
+        h[f"DNN4 test accuracy / AUC (SYNTHETIC cohort; paper: {p4[0]} % / {p4[4]})"] = (
+            f"{d4['accuracy']:.2f} % / {d4['auc']:.3f}")
+    if "dnn" in res:
+        ours = next(x for x in res["dnn"]["results"] if x["impl"] == "ours wo_dnn4_f32")
+        h["DNN4 float C (ARM object; paper: 1.05 kB Flash)"] = (
+            f"{ours['flash']} B Flash, {ours['ram']} B RAM, {ours['instructions']:.0f} instructions / inference (x86)")
     if "validation" in res:
         s = res["validation"]["uci"]["summary"]
         k = next(iter(s))
-        h["UCI BF strides matched"] = f"{s[k]['matched_pct']:.0f} % (|err| median {s[k]['abs_err_median_ms']:.0f} ms)"
+        h["UCI walks (REAL): BF strides matching the knee goniometer"] = (
+            f"{s[k]['matched_pct']:.0f} % (abs. error median {s[k]['abs_err_median_ms']:.0f} ms)")
     return h
+
+
+README_START = "<!-- bench:headline:start (written by python -m bench.report --readme) -->"
+README_END = "<!-- bench:headline:end -->"
+
+
+def headline_md(heads, meta):
+    return ("| figure (from `bench/report.json`) | measured |\n|---|---|\n"
+            + "\n".join(f"| {k} | {v} |" for k, v in heads.items())
+            + f"\n\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, {meta['cores']} cores).*\n")
+
+
+def update_readme(path, heads, meta):
+    """Replace the headline block between the README markers; False if the markers are missing."""
+    path = Path(path)
+    text = path.read_text()
+    a, b = text.find(README_START), text.find(README_END)
+    if a < 0 or b < a:
+        return False
+    new = text[:a] + README_START + "\n" + headline_md(heads, meta) + text[b:]
+    write_atomic(path, new)
+    return True
 
 
 def main(argv=None):
@@ -324,6 +369,8 @@ def main(argv=None):
                     help="simulator for latency and validation replays (default: Verilator if installed)")
     ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="real recordings folder")
+    ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
+                    "bench:headline markers) when every section ran")
     a = ap.parse_args(argv)
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     bad = skip - set(SECTIONS)
@@ -419,6 +466,11 @@ def main(argv=None):
     res["headline"] = heads
     write_atomic(out / "report.json", json.dumps(res, indent=1, default=_json_default))
     write_atomic(out / "REPORT.md", "\n".join(parts))
+    if a.readme and not failed and not skip:
+        if update_readme(a.readme, heads, meta):
+            _say(f"bench.report: updated the headline figures in {a.readme}")
+        else:
+            _say(f"bench.report: {a.readme} has no bench:headline markers; left unchanged")
     _say(f"bench.report: wrote {out / 'REPORT.md'} and report.json in {total / 60:.1f} min"
          + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -31,3 +31,29 @@ def test_trigger_and_latency_sections(tmp_path):
     assert res["meta"]["date"] in md and res["meta"]["failed"] == {}
     assert re.search(r"## Headline\n", md) and "SYNTHETIC" in md
     assert "Fabric resources" not in md    # skipped sections are left out, not faked
+
+
+def test_readme_quotes_the_committed_report():
+    """The README's headline block is the one `make bench` wrote from bench/report.json."""
+    res = json.loads((report.ROOT / "bench" / "report.json").read_text())
+    readme = (report.ROOT / "README.md").read_text()
+    block = readme[readme.index(report.README_START) + len(report.README_START) + 1:
+                   readme.index(report.README_END)]
+    assert block == report.headline_md(res["headline"], res["meta"])
+    assert len(res["headline"]) >= 6 and not res["meta"]["failed"]
+    for name in ("REPORT.md", "VALIDATION.md", "uci_trigger_overlay.png", "uci_stride_agreement.png",
+                 "roc_classifiers.png"):
+        assert (report.ROOT / "bench" / name).is_file(), name
+
+
+def test_update_readme_replaces_only_the_block(tmp_path):
+    p = tmp_path / "README.md"
+    p.write_text(f"intro\n{report.README_START}\nold\n{report.README_END}\noutro\n")
+    meta = dict(date="2026-01-01 00:00 UTC", cpu="cpu", cores=2)
+    assert report.update_readme(p, {"a": "1 ms"}, meta)
+    text = p.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{report.README_END}\noutro\n")
+    assert "| a | 1 ms |" in text and "old" not in text
+    q = tmp_path / "other.md"
+    q.write_text("no markers\n")
+    assert not report.update_readme(q, {"a": "1"}, meta) and q.read_text() == "no markers\n"
