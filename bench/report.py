@@ -43,13 +43,14 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from bench.validate import write_atomic, json_default
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
@@ -285,24 +286,6 @@ def ensure_cohort(cohort, work):
                      f"because {why}; `make run` builds the default one")
 
 
-def write_atomic(path, text):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
 def headline(res):
     """The few figures the README quotes, from this run."""
     h = {}
@@ -464,7 +447,7 @@ def main(argv=None):
                  + "\n".join(f"| {k} | {v:.0f} |" for k, v in timing.items()) + "\n")
     res["meta"] = meta
     res["headline"] = heads
-    write_atomic(out / "report.json", json.dumps(res, indent=1, default=_json_default))
+    write_atomic(out / "report.json", json.dumps(res, indent=1, default=json_default))
     write_atomic(out / "REPORT.md", "\n".join(parts))
     if a.readme and not failed and not skip:
         if update_readme(a.readme, heads, meta):

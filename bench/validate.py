@@ -379,6 +379,7 @@ def run(data_dir=DATA, out=None, sim="auto", progress=_say):
 
 
 def write_atomic(path, text):
+    """Write ``text`` through a temporary file in the same folder and rename it into place."""
     path = Path(path)
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_text(text)
@@ -404,13 +405,14 @@ def main(argv=None):
             f"{platform.node()} ({platform.machine()}, Python {platform.python_version()}), "
             f"in {time.perf_counter() - t0:.0f} s.\n\n")
     res["meta"] = dict(date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1))
-    write_atomic(Path(a.out) / "validation.json", json.dumps(res, indent=1, default=_json_default))
+    write_atomic(Path(a.out) / "validation.json", json.dumps(res, indent=1, default=json_default))
     write_atomic(Path(a.out) / "VALIDATION.md", head + md)
     print(head + md)
     return 0
 
 
-def _json_default(o):
+def json_default(o):
+    """``json.dumps`` fallback for NumPy scalars/arrays and paths (shared with bench.report)."""
     if isinstance(o, (np.integer,)):
         return int(o)
     if isinstance(o, (np.floating,)):

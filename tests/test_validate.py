@@ -34,7 +34,7 @@ def test_every_walk_is_scored_and_plots_written(uci):
     assert signs["1Amar.txt"] == -1 and signs["1Nmar.txt"] == 1   # mixed signs in the real files
     for p in uci["plots"].values():
         assert p.endswith(".png")
-    json.dumps(uci, default=validate._json_default)
+    json.dumps(uci, default=validate.json_default)
 
 
 def test_physionet_golden_within_documented_bound_of_float():
