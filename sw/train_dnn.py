@@ -38,6 +38,7 @@ Bad input (missing columns, NaN, a single class, unknown subject) prints one
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -58,11 +59,23 @@ def _say(msg):
 
 def ensure_cohort(cohort, progress=_say):
     """Build the default synthetic cohort in ``cohort`` if it is not there yet."""
-    if os.path.isfile(os.path.join(cohort, "cohort.json")) and os.path.isfile(os.path.join(cohort, "cohort.csv")):
-        return
     from . import cohort as cohort_mod
-    progress(f"{cohort}: no cohort yet, building the default SYNTHETIC one (python -m sw.cohort --out {cohort})")
-    rc = cohort_mod.main(["--out", cohort])
+    meta_path = os.path.join(cohort, "cohort.json")
+    if os.path.isfile(meta_path) and os.path.isfile(os.path.join(cohort, "cohort.csv")):
+        try:
+            with open(meta_path) as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("source") != "synthetic" or meta.get("format") == cohort_mod.FORMAT_VERSION:
+            return
+        progress(f"{cohort}: built by an older pipeline (format {meta.get('format')}, now "
+                 f"{cohort_mod.FORMAT_VERSION}); rebuilding it with the same seed and size")
+        args = [f"--{k}={meta[k]}" for k in ("seed", "walks", "steps") if k in meta]
+    else:
+        progress(f"{cohort}: no cohort yet, building the default SYNTHETIC one (python -m sw.cohort --out {cohort})")
+        args = []
+    rc = cohort_mod.main(["--out", cohort, *args])
     if rc:
         raise InputError(f"building the cohort in {cohort} failed (status {rc})")
 

@@ -258,3 +258,22 @@ def test_feature_select_cli_on_tiny_cohort(tiny, capsys):
     assert "training subjects: S1, S2, S4" in capsys.readouterr().out
     assert feature_select.main(["--cohort", str(tiny), "--train", "S1,S9"]) == 2
     assert "unknown subject 'S9'" in capsys.readouterr().err
+
+
+def test_train_dnn_rebuilds_a_cohort_of_an_older_pipeline(tmp_path, monkeypatch):
+    """A cached cohort made before a pipeline change (older FORMAT_VERSION) is rebuilt, same size."""
+    import json
+    from sw import train_dnn, cohort as cohort_mod
+    meta = {"source": "synthetic", "format": cohort_mod.FORMAT_VERSION - 1, "seed": 7, "walks": 1, "steps": 4}
+    (tmp_path / "cohort.json").write_text(json.dumps(meta))
+    (tmp_path / "cohort.csv").write_text("subject\n")
+    calls, msgs = [], []
+    monkeypatch.setattr(cohort_mod, "main", lambda argv: calls.append(argv) or 0)
+    train_dnn.ensure_cohort(str(tmp_path), msgs.append)
+    assert calls == [["--out", str(tmp_path), "--seed=7", "--walks=1", "--steps=4"]]
+    assert "older pipeline" in msgs[0]
+    calls.clear()
+    meta["format"] = cohort_mod.FORMAT_VERSION
+    (tmp_path / "cohort.json").write_text(json.dumps(meta))
+    train_dnn.ensure_cohort(str(tmp_path), msgs.append)
+    assert calls == []                      # current cohort: reused
