@@ -17,14 +17,14 @@ sim: setup
 	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
 
 test: setup
-	$(PYTHON) -m pytest -q -n 2 tests sim
+	$(PYTHON) -m pytest -q -n 2 tests
 
-# measured figures -> bench/REPORT.md + bench/report.json + plots (a few minutes;
+# measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
 	$(PYTHON) -m bench.report --cohort $(OUT)/cohort --work $(OUT)/bench --readme README.md
 
-# the real-recording validation alone -> bench/VALIDATION.md + bench/validation.json
+# the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:
 	$(PYTHON) -m bench.validate
 

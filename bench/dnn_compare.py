@@ -45,7 +45,6 @@ import tempfile
 import numpy as np
 
 from sw import c_build
-from sw.c_emit import CFLAGS
 
 EML_DRIVER = r"""
 #include <stdio.h>
@@ -157,6 +156,7 @@ def main(argv=None):
         print(f"bench.dnn_compare: error: {kpath} not found (run python -m sw.train_dnn first)", file=sys.stderr)
         return 2
     import emlearn
+
     from sw.classifiers import quiet_tensorflow
     from sw.wo_data import load_table, make_dataset
     keras = quiet_tensorflow()

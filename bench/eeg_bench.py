@@ -13,15 +13,15 @@ import argparse
 import platform
 import sys
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
-from sim.eeg_gen import generate_eeg
-from sw.eeg_mrp_model import BANDS, N, EEGParams, mrp_bitexact, mrp_float, db_from_q
-from .synth import synth, print_row, HEADER
+from boards.synth import HEADER, print_row, synth
+from golden.eeg_mrp_model import BANDS, EEGParams, N, db_from_q, mrp_bitexact, mrp_float
+from spec.constants import SHARED_DATA
+from synthetic.eeg_gen import generate_eeg
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eeg-motor-physionet"
+DATA = SHARED_DATA / "eeg-motor-physionet"
 
 
 def latency():
@@ -63,8 +63,9 @@ def main(argv=None):
     quantisation("SYNTHETIC EEG (7 ch, 40 s)", w.eeg, EEGParams(w.uv_per_lsb))
     if DATA.is_dir():
         from scipy.signal import resample_poly
-        from sw.edf import read_edf, eeg_label_map
-        from sw.channels import EEG_CHANNELS
+
+        from spec.channels import EEG_CHANNELS
+        from sw.edf import eeg_label_map, read_edf
         rec = read_edf(DATA / "S001R03.edf")
         lab = eeg_label_map(rec.labels)
         uv = np.column_stack([rec.signals[lab[s]] for s in EEG_CHANNELS])

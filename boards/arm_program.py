@@ -54,7 +54,6 @@ def run(exe, data, arm=False):
 
 def main(argv=None):
     import argparse
-    import sys
     ap = argparse.ArgumentParser(prog="python -m boards.arm_program",
                                  description="Build wo_monitor with an emitted classifier (host or Cortex-A9).")
     ap.add_argument("--model-dir", default=os.path.join("out", "dnn4", "c"),

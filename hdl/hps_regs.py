@@ -1,7 +1,7 @@
 """Avalon-MM slave register block behind the HPS-to-FPGA lightweight bridge (base 0xFF200000).
 
 Register map (32-bit registers; byte offsets; ``boards/arm/wo_regs.h`` mirrors it and
-``sim/test_hps_regs.py`` checks the two agree):
+``tests/gateware/test_hps_regs.py`` checks the two agree):
 
 ======  =========  ====  =============================================================
 offset  name       acc.  content
@@ -37,10 +37,10 @@ sees a partial frame from the fabric.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream, fifo
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .frame_tx import byte_layout
+from hdl.frame_tx import byte_layout
 
 __all__ = ["HPSRegs", "REGS", "ID_VALUE", "CONTROL_RESET", "MAX_FRAME"]
 

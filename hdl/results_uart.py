@@ -1,4 +1,4 @@
-"""Results over a UART: stride and MRP records -> frames (sw.frames format) -> 8N1 serial line.
+"""Results over a UART: stride and MRP records -> frames (spec.frames format) -> 8N1 serial line.
 
 ::
 
@@ -12,11 +12,11 @@ tap is valid for exactly the cycles a byte goes to the UART.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .frame_tx import RecordFramer, FrameArbiter, byte_layout
-from .uart_tx import UARTTx
+from hdl.frame_tx import FrameArbiter, RecordFramer, byte_layout
+from hdl.uart_tx import UARTTx
 
 __all__ = ["ResultsUART"]
 

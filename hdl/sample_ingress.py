@@ -16,12 +16,12 @@ read (the UART keeps filling its FIFO, the replay FIFO keeps its bytes).
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream, fifo
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .fabric_top import fabric_frame_layout
-from .samples_parser import SamplesParser
-from .uart_rx import UARTRx
+from hdl.fabric_top import fabric_frame_layout
+from hdl.samples_parser import SamplesParser
+from hdl.uart_rx import UARTRx
 
 __all__ = ["SampleIngress"]
 

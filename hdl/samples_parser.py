@@ -1,22 +1,22 @@
 """SAMPLES frame parser: byte stream (sensor UART or HPS replay) -> fabric input frames.
 
-Frame format: :mod:`sw.frames` (``SAMPLES``, type 0x10, 33-byte payload: emg i16 x 8,
+Frame format: :mod:`spec.frames` (``SAMPLES``, type 0x10, 33-byte payload: emg i16 x 8,
 eeg i16 x 8, flags u8 with bit 0 = ext_trigger). The payload bytes, little-endian,
 are exactly the bits of :func:`hdl.fabric_top.fabric_frame_layout` ``(n_eeg=8)``
 (emg at bits 0-127, eeg at 128-255, ext_trigger at bit 256), so the parser shifts
 bytes into a 264-bit register and hands its low 257 bits on.
 
 States are named for the byte being read; the bit-exact model and the description
-of resynchronisation are in :mod:`sw.samples_parser_model`.
+of resynchronisation are in :mod:`golden.samples_parser_model`.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.samples_parser_model import SAMPLES_TYPE, SAMPLES_LEN
-from .fabric_top import fabric_frame_layout
-from .frame_tx import crc16_byte
+from golden.samples_parser_model import SAMPLES_LEN, SAMPLES_TYPE
+from hdl.fabric_top import fabric_frame_layout
+from hdl.frame_tx import crc16_byte
 
 __all__ = ["SamplesParser"]
 

@@ -1,32 +1,32 @@
 """Per-stride muscular index extractor (paper §3.2) for two legs of four muscles.
 
-Definitions, formats and the bit-exact model are in :mod:`sw.stride_indexes_model`;
-the cocotb testbench is ``sim/test_stride_indexes.py``.
+Definitions, formats and the bit-exact model are in :mod:`golden.stride_indexes_model`;
+the cocotb testbench is ``tests/gateware/test_stride_indexes.py``.
 
 Every trigger frame (one per 500 Hz sample) updates saturating counters of both
 legs in one cycle: samples in the stride, per-muscle contraction samples and the
 LG-TA / BF-RF co-contraction samples. On a *stride onset* of a leg's
 stride-reference muscle (a rising edge after at least ``ref_min_gap`` samples
 off, at least ``min_stride`` samples into the running stride; see
-:mod:`sw.stride_indexes_model`) the finished stride is copied into that leg's ``pending`` slot and the
+:mod:`golden.stride_indexes_model`) the finished stride is copied into that leg's ``pending`` slot and the
 counters restart. A serialiser takes pending strides (left leg first),
 ``LOAD_STRIDE``, computes the four duty cycles with one shared restoring divider
 (``DIVIDE_DUTY``, 14 cycles per muscle), and offers the record on ``o``
 (``EMIT_RECORD``). Latency: the record is valid ``4 * 15 + 2`` cycles after the
 clock edge that accepted the frame ending the stride and is taken on the next
 edge, ``4 * 15 + 3 = 63`` cycles = 1.26 µs at 50 MHz (measured by
-``sim/test_stride_indexes.py`` and ``make bench``).
+``tests/gateware/test_stride_indexes.py`` and ``make bench``).
 If a leg finishes a stride while its previous record is still waiting (an output
 stalled for a whole stride), the new stride is dropped and the sticky
 ``overrun`` flag is raised -- nothing is overwritten silently.
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, data, stream
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.channels import MUSCLES, COCONTRACTION_PAIRS
-from sw.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
 __all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH"]
 
@@ -36,7 +36,7 @@ DUTY_SCALE = 10000
 
 
 def stride_record_layout(count_width=16, start_width=32):
-    """Record layout; field names are :data:`sw.stride_indexes_model.RECORD_FIELDS`."""
+    """Record layout; field names are :data:`golden.stride_indexes_model.RECORD_FIELDS`."""
     fields = {"leg": 1, "start": unsigned(start_width), "stride_time": unsigned(count_width)}
     for name in MUSCLES:
         fields[f"{name}_contraction"] = unsigned(count_width)
@@ -68,7 +68,7 @@ class StrideIndexes(wiring.Component):
     Attributes
     ----------
     i : In(stream.Signature(ArrayLayout(1, 8)))
-        Trigger frames in :data:`sw.channels.EMG_CHANNELS` order; always ready.
+        Trigger frames in :data:`spec.channels.EMG_CHANNELS` order; always ready.
     o : Out(stream.Signature(stride_record_layout(...)))
         One record per completed stride.
     present : In(8)

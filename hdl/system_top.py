@@ -13,7 +13,7 @@ branches, results UART, and the HPS register block behind the lightweight bridge
                                                        CONTROL -> source/present/stride_ref/eeg_enable
 
 :mod:`boards.de10_nano` puts this on the board (pins, clock, the HPS primitive);
-``sim/test_system_top.py`` simulates it end to end. Every result frame that goes
+``tests/gateware/test_system_top.py`` simulates it end to end. Every result frame that goes
 out on ``tx`` is also offered to the HPS result FIFO (whole frames or nothing).
 
 ``leds`` (active high): 0 heartbeat (~1.5 Hz at 50 MHz), 1 toggles every 256
@@ -26,19 +26,17 @@ from amaranth.hdl import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.emg_trigger_model import TriggerParams
-from sw.eeg_mrp_model import EEGParams
-from .fabric_top import FabricTop
-from .hps_lw_axi import LWAXISlave, lw_axi_ports
-from .hps_regs import HPSRegs
-from .results_uart import ResultsUART
-from .sample_ingress import SampleIngress
+from golden.eeg_mrp_model import EEGParams
+from golden.emg_trigger_model import TriggerParams
+from hdl.fabric_top import FabricTop
+from hdl.hps_lw_axi import LWAXISlave, lw_axi_ports
+from hdl.hps_regs import HPSRegs
+from hdl.results_uart import ResultsUART
+from hdl.sample_ingress import SampleIngress
+from spec.constants import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD
 
 __all__ = ["SystemTop", "CLOCK_HZ", "SENSOR_BAUD", "RESULTS_BAUD"]
 
-CLOCK_HZ = 50_000_000
-SENSOR_BAUD = 921_600
-RESULTS_BAUD = 115_200
 
 
 class SystemTop(wiring.Component):

@@ -9,7 +9,7 @@ overrun. Both counters saturate at 0xFFFF (never wrap).
 """
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["UARTRx"]

@@ -1,7 +1,7 @@
 """8N1 UART transmitter (LSB first, idle high): byte stream -> serial line."""
 
 from amaranth.hdl import *
-from amaranth.lib import wiring, stream
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["UARTTx"]

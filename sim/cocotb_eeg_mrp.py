@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`hdl.eeg_mrp.EEGMRP` (run by ``sim/test_eeg_mrp.py``).
+"""cocotb testbench of :class:`hdl.eeg_mrp.EEGMRP` (run by ``tests/gateware/test_eeg_mrp.py``).
 
 Inputs (``TB_IN``): ``samples`` (n, channels) int16, ``trigger`` (n,) bits,
 ``enable`` (channels,), optional ``reset_at``.
@@ -7,12 +7,12 @@ Outputs (``TB_OUT``): ``records`` raw record words (decimal strings), and
 the last record of that trigger.
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack, report_progress
+from sim.cocotb_streams import StreamTB, load_inputs, pack, report_progress, save_outputs
 
 
 @cocotb.test()

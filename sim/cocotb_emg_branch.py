@@ -7,11 +7,11 @@ If ``TB_PROGRESS`` names a file, the number of frames sent is written to it
 every 2000 frames (``sw.extract --engine hdl`` shows it as progress).
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import RisingEdge
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack, report_progress
+from sim.cocotb_streams import StreamTB, load_inputs, pack, report_progress, save_outputs
 
 
 class BranchTB(StreamTB):

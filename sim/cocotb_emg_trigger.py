@@ -1,16 +1,16 @@
-"""cocotb testbench of :class:`hdl.emg_trigger.EMGTrigger` (run by ``sim/test_emg_trigger.py``).
+"""cocotb testbench of :class:`hdl.emg_trigger.EMGTrigger` (run by ``tests/gateware/test_emg_trigger.py``).
 
 Inputs (``TB_IN``): ``samples`` (n, channels) int, ``present`` (channels,) bool,
 optional ``reset_at`` (sample indices before which the core is reset).
 Outputs (``TB_OUT``): ``trig`` (n, channels) uint8, one row per accepted frame.
-The scoreboard (ordered compare against :func:`sw.emg_trigger_model.trigger_bitexact`)
+The scoreboard (ordered compare against :func:`golden.emg_trigger_model.trigger_bitexact`)
 runs in the pytest process so that a failure prints the first differing sample.
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+from sim.cocotb_streams import StreamTB, load_inputs, pack, save_outputs
 
 
 @cocotb.test()

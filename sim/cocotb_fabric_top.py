@@ -1,15 +1,15 @@
-"""cocotb testbench of :class:`hdl.fabric_top.FabricTop` (run by ``sim/test_fabric_top.py``).
+"""cocotb testbench of :class:`hdl.fabric_top.FabricTop` (run by ``tests/gateware/test_fabric_top.py``).
 
 Inputs (``TB_IN``): ``emg`` (n, 8), ``eeg`` (n, n_eeg), ``ext`` (n,), ``present``,
 ``stride_ref``, ``eeg_enable``. Outputs (``TB_OUT``): raw ``stride`` and ``mrp``
 record words (decimal strings).
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+from sim.cocotb_streams import StreamTB, load_inputs, pack, save_outputs
 
 
 @cocotb.test()

@@ -1,4 +1,4 @@
-"""cocotb testbench: AXI3 lightweight-bridge slave + HPS register block (``sim/test_hps_lw_axi.py``).
+"""cocotb testbench: AXI3 lightweight-bridge slave + HPS register block (``tests/gateware/test_hps_lw_axi.py``).
 
 :class:`AXI3Master` plays the HPS side of ``cyclonev_hps_interface_hps2fpga_light_weight``:
 one transaction at a time, INCR bursts, ``ready``/``valid`` handshakes with
@@ -13,9 +13,9 @@ rows ``addr, beat, data, resp``; ``write_resps``; ``samples_out``.
 
 import random
 
-import numpy as np
 import cocotb
-from cocotb.triggers import RisingEdge, ClockCycles
+import numpy as np
+from cocotb.triggers import ClockCycles, RisingEdge
 
 from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 

@@ -8,9 +8,9 @@ words read until VALID was 0), ``dropped``, ``status_after``, ``status_cleared``
 ``samples_out``.
 """
 
-import numpy as np
 import cocotb
-from cocotb.triggers import RisingEdge, ReadOnly
+import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 

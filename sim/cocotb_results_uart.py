@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`hdl.results_uart.ResultsUART` (run by ``sim/test_results_uart.py``).
+"""cocotb testbench of :class:`hdl.results_uart.ResultsUART` (run by ``tests/gateware/test_results_uart.py``).
 
 Inputs (``TB_IN``): ``stride``, ``mrp`` -- record words as decimal strings; ``divisor``;
 ``gap`` -- idle cycles between records on each input.
@@ -6,8 +6,8 @@ Outputs (``TB_OUT``): ``uart`` -- the bytes a UART receiver BFM (cocotbext-uart
 ``UartSink``, 8N1) decoded from ``tx``; ``tap`` -- the bytes on ``frames_tap``.
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.uart import UartSink
 

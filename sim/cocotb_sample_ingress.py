@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`hdl.sample_ingress.SampleIngress` (run by ``sim/test_sample_ingress.py``).
+"""cocotb testbench of :class:`hdl.sample_ingress.SampleIngress` (run by ``tests/gateware/test_sample_ingress.py``).
 
 Inputs (``TB_IN``): ``stream`` -- the bytes to send; ``source`` -- 0 sends them
 through a UART transmitter BFM (cocotbext-uart ``UartSource``, 8N1) on ``rx``,
@@ -11,12 +11,12 @@ Outputs (``TB_OUT``): ``frames`` -- the ``o`` payloads as decimal strings;
 
 import random
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.uart import UartSource
 
-from sim.cocotb_streams import load_inputs, save_outputs, StreamTB
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 
 
 @cocotb.test()

@@ -8,11 +8,11 @@ high).
 
 import os
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge, ClockCycles
 from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, RisingEdge
 
 
 def load_inputs():

@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`hdl.stride_indexes.StrideIndexes` (run by ``sim/test_stride_indexes.py``).
+"""cocotb testbench of :class:`hdl.stride_indexes.StrideIndexes` (run by ``tests/gateware/test_stride_indexes.py``).
 
 Inputs (``TB_IN``): ``trig`` (n, 8) trigger bits, ``present`` (8,), ``stride_ref``,
 optional ``reset_at``, ``gap`` (idle cycles between frames).
@@ -8,10 +8,10 @@ cycle each trigger frame was accepted (latency = record_cycle - frame_cycle of
 the frame that ended the stride).
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, pack
+from sim.cocotb_streams import StreamTB, load_inputs, pack, save_outputs
 
 
 @cocotb.test()

@@ -1,4 +1,4 @@
-"""cocotb testbench: the ARM's replay path through the whole design (``sim/test_system_top.py``).
+"""cocotb testbench: the ARM's replay path through the whole design (``tests/gateware/test_system_top.py``).
 
 An AXI3 master BFM plays ``wo_monitor --devmem --replay``: it sets CONTROL.SOURCE to
 the HPS replay, writes the SAMPLES frame bytes to SAMPLE one by one (polling
@@ -10,8 +10,8 @@ Outputs (``TB_OUT``): ``result`` -- the RESULT words popped (VALID set);
 ``regs`` -- SAMPLES_IN, INGRESS, RX_ERRORS, DROPPED at the end.
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles
 
 from hdl.hps_regs import REGS

@@ -1,21 +1,21 @@
-"""cocotb testbench of :class:`hdl.system_top.SystemTop` (run by ``sim/test_system_top.py``).
+"""cocotb testbench of :class:`hdl.system_top.SystemTop` (run by ``tests/gateware/test_system_top.py``).
 
 A UART transmitter BFM (cocotbext-uart ``UartSource``) plays the sensor receiver
 on ``rx``; a UART receiver BFM (``UartSink``) records ``tx``. The AXI3 bridge
-ports are held idle (the HPS path is tested in ``sim/test_hps_lw_axi.py``).
+ports are held idle (the HPS path is tested in ``tests/gateware/test_hps_lw_axi.py``).
 
 Inputs (``TB_IN``): ``stream`` -- sensor bytes; ``divisor`` -- cycles per bit of both
 UARTs; ``settle`` -- idle cycles after the last byte in.
 Outputs (``TB_OUT``): ``uart`` -- bytes decoded from ``tx``; ``cycles``.
 """
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import ClockCycles
-from cocotbext.uart import UartSource, UartSink
+from cocotbext.uart import UartSink, UartSource
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 from hdl.hps_lw_axi import lw_axi_ports
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 
 
 @cocotb.test()

@@ -1,17 +1,17 @@
 """Replay EEG frames and triggers through the simulated EEG branch (cocotb + Icarus).
 
 :func:`run_hdl_eeg` has the signature and return value of
-:func:`sw.eeg_pipeline.run_golden_eeg` (plus ``cycles``: clock cycles from each
+:func:`golden.eeg_pipeline.run_golden_eeg` (plus ``cycles``: clock cycles from each
 trigger frame to its last record). ``progress(done, total)`` is called about once
 a second with the number of frames sent.
 """
 
 import numpy as np
 
+from golden.eeg_mrp_model import EEGParams
 from hdl.eeg_mrp import EEGMRP
-from sw.eeg_mrp_model import EEGParams
-from .hdl_build import run_cocotb
-from .records import decode_mrp_records
+from sim.hdl_build import run_cocotb
+from sim.records import decode_mrp_records
 
 __all__ = ["run_hdl_eeg"]
 

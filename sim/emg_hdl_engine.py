@@ -1,16 +1,16 @@
 """Replay a recording through the simulated EMG branch gateware (cocotb + Icarus).
 
-:func:`run_hdl` has the signature and return value of :func:`sw.emg_pipeline.run_golden`.
+:func:`run_hdl` has the signature and return value of :func:`golden.emg_pipeline.run_golden`.
 """
 
 import numpy as np
 
+from golden.emg_trigger_model import TriggerParams
+from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 from hdl.emg_branch import EMGBranch
 from hdl.stride_indexes import StrideIndexes
-from sw.emg_trigger_model import TriggerParams
-from sw.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
-from .hdl_build import run_cocotb
-from .records import decode_records
+from sim.hdl_build import run_cocotb
+from sim.records import decode_records
 
 __all__ = ["run_hdl", "run_hdl_strides"]
 

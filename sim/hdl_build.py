@@ -104,8 +104,9 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     RuntimeError
         If the simulator is missing or a cocotb test failed.
     """
-    from cocotb_tools.runner import get_runner, get_results
     import logging
+
+    from cocotb_tools.runner import get_results, get_runner
     hint = simulator_missing(sim)
     if hint:
         raise RuntimeError(hint)

@@ -1,8 +1,8 @@
 """Decode raw record words (as read from the gateware) into dicts."""
 
+from golden.eeg_mrp_model import BANDS
 from hdl.eeg_mrp import mrp_record_layout
 from hdl.stride_indexes import stride_record_layout
-from sw.eeg_mrp_model import BANDS
 
 
 def decode_records(words, count_width=16, start_width=32):

@@ -1,4 +1,4 @@
-"""``make sim``: run every cocotb testbench in ``sim/`` and print a pass/fail summary per block.
+"""``make sim``: run every cocotb testbench (``sim/cocotb_*.py``, driven by ``tests/gateware/``) and print a pass/fail summary per block.
 
 Usage: ``python -m sim.summary [--waves] [-k EXPR]``. With ``--waves`` each
 simulation dumps an FST waveform and its path is printed (open with GTKWave).
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from spec.constants import ROOT
+
+DRIVERS = ROOT / "tests" / "gateware"
 
 
 class _Collect:
@@ -33,7 +35,7 @@ def main(argv=None):
     if args.waves:
         os.environ["WAVES"] = "1"
     col = _Collect()
-    pargs = ["-q", "-p", "no:cacheprovider", str(HERE)] + (["-k", args.k] if args.k else [])
+    pargs = ["-q", "-p", "no:cacheprovider", str(DRIVERS)] + (["-k", args.k] if args.k else [])
     if args.waves:
         pargs.append("-s")
     rc = pytest.main(pargs, plugins=[col])

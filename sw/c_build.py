@@ -23,7 +23,7 @@ import subprocess
 
 import numpy as np
 
-from .c_emit import CFLAGS
+from sw.c_emit import CFLAGS
 
 __all__ = ["ARM_CC", "ARM_FLAGS", "build", "run", "arm_footprint", "have_arm", "DRIVER"]
 

@@ -443,8 +443,8 @@ def emit_model(trained, features, X_calib=None):
     DNNs give a float32 and an int8 variant (``X_calib`` = training rows for the
     int8 scales); returns also ``"_int8"`` -> the quantised model dict.
     """
-    from .classifiers import dnn_layers
-    from .dnn_int8 import quantize
+    from sw.classifiers import dnn_layers
+    from sw.dnn_int8 import quantize
     out = {}
     if trained.is_dnn:
         layers = dnn_layers(trained.model)
@@ -481,5 +481,5 @@ def macc_count(trained, n_features):
 
 
 def dnn_layers_shapes(trained):
-    from .classifiers import dnn_layers
+    from sw.classifiers import dnn_layers
     return [(W.shape[0], W.shape[1]) for W, _, _ in dnn_layers(trained.model)["dense"]]

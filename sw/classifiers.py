@@ -80,8 +80,8 @@ class _Float32KNN:
     """StandardScaler -> float32 -> brute-force KNN (what the emitted C computes)."""
 
     def __init__(self, k=21):
-        from sklearn.preprocessing import StandardScaler
         from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.preprocessing import StandardScaler
         self.scaler = StandardScaler()
         self.knn = KNeighborsClassifier(k, metric="manhattan", weights="uniform", algorithm="brute")
 
@@ -102,11 +102,11 @@ class _Float32KNN:
 
 def make_shallow(name, seed=0):
     """A fresh scikit-learn estimator for ``tree``, ``qda``, ``svm`` or ``knn``."""
-    from sklearn.tree import DecisionTreeClassifier
     from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
-    from sklearn.svm import LinearSVC
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+    from sklearn.tree import DecisionTreeClassifier
     if name == "tree":
         return DecisionTreeClassifier(criterion="gini", max_leaf_nodes=130, random_state=seed)
     if name == "qda":

@@ -7,23 +7,23 @@ Usage::
 
 Synthetic cohort (default)
 --------------------------
-The paper's design run on the SYNTHETIC generators (:mod:`sim.emg_gen`,
-:mod:`sim.eeg_gen`) -- the numbers are properties of those generators, not
+The paper's design run on the SYNTHETIC generators (:mod:`synthetic.emg_gen`,
+:mod:`synthetic.eeg_gen`) -- the numbers are properties of those generators, not
 measurements of patients:
 
 * 5 subjects ``S1`` .. ``S5``: ``S1``-``S3`` mild (H&Y 3), ``S4``-``S5`` severe
   (H&Y 4);
 * two sessions each: ``pre`` (Pre L-dopa, OFF) and ``post`` (Post L-dopa, ON);
 * ``--walks`` walks (default 8) per session of ``--steps`` strides per leg
-  (default 150; the ``n_strides`` of :func:`sim.emg_gen.generate_walk`, so a
+  (default 150; the ``n_strides`` of :func:`synthetic.emg_gen.generate_walk`, so a
   walk gives about ``2 x steps`` rows, one per leg and stride).
 
-Per walk: :func:`sim.emg_gen.generate_walk` makes the EMG, the golden EMG branch
-finds the triggers and stride records, :func:`sim.eeg_gen.generate_eeg` makes
+Per walk: :func:`synthetic.emg_gen.generate_walk` makes the EMG, the golden EMG branch
+finds the triggers and stride records, :func:`synthetic.eeg_gen.generate_eeg` makes
 the EEG with its movement onsets on the LG onsets that branch found (as
 :mod:`sw.demo` does), and the golden EEG branch is triggered on those LG onsets.
-This is exactly :func:`sw.fabric_pipeline.run_golden_fabric` (EMG branch ->
-:func:`~sw.fabric_pipeline.lg_onset_trigger` -> EEG branch) split in two so the
+This is exactly :func:`golden.fabric_pipeline.run_golden_fabric` (EMG branch ->
+:func:`~golden.fabric_pipeline.lg_onset_trigger` -> EEG branch) split in two so the
 EEG can be generated between the branches without running the EMG branch twice
 (``tests/test_cohort.py`` checks the two give identical records).
 
@@ -74,11 +74,11 @@ import time
 
 import numpy as np
 
-from .channels import EEG_CHANNELS, LEGS, MUSCLES, COCONTRACTION_PAIRS, FS
-from .eeg_mrp_model import BANDS, EEGParams, db_from_q
-from .extract import write_csv_atomic
-from .recording import InputError
-from .stride_indexes_model import record_to_row
+from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
+from golden.stride_indexes_model import record_to_row
+from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, FS, LEGS, MUSCLES
+from sw.extract import write_csv_atomic
+from sw.recording import InputError
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
            "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
@@ -114,11 +114,11 @@ def _num(v):
 
 def simulate_walk(task):
     """One synthetic walk -> ``(task, rows, info)``. ``task = (seed, k, j, w, steps)``."""
-    from sim.emg_gen import generate_walk, make_subject
-    from sim.eeg_gen import generate_eeg
-    from .emg_pipeline import run_golden
-    from .eeg_pipeline import run_golden_eeg
-    from .fabric_pipeline import lg_onset_trigger
+    from golden.eeg_pipeline import run_golden_eeg
+    from golden.emg_pipeline import run_golden
+    from golden.fabric_pipeline import lg_onset_trigger
+    from synthetic.eeg_gen import generate_eeg
+    from synthetic.emg_gen import generate_walk, make_subject
 
     seed, k, j, w, steps = task
     t0 = time.perf_counter()

@@ -2,8 +2,8 @@
 
 ``python -m sw.demo [--out DIR] [--seed N] [--strides N] [--hdl-samples N]``
 
-1. Generates a small SYNTHETIC cohort with :mod:`sim.emg_gen` and
-   :mod:`sim.eeg_gen`: 2 subjects (one mild, one severe) x Pre/Post L-dopa x one
+1. Generates a small SYNTHETIC cohort with :mod:`synthetic.emg_gen` and
+   :mod:`synthetic.eeg_gen`: 2 subjects (one mild, one severe) x Pre/Post L-dopa x one
    walk of 8 EMG and 7 EEG channels.
 2. Runs the golden EMG pipeline on every walk and writes the per-stride CSV of
    each (``DIR/strides_<subject>_<session>.csv``, columns of ``sw.extract emg``)
@@ -25,15 +25,15 @@ import time
 
 import numpy as np
 
-from sim.emg_gen import generate_walk, make_subject
-from sim.eeg_gen import generate_eeg
-from .channels import MUSCLES, EEG_CHANNELS
-from .eeg_mrp_model import BANDS, EEGParams
-from .eeg_pipeline import run_golden_eeg
-from .emg_pipeline import run_golden
-from .fabric_pipeline import lg_onset_trigger
-from .extract import write_csv_atomic
-from .stride_indexes_model import CSV_COLUMNS, record_to_row
+from golden.eeg_mrp_model import BANDS, EEGParams
+from golden.eeg_pipeline import run_golden_eeg
+from golden.emg_pipeline import run_golden
+from golden.fabric_pipeline import lg_onset_trigger
+from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
+from spec.channels import EEG_CHANNELS, MUSCLES
+from sw.extract import write_csv_atomic
+from synthetic.eeg_gen import generate_eeg
+from synthetic.emg_gen import generate_walk, make_subject
 
 SUBJECTS = (("S1", "mild"), ("S2", "severe"))
 
@@ -96,8 +96,8 @@ def main(argv=None):
         if hint:
             print(f"   skipped: {hint}")
         else:
-            from sim.emg_hdl_engine import run_hdl
             from sim.eeg_hdl_engine import run_hdl_eeg
+            from sim.emg_hdl_engine import run_hdl
             w, eeg, onsets = first
             x = w.emg[:a.hdl_samples]
             t0 = time.perf_counter()

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .classifiers import make_dnn, quiet_tensorflow, BATCH, _cv_folds
+from sw.classifiers import BATCH, _cv_folds, make_dnn, quiet_tensorflow
 
 __all__ = ["tune", "UNITS", "ACTIVATIONS", "OPTIMIZERS"]
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .recording import InputError
+from sw.recording import InputError
 
 __all__ = ["EDFRecording", "read_edf", "clean_label", "eeg_label_map", "PAPER_SITES"]
 

@@ -10,7 +10,7 @@ Recording -> fabric frames (:func:`load_eeg`)
   time column (``time``, ``t``, ``time_s``, ``timestamp``) or ``fs``. Trigger
   times are seconds from the first sample.
 
-Sites (:data:`sw.channels.EEG_CHANNELS`) are mapped to labels/columns by
+Sites (:data:`spec.channels.EEG_CHANNELS`) are mapped to labels/columns by
 ``--map SITE=LABEL,...``; by default each site is looked up by its own name,
 then its modern 10-10 name (T3 -> T7, T4 -> T8), ignoring case and EDF's dot
 padding (:func:`sw.edf.eeg_label_map`). A site that maps to nothing is *absent*:
@@ -41,10 +41,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .channels import EEG_CHANNELS, EMG_CHANNELS, FS
-from .edf import read_edf, clean_label, eeg_label_map
-from .recording import (InputError, TIME_NAMES, read_recording, mapped_matrix, parse_map,
-                        resample_to_fabric_rate, _read_text)
+from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS
+from sw.edf import clean_label, eeg_label_map, read_edf
+from sw.recording import (
+    TIME_NAMES,
+    InputError,
+    _read_text,
+    mapped_matrix,
+    parse_map,
+    prepare_emg,
+    read_recording,
+    resample_to_fabric_rate,
+)
 
 __all__ = ["EEG_MIN_FS", "EEGInput", "is_edf", "parse_unit", "parse_site_map", "load_eeg",
            "triggers_from_annotations", "read_trigger_file", "frames_from_times",
@@ -322,8 +330,7 @@ def triggers_from_emg(path, n, fs=None, map_spec=None, full_scale=None):
     Returns ``(frames list, info dict)``; onsets in the EMG beyond the EEG's
     end (the two may differ by up to 1 s) are dropped and counted.
     """
-    from .extract import prepare_emg           # sw.extract imports this module
-    from .emg_pipeline import run_golden
+    from golden.emg_pipeline import run_golden
     try:
         samples, present, info = prepare_emg(path, fs, map_spec, full_scale)
     except InputError as e:

@@ -32,7 +32,7 @@ def match_onsets(true_onsets, edges, window_before=25, window_after=100):
 
 
 def score_walk(walk, trig, skip_samples=0):
-    """Score a :class:`sim.emg_gen.Walk` against trigger bits (n, 8).
+    """Score a :class:`synthetic.emg_gen.Walk` against trigger bits (n, 8).
 
     Onsets before ``skip_samples`` (warm-up) are not scored.
     """

@@ -13,7 +13,7 @@ marker because the file has no gastrocnemius)::
         --map R_RF=RF,R_BF=BF --stride-ref BF -o 1N_strides.csv
 
 The output CSV has one row per completed stride (columns
-:data:`sw.stride_indexes_model.CSV_COLUMNS`): ``leg``, ``start_s``,
+:data:`golden.stride_indexes_model.CSV_COLUMNS`): ``leg``, ``start_s``,
 ``stride_time_ms``, per muscle ``{m}_contraction_ms``, ``{m}_relaxation_ms``,
 ``{m}_duty_pct``, ``cocon_LG_TA_ms``, ``cocon_BF_RF_ms``, ``flags``. Muscles that
 are not mapped are absent: their cells are empty, never zero. A leg with no
@@ -43,7 +43,7 @@ trigger per left/right fist cue)::
 
 RECORDING is EDF/EDF+C or CSV/TSV (see :mod:`sw.eeg_input`); it is resampled to
 500 Hz and quantised to int16 at ``--uv-per-lsb`` µV per count (default 0.1,
-the branch's :class:`sw.eeg_mrp_model.EEGParams`). Triggers come from exactly
+the branch's :class:`golden.eeg_mrp_model.EEGParams`). Triggers come from exactly
 one source: the EDF+ annotations (default for EDF: events ``T1,T2``), a CSV of
 times (``time_s``/``time`` in s, or ``sample`` at 500 Hz), or the LG onsets of
 the golden EMG branch on a simultaneous EMG recording (``--emg``, started at the
@@ -62,12 +62,11 @@ import tempfile
 
 import numpy as np
 
-from .channels import EMG_CHANNELS, EEG_CHANNELS, MUSCLES, LEGS, FS
-from .recording import (InputError, TIME_NAMES, read_recording, parse_map, mapped_matrix,
-                        resample_to_fabric_rate, to_fabric)
-from .stride_indexes_model import CSV_COLUMNS, record_to_row
+from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
+from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS, LEGS, MUSCLES
+from sw.recording import InputError, prepare_emg
 
-__all__ = ["main", "prepare_emg", "write_csv_atomic", "EEG_CSV_COLUMNS"]
+__all__ = ["main", "write_csv_atomic", "EEG_CSV_COLUMNS"]
 
 #: columns of the ``eeg`` output CSV
 EEG_CSV_COLUMNS = ("trigger_s", "index", "site", "BP_dBu", "mu_dBu", "beta_dBu", "flags")
@@ -85,41 +84,6 @@ def _progress_printer(label):
             if done >= total:
                 print(file=sys.stderr)
     return show
-
-
-def prepare_emg(path, fs=None, map_spec=None, full_scale=None):
-    """Load, map, resample and scale a recording.
-
-    Returns ``(samples int16 (n, 8), present bool (8,), info dict)``.
-    """
-    rec = read_recording(path)
-    if map_spec:
-        mapping = parse_map(map_spec, EMG_CHANNELS)
-    else:
-        mapping = {s: s for s in EMG_CHANNELS if s in rec.columns}
-        if not mapping:
-            raise InputError(f"{path}: no column is named like a muscle slot "
-                             f"({', '.join(EMG_CHANNELS)}); use --map SLOT=COLUMN,... "
-                             f"(columns: {', '.join(rec.names)})")
-    if fs is not None and rec.fs is not None and abs(fs - rec.fs) > 0.01 * fs:
-        raise InputError(f"{path}: --fs {fs:g} disagrees with the time column ({rec.fs:g} Hz)")
-    rate = fs if fs is not None else rec.fs
-    if rate is None:
-        raise InputError(f"{path}: no time column ({'/'.join(TIME_NAMES)}); "
-                         "give the sample rate with --fs HZ")
-    mat, trimmed = mapped_matrix(rec, mapping)
-    x = resample_to_fabric_rate(mat, rate)
-    counts, scale, clipped = to_fabric(x, full_scale)
-    samples = np.zeros((len(counts), 8), np.int16)
-    present = np.zeros(8, bool)
-    for k, slot in enumerate(mapping):
-        i = EMG_CHANNELS.index(slot)
-        samples[:, i] = counts[:, k]
-        present[i] = True
-    info = dict(fs=rate, trimmed=trimmed, mapping=mapping,
-                clipped={slot: int(c) for slot, c in zip(mapping, clipped)},
-                scale={slot: float(s) for slot, s in zip(mapping, scale)})
-    return samples, present, info
 
 
 def write_csv_atomic(path, columns, rows):
@@ -140,8 +104,9 @@ def write_csv_atomic(path, columns, rows):
 def _require_simulator():
     """InputError naming the install step when ``--engine hdl`` cannot run here."""
     try:
-        from sim.hdl_build import simulator_missing
         import cocotb_tools.runner  # noqa: F401
+
+        from sim.hdl_build import simulator_missing
     except ImportError as e:
         raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
     hint = simulator_missing()
@@ -174,7 +139,7 @@ def run_emg(args):
             say(f"  leg {name}: " + ", ".join(here)
                 + (f" (absent: {', '.join(missing)})" if missing else ""))
     if args.engine == "golden":
-        from .emg_pipeline import run_golden
+        from golden.emg_pipeline import run_golden
         trig, records = run_golden(samples, present, ref)
     else:
         _require_simulator()
@@ -203,7 +168,7 @@ def _output_path(args, suffix):
 
 def format_db_q(raw):
     """Q8.8 raw dB -> exact decimal text (at least 2 decimals), ``-inf`` for the floor."""
-    from .eeg_mrp_model import DB_FLOOR
+    from golden.eeg_mrp_model import DB_FLOOR
     if raw == DB_FLOOR:
         return "-inf"
     text = f"{raw / 256:.8f}".rstrip("0")
@@ -231,9 +196,14 @@ def _eeg_trigger_source(args):
 
 
 def run_eeg(args):
-    from .eeg_input import (load_eeg, parse_events, triggers_from_annotations,
-                            read_trigger_file, triggers_from_emg)
-    from .eeg_mrp_model import EEGParams, BANDS, db_from_q
+    from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
+    from sw.eeg_input import (
+        load_eeg,
+        parse_events,
+        read_trigger_file,
+        triggers_from_annotations,
+        triggers_from_emg,
+    )
     try:
         params = EEGParams(uv_per_lsb=args.uv_per_lsb)
     except ValueError:
@@ -241,7 +211,7 @@ def run_eeg(args):
                          f"(1e-6 .. 1e3), not {args.uv_per_lsb:g}") from None
     source = _eeg_trigger_source(args)
     if args.engine == "golden":
-        from .eeg_pipeline import run_golden_eeg
+        from golden.eeg_pipeline import run_golden_eeg
     else:                       # before any work: fail fast without the simulator
         _require_simulator()
         from sim.eeg_hdl_engine import run_hdl_eeg

@@ -27,11 +27,11 @@ p, selected, n pairs) and prints the table.
 
 About the synthetic cohort
 --------------------------
-On the SYNTHETIC cohort (:mod:`sim.emg_gen`, :mod:`sim.eeg_gen`) the muscular
+On the SYNTHETIC cohort (:mod:`synthetic.emg_gen`, :mod:`synthetic.eeg_gen`) the muscular
 features come out significant and the cortical ones not **because the
-generators are calibrated that way**: :mod:`sim.emg_gen` draws Pre and Post
+generators are calibrated that way**: :mod:`synthetic.emg_gen` draws Pre and Post
 strides from the paper's different Pre/Post means (e.g. stride time 1092 vs
-1044 ms), while :mod:`sim.eeg_gen` gives Pre and Post essentially the same
+1044 ms), while :mod:`synthetic.eeg_gen` gives Pre and Post essentially the same
 cortical targets. The result reproduces the paper's calibration targets; it is
 not independent evidence that cortical features do not track wearing-off.
 
@@ -57,11 +57,11 @@ import sys
 import numpy as np
 from scipy import stats
 
-from .channels import EEG_CHANNELS
-from .cohort import TABLE1_MUSCULAR, read_cohort
-from .eeg_mrp_model import BANDS
-from .extract import write_csv_atomic
-from .recording import InputError
+from golden.eeg_mrp_model import BANDS
+from spec.channels import EEG_CHANNELS
+from sw.cohort import TABLE1_MUSCULAR, read_cohort
+from sw.extract import write_csv_atomic
+from sw.recording import InputError
 
 __all__ = ["TABLE1_FEATURES", "paired_ttests", "pair_sessions", "default_train", "main"]
 

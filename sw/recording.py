@@ -38,9 +38,9 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal
 
-from .channels import FS
+from spec.channels import EMG_CHANNELS, FS
 
-__all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map"]
+__all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map", "prepare_emg"]
 
 TIME_NAMES = ("time", "t", "time_s", "timestamp")
 AUTO_TARGET = 8192
@@ -238,3 +238,38 @@ def to_fabric(x, full_scale=None):
     y = np.round(y)
     clipped = ((y > 32767) | (y < -32768)).sum(axis=0)
     return np.clip(y, -32768, 32767).astype(np.int16), 1.0 / scale, clipped
+
+
+def prepare_emg(path, fs=None, map_spec=None, full_scale=None):
+    """Load, map, resample and scale a recording.
+
+    Returns ``(samples int16 (n, 8), present bool (8,), info dict)``.
+    """
+    rec = read_recording(path)
+    if map_spec:
+        mapping = parse_map(map_spec, EMG_CHANNELS)
+    else:
+        mapping = {s: s for s in EMG_CHANNELS if s in rec.columns}
+        if not mapping:
+            raise InputError(f"{path}: no column is named like a muscle slot "
+                             f"({', '.join(EMG_CHANNELS)}); use --map SLOT=COLUMN,... "
+                             f"(columns: {', '.join(rec.names)})")
+    if fs is not None and rec.fs is not None and abs(fs - rec.fs) > 0.01 * fs:
+        raise InputError(f"{path}: --fs {fs:g} disagrees with the time column ({rec.fs:g} Hz)")
+    rate = fs if fs is not None else rec.fs
+    if rate is None:
+        raise InputError(f"{path}: no time column ({'/'.join(TIME_NAMES)}); "
+                         "give the sample rate with --fs HZ")
+    mat, trimmed = mapped_matrix(rec, mapping)
+    x = resample_to_fabric_rate(mat, rate)
+    counts, scale, clipped = to_fabric(x, full_scale)
+    samples = np.zeros((len(counts), 8), np.int16)
+    present = np.zeros(8, bool)
+    for k, slot in enumerate(mapping):
+        i = EMG_CHANNELS.index(slot)
+        samples[:, i] = counts[:, k]
+        present[i] = True
+    info = dict(fs=rate, trimmed=trimmed, mapping=mapping,
+                clipped={slot: int(c) for slot, c in zip(mapping, clipped)},
+                scale={slot: float(s) for slot, s in zip(mapping, scale)})
+    return samples, present, info

@@ -8,8 +8,8 @@ Usage::
                               [--eeg run.edf [--eeg-fs HZ] [--eeg-map SITE=LABEL,...] [--unit uV]] -o samples.bin
     python -m sw.samples_file --synthetic 60 --port /dev/ttyUSB1 [--baud 921600]
 
-Each 500 Hz sample becomes one ``SAMPLES`` frame of :mod:`sw.frames` (emg i16 x 8
-in :data:`sw.channels.EMG_CHANNELS` order, eeg i16 x 8, flags), ``seq`` counting
+Each 500 Hz sample becomes one ``SAMPLES`` frame of :mod:`spec.frames` (emg i16 x 8
+in :data:`spec.channels.EMG_CHANNELS` order, eeg i16 x 8, flags), ``seq`` counting
 up modulo 256. EMG is mapped, resampled and scaled as by ``python -m sw.extract
 emg``, EEG as by ``sw.extract eeg``; a missing modality is sent as zeros; with both,
 the shorter length is used. ``--port`` paces the frames at 500 Hz (a sensor
@@ -23,11 +23,11 @@ import time
 
 import numpy as np
 
-from .frames import encode
-from .recording import InputError
+from spec.constants import FS, SENSOR_BAUD
+from spec.frames import encode
+from sw.recording import InputError
 
 PROG = "sw.samples_file"
-FS = 500
 
 __all__ = ["samples_bytes", "main"]
 
@@ -53,18 +53,18 @@ def samples_bytes(emg, eeg=None, ext_trigger=None, seq0=0):
 def _load(a):
     emg = eeg = None
     if a.synthetic is not None:
-        from sim.emg_gen import generate_walk
-        from sim.eeg_gen import generate_eeg
+        from synthetic.eeg_gen import generate_eeg
+        from synthetic.emg_gen import generate_walk
         n = int(a.synthetic * FS)
         walk = generate_walk(a.seed, a.session, n_strides=int(a.synthetic / 1.0) + 2)
         emg = walk.emg[:n]
         eeg = generate_eeg(a.seed, n_samples=len(emg)).eeg
         return emg, eeg
     if a.emg:
-        from .extract import prepare_emg
+        from sw.recording import prepare_emg
         emg, _, _ = prepare_emg(a.emg, a.fs, a.map, a.full_scale)
     if a.eeg:
-        from .eeg_input import load_eeg
+        from sw.eeg_input import load_eeg
         eeg = load_eeg(a.eeg, a.eeg_fs, a.eeg_map, a.unit).samples
     if emg is None and eeg is None:
         raise InputError("give --synthetic SECONDS, --emg FILE and/or --eeg FILE")
@@ -92,7 +92,7 @@ def main(argv=None):
     out = ap.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", help="write the frames to this file")
     out.add_argument("--port", help="stream the frames at 500 Hz to this serial port (pyserial)")
-    ap.add_argument("--baud", type=int, default=921600, help="baud rate for --port (default 921600)")
+    ap.add_argument("--baud", type=int, default=SENSOR_BAUD, help=f"baud rate for --port (default {SENSOR_BAUD})")
     a = ap.parse_args(argv)
     if a.synthetic is not None and not a.synthetic >= 2:
         ap.exit(1, f"{ap.prog}: error: --synthetic needs at least 2 seconds (a positive number of seconds, one stride)\n")

@@ -27,11 +27,18 @@ import os
 import sys
 import time
 
-from .classifiers import MODELS
-from .extract import write_csv_atomic
-from .recording import InputError
-from .train_dnn import add_data_args, load_dataset, table1_md
-from .wo_train import (OutputFolder, train_and_export, complexity_md, write_json, dataset_info, PAPER_TABLE4)
+from sw.classifiers import MODELS
+from sw.extract import write_csv_atomic
+from sw.recording import InputError
+from sw.train_dnn import add_data_args, load_dataset, table1_md
+from sw.wo_train import (
+    PAPER_TABLE4,
+    OutputFolder,
+    complexity_md,
+    dataset_info,
+    train_and_export,
+    write_json,
+)
 
 PROG = "sw.train_all"
 

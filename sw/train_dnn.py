@@ -43,12 +43,18 @@ import os
 import sys
 import time
 
-from .classifiers import DNNS, DNN_SPECS
-from .recording import InputError
-from .wo_data import load_table, make_dataset
-from .wo_metrics import metrics_table_md
-from .wo_train import (OutputFolder, train_and_export, complexity_md, write_json, dataset_info,
-                       PAPER_TABLE4)
+from sw.classifiers import DNN_SPECS, DNNS
+from sw.recording import InputError
+from sw.wo_data import load_table, make_dataset
+from sw.wo_metrics import metrics_table_md
+from sw.wo_train import (
+    PAPER_TABLE4,
+    OutputFolder,
+    complexity_md,
+    dataset_info,
+    train_and_export,
+    write_json,
+)
 
 PROG = "sw.train_dnn"
 
@@ -59,7 +65,7 @@ def _say(msg):
 
 def ensure_cohort(cohort, progress=_say):
     """Build the default synthetic cohort in ``cohort`` if it is not there yet."""
-    from . import cohort as cohort_mod
+    from sw import cohort as cohort_mod
     meta_path = os.path.join(cohort, "cohort.json")
     if os.path.isfile(meta_path) and os.path.isfile(os.path.join(cohort, "cohort.csv")):
         try:
@@ -143,7 +149,7 @@ def main(argv=None):
         layers = optimizer = None
         tune_info = None
         if a.tune:
-            from .dnn_tune import tune
+            from sw.dnn_tune import tune
             layers, optimizer, tune_info = tune(ds.X_train, ds.y_train, seed=a.seed,
                                                 max_epochs=a.tune_epochs, progress=_say)
         with OutputFolder(out) as tmp:

@@ -5,7 +5,7 @@ Usage::
     python -m sw.uart --port /dev/ttyUSB0 --baud 115200 [--log-dir out/uart] [--model out/dnn4]
     python -m sw.uart --port /dev/ttyUSB0 --plot          # also a live plot of p_off per stride
 
-Reads the frame format of :mod:`sw.frames` from a serial port (pyserial; any
+Reads the frame format of :mod:`spec.frames` from a serial port (pyserial; any
 ``serial_for_url`` URL works too), resynchronising after garbage. Every valid
 frame is appended to a CSV in ``--log-dir`` (default ``out/uart``), flushed
 per frame:
@@ -27,12 +27,13 @@ import os
 import sys
 import time
 
-from .channels import EEG_CHANNELS
-from .eeg_mrp_model import BANDS
-from .extract import EEG_CSV_COLUMNS, format_db_q
-from .frames import Decoder
-from .stride_indexes_model import CSV_COLUMNS, record_to_row
-from .wo_state import state_line
+from golden.eeg_mrp_model import BANDS
+from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
+from spec.channels import EEG_CHANNELS
+from spec.constants import RESULTS_BAUD
+from spec.frames import Decoder
+from sw.extract import EEG_CSV_COLUMNS, format_db_q
+from sw.wo_state import state_line
 
 PROG = "sw.uart"
 STRIDE_LOG_COLUMNS = ("received_s", "seq") + CSV_COLUMNS + ("p_off", "state")
@@ -47,7 +48,7 @@ class Monitor:
         self.decoder = Decoder()
         self.state = None
         if model:
-            from .wo_state import DNNState
+            from sw.wo_state import DNNState
             path = model
             if os.path.isdir(model):
                 cands = sorted(f for f in os.listdir(model) if f.endswith("_weights.npz"))
@@ -109,7 +110,7 @@ class Monitor:
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
     ap.add_argument("--port", required=True, help="serial device or pyserial URL")
-    ap.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
+    ap.add_argument("--baud", type=int, default=RESULTS_BAUD, help=f"baud rate (default {RESULTS_BAUD})")
     ap.add_argument("--log-dir", default=os.path.join("out", "uart"), help="CSV log folder (default out/uart)")
     ap.add_argument("--model", help="sw.train_dnn output folder (or *_weights.npz) for the wearing-off state")
     ap.add_argument("--duration", type=float, help="stop after this many seconds")

@@ -22,15 +22,15 @@ Values are rounded to float32 once, here, because the ARM code receives float32
 features: Python models and C then see identical inputs.
 """
 
-from dataclasses import dataclass, field
 import json
 import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cohort import read_cohort, load_user_features, COLUMNS
-from .feature_select import TABLE1_FEATURES, default_train, paired_ttests
-from .recording import InputError
+from sw.cohort import COLUMNS, load_user_features, read_cohort
+from sw.feature_select import TABLE1_FEATURES, default_train, paired_ttests
+from sw.recording import InputError
 
 __all__ = ["Dataset", "load_table", "make_dataset", "POSITIVE"]
 

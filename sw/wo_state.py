@@ -2,7 +2,7 @@
 
 :func:`save_dnn` writes a trained DNN as plain arrays (``<model>_weights.npz``, no
 TensorFlow needed to read it); :class:`DNNState` loads it and gives, for one
-stride record of the gateware (:data:`sw.stride_indexes_model.RECORD_FIELDS`),
+stride record of the gateware (:data:`golden.stride_indexes_model.RECORD_FIELDS`),
 the OFF probability with float32 arithmetic in the order of the emitted
 ``wo_<model>_f32.c`` (so it matches that C within float32 rounding).
 
@@ -18,7 +18,7 @@ absent from the record (muscle not present) or the stride overflowed.
 
 import numpy as np
 
-from .stride_indexes_model import record_to_row
+from golden.stride_indexes_model import record_to_row
 
 __all__ = ["save_dnn", "DNNState", "state_line"]
 

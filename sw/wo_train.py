@@ -33,10 +33,10 @@ import time
 
 import numpy as np
 
-from . import c_build, c_emit
-from .classifiers import predict, train_model, DNNS
-from .dnn_int8 import predict_int8, quantize
-from .wo_metrics import metrics, plot_confusion_roc, roc_points
+from sw import c_build, c_emit
+from sw.classifiers import DNNS, predict, train_model
+from sw.dnn_int8 import predict_int8, quantize
+from sw.wo_metrics import metrics, plot_confusion_roc, roc_points
 
 __all__ = ["train_and_export", "OutputFolder", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
 
@@ -119,8 +119,8 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
         res["layers"] = [[int(u), a] for u, a in (layers or _spec_layers(name))]
         if save_model:
             t.model.save(os.path.join(out, f"{name}.keras"))
-        from .classifiers import dnn_layers
-        from .wo_state import save_dnn
+        from sw.classifiers import dnn_layers
+        from sw.wo_state import save_dnn
         save_dnn(os.path.join(out, f"{name}_weights.npz"), dnn_layers(t.model), ds.features)
     cdir = os.path.join(out, "c")
     os.makedirs(cdir, exist_ok=True)
@@ -160,7 +160,7 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
 
 
 def _spec_layers(name):
-    from .classifiers import DNN_SPECS
+    from sw.classifiers import DNN_SPECS
     return DNN_SPECS[name]["layers"]
 
 

@@ -1,28 +1,28 @@
 """ARM-side monitor (boards/arm/wo_monitor.c): host build vs Cortex-A9 build under qemu-arm vs Python.
 
-The recorded stream: frames (sw.frames) of the golden stride and MRP records
+The recorded stream: frames (spec.frames) of the golden stride and MRP records
 of a synthetic walk, with garbage, a corrupted frame and a lost frame spliced
 in. The classifier is a DNN4-shaped float32 network emitted by
 :func:`sw.c_emit.emit_dnn_f32`; Python's side is :class:`sw.wo_state.DNNState`
-on the same weights and :class:`sw.frames.Decoder`.
+on the same weights and :class:`spec.frames.Decoder`.
 """
 
 import numpy as np
 import pytest
 
 from boards import arm_program
+from spec.frames import Decoder, encode_record
 from sw import c_build
-from sw.frames import Decoder, encode_record
 from sw.wo_state import DNNState, state_line
 from tests.dnn_fixture import write_test_dnn
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from sim.emg_gen import generate_walk
-    from sw.emg_pipeline import run_golden
-    from sw.eeg_pipeline import run_golden_eeg
-    from sw.fabric_pipeline import lg_onset_trigger
+    from golden.eeg_pipeline import run_golden_eeg
+    from golden.emg_pipeline import run_golden
+    from golden.fabric_pipeline import lg_onset_trigger
+    from synthetic.emg_gen import generate_walk
     d = tmp_path_factory.mktemp("arm")
     rng = np.random.default_rng(3)
     write_test_dnn(d)

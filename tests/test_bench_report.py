@@ -34,8 +34,8 @@ def test_trigger_and_latency_sections(tmp_path):
 
 
 def test_readme_quotes_the_committed_report():
-    """The README's headline block is the one `make bench` wrote from bench/report.json."""
-    res = json.loads((report.ROOT / "bench" / "report.json").read_text())
+    """The README's headline block is the one `make bench` wrote from bench/results/report.json."""
+    res = json.loads((report.BENCH_DIR / "report.json").read_text())
     readme = (report.ROOT / "README.md").read_text()
     block = readme[readme.index(report.README_START) + len(report.README_START) + 1:
                    readme.index(report.README_END)]
@@ -43,7 +43,7 @@ def test_readme_quotes_the_committed_report():
     assert len(res["headline"]) >= 6 and not res["meta"]["failed"]
     for name in ("REPORT.md", "VALIDATION.md", "uci_trigger_overlay.png", "uci_stride_agreement.png",
                  "roc_classifiers.png"):
-        assert (report.ROOT / "bench" / name).is_file(), name
+        assert (report.BENCH_DIR / name).is_file(), name
 
 
 def test_update_readme_replaces_only_the_block(tmp_path):

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from sw import c_build, c_emit
-from sw.classifiers import SHALLOW, DNNS, train_model, predict
+from sw.classifiers import DNNS, SHALLOW, predict, train_model
 from sw.cohort import TABLE1_MUSCULAR
 from sw.dnn_int8 import predict_int8
 from sw.wo_data import load_table, make_dataset

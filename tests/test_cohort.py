@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from golden.stride_indexes_model import CSV_COLUMNS
 from sw import cohort, feature_select
-from sw.cohort import COLUMNS, MUSCULAR_COLUMNS, CORTICAL_COLUMNS, SUBJECTS
-from sw.stride_indexes_model import CSV_COLUMNS
+from sw.cohort import COLUMNS, CORTICAL_COLUMNS, MUSCULAR_COLUMNS, SUBJECTS
 
 TINY = ["--walks", "1", "--steps", "4", "--seed", "7"]
 
@@ -75,12 +75,12 @@ def test_cortical_value_is_the_record_at_the_stride_start():
 
 
 def test_split_pipeline_equals_run_golden_fabric():
-    from sim.emg_gen import generate_walk, make_subject
-    from sim.eeg_gen import generate_eeg
-    from sw.emg_pipeline import run_golden
-    from sw.eeg_pipeline import run_golden_eeg
-    from sw.eeg_mrp_model import EEGParams
-    from sw.fabric_pipeline import lg_onset_trigger, run_golden_fabric
+    from golden.eeg_mrp_model import EEGParams
+    from golden.eeg_pipeline import run_golden_eeg
+    from golden.emg_pipeline import run_golden
+    from golden.fabric_pipeline import lg_onset_trigger, run_golden_fabric
+    from synthetic.eeg_gen import generate_eeg
+    from synthetic.emg_gen import generate_walk, make_subject
     w = generate_walk(11, "post", 3, subject=make_subject(5, "severe"))
     trig, strides = run_golden(w.emg)
     on = lg_onset_trigger(trig)
@@ -263,7 +263,9 @@ def test_feature_select_cli_on_tiny_cohort(tiny, capsys):
 def test_train_dnn_rebuilds_a_cohort_of_an_older_pipeline(tmp_path, monkeypatch):
     """A cached cohort made before a pipeline change (older FORMAT_VERSION) is rebuilt, same size."""
     import json
-    from sw import train_dnn, cohort as cohort_mod
+
+    from sw import cohort as cohort_mod
+    from sw import train_dnn
     meta = {"source": "synthetic", "format": cohort_mod.FORMAT_VERSION - 1, "seed": 7, "walks": 1, "steps": 4}
     (tmp_path / "cohort.json").write_text(json.dumps(meta))
     (tmp_path / "cohort.csv").write_text("subject\n")

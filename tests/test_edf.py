@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spec.constants import SHARED_DATA
 from sw.edf import clean_label, eeg_label_map, read_edf
 from sw.recording import InputError
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 EEG_DIR = DATA / "eeg-motor-physionet"
 EEG_FILES = ["S001R03.edf", "S001R07.edf"]
 

@@ -1,4 +1,4 @@
-"""Tests of the synthetic EEG generator (sim/eeg_gen.py)."""
+"""Tests of the synthetic EEG generator (synthetic/eeg_gen.py)."""
 
 import time
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from sim import eeg_gen as gen
-from sw.channels import FS
+from spec.channels import FS
+from synthetic import eeg_gen as gen
 
 BANDS = ("BP", "mu", "beta")
 N60 = 60 * FS
@@ -104,7 +104,7 @@ def test_given_onsets_sorted_and_length():
 
 
 def test_emg_generator_onsets():
-    from sim import emg_gen
+    from synthetic import emg_gen
     walk = emg_gen.generate_walk(4, "pre", 8)
     lg = np.concatenate([walk.onsets[0], walk.onsets[4]])       # L_LG, R_LG
     w = gen.generate_eeg(4, walk.emg.shape[0], movement_onsets=lg)

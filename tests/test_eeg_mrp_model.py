@@ -1,15 +1,25 @@
 """EEG band models: bit-exact vs the SciPy float reference, and the band/bin mapping."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sim.eeg_gen import generate_eeg, band_dbu
-from sw.eeg_mrp_model import (BANDS, BAND_BINS, N, DB_FLOOR, EEGParams, FLOAT_BOUND_DB,
-                              mrp_bitexact, mrp_float, db_from_q, log2_q)
+from golden.eeg_mrp_model import (
+    BAND_BINS,
+    BANDS,
+    DB_FLOOR,
+    FLOAT_BOUND_DB,
+    EEGParams,
+    N,
+    db_from_q,
+    log2_q,
+    mrp_bitexact,
+    mrp_float,
+)
+from spec.constants import SHARED_DATA
+from synthetic.eeg_gen import band_dbu, generate_eeg
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eeg-motor-physionet"
+DATA = SHARED_DATA / "eeg-motor-physionet"
 
 
 def windows_from(x, step=97):
@@ -40,7 +50,8 @@ def test_bound_on_synthetic_eeg():
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared PhysioNet EEG not found at {DATA}")
 def test_bound_on_physionet_eeg():
     from scipy.signal import resample_poly
-    from sw.edf import read_edf, eeg_label_map
+
+    from sw.edf import eeg_label_map, read_edf
     rec = read_edf(DATA / "S001R03.edf")
     labels = eeg_label_map(rec.labels)
     uv = np.column_stack([rec.signals[labels[s]] for s in ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")])
@@ -50,7 +61,7 @@ def test_bound_on_physionet_eeg():
 
 
 def test_float_model_matches_generator_reference():
-    """sim.eeg_gen.band_dbu (vectorised, used for calibration) == mrp_float."""
+    """synthetic.eeg_gen.band_dbu (vectorised, used for calibration) == mrp_float."""
     rng = np.random.default_rng(3)
     win = rng.normal(0, 30, (N, 5))
     f = mrp_float(win, EEGParams(1.0))

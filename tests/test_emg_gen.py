@@ -1,4 +1,4 @@
-"""Tests of the synthetic gait sEMG generator (sim/emg_gen.py)."""
+"""Tests of the synthetic gait sEMG generator (synthetic/emg_gen.py)."""
 
 import time
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from sim import emg_gen as eg
-from sw.channels import EMG_CHANNELS, MUSCLES, FS
+from spec.channels import EMG_CHANNELS, FS, MUSCLES
+from synthetic import emg_gen as eg
 
 N_POP = 150          # strides per walk for the population statistics
 POP_SEEDS = range(12)  # 8 mild + 4 severe (the paper's 2:1 training mix)

@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 
-from sim.emg_gen import generate_walk, make_subject
+from golden.emg_trigger_model import (
+    FLOAT_BOUND,
+    TriggerParams,
+    TriggerWidths,
+    trigger_bitexact,
+    trigger_float,
+)
 from sw.emg_eval import rising_edges
-from sw.emg_trigger_model import (TriggerParams, TriggerWidths, trigger_bitexact,
-                                  trigger_float, FLOAT_BOUND)
+from synthetic.emg_gen import generate_walk, make_subject
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golden.stride_indexes_model import CSV_COLUMNS
+from spec.channels import MUSCLES
+from spec.constants import SHARED_DATA
 from sw.extract import main
-from sw.stride_indexes_model import CSV_COLUMNS
-from sw.channels import MUSCLES
 
 ROOT = Path(__file__).resolve().parents[1]
-UCI_DIR = ROOT.parent / "shared" / "data" / "emg-lower-limb-uci"
+UCI_DIR = SHARED_DATA / "emg-lower-limb-uci"
 UCI_FILES = [f"{i}{g}mar.txt" for g in "NA" for i in range(1, 9)]
 
 FS_IN = 1000

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sw.extract import main, EEG_CSV_COLUMNS, format_db_q
-from sw.channels import EEG_CHANNELS, EMG_CHANNELS, FS
+from golden.eeg_mrp_model import DB_FLOOR
+from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS
+from spec.constants import SHARED_DATA
 from sw.edf import read_edf
-from sw.eeg_mrp_model import DB_FLOOR
+from sw.extract import EEG_CSV_COLUMNS, format_db_q, main
 
 ROOT = Path(__file__).resolve().parents[1]
-EEG_DIR = ROOT.parent / "shared" / "data" / "eeg-motor-physionet"
+EEG_DIR = SHARED_DATA / "eeg-motor-physionet"
 EDF_FILES = ["S001R03.edf", "S001R07.edf"]
 #: the PhysioNet cap's names of the paper's sites
 MODERN = {"T3": "T7", "T4": "T8"}
@@ -181,8 +182,8 @@ def test_hdl_matches_golden_on_physionet_cut(tmp_path, capsys):
 def test_hdl_matches_golden_with_emg_triggers(tmp_path, capsys):
     """Synthetic walk: EMG (8 muscles, 500 Hz, no time column) and EEG of equal
     length (2576 frames); triggers = LG onsets of both legs (6)."""
-    from sim.emg_gen import generate_walk
-    from sim.eeg_gen import generate_eeg
+    from synthetic.eeg_gen import generate_eeg
+    from synthetic.emg_gen import generate_walk
     walk = generate_walk(0, n_strides=2)
     n = len(walk.emg)
     uv = walk.to_uv()
@@ -203,7 +204,7 @@ def test_hdl_matches_golden_with_emg_triggers(tmp_path, capsys):
     for i in idx:                       # each trigger close after a true LG onset
         assert np.min(np.abs(lg - i)) <= 25
     # the counts went in unchanged: the golden model on the generator's own counts
-    from sw.eeg_pipeline import run_golden_eeg
+    from golden.eeg_pipeline import run_golden_eeg
     trig = np.zeros(n, np.uint8)
     trig[idx] = 1
     ref = run_golden_eeg(eeg.eeg, trig)

@@ -1,10 +1,10 @@
-"""Frame format (sw/frames.py): CRC, round trips, and a fuzzed stream decoder."""
+"""Frame format (spec/frames.py): CRC, round trips, and a fuzzed stream decoder."""
 
 import numpy as np
 import pytest
 
-from sw import frames
-from sw.frames import Decoder, encode_record, crc16, PAYLOADS, PAYLOAD_LEN
+from spec import frames
+from spec.frames import PAYLOAD_LEN, PAYLOADS, Decoder, crc16, encode_record
 
 
 def _random_record(kind, rng):
@@ -34,7 +34,7 @@ def test_round_trip(kind):
 
 
 def test_payload_sizes_and_field_names():
-    from sw.stride_indexes_model import RECORD_FIELDS
+    from golden.stride_indexes_model import RECORD_FIELDS
     assert [n for n, _ in PAYLOADS["STRIDE"]] == list(RECORD_FIELDS)
     assert PAYLOAD_LEN == {"STRIDE": 37, "MRP": 12, "SAMPLES": 33}
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from bench.gonio import knee_cycles, score_strides
-
-FS = 500
+from spec.constants import FS
 
 
 def knee_trace(peaks_s, n_s, seed=0):

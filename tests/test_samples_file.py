@@ -9,9 +9,9 @@ import tty
 
 import numpy as np
 
-from sw.frames import Decoder
+from golden.samples_parser_model import SamplesParserModel
+from spec.frames import Decoder
 from sw.samples_file import samples_bytes
-from sw.samples_parser_model import SamplesParserModel
 
 
 def test_frames_carry_the_samples_in_fabric_order():

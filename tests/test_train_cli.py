@@ -134,7 +134,7 @@ def test_unknown_subject_and_existing_output_kept(small_cohort, tmp_path, capsys
 
 def test_tune_tiny(small_cohort):
     pytest.importorskip("keras_tuner", reason="pip install keras-tuner tensorboard (make setup)")
-    from sw.dnn_tune import tune, UNITS, ACTIVATIONS, OPTIMIZERS
+    from sw.dnn_tune import ACTIVATIONS, OPTIMIZERS, UNITS, tune
     df = read_cohort(str(small_cohort))
     rng = np.random.default_rng(0)
     idx = rng.permutation(len(df))[:400]

@@ -1,6 +1,6 @@
 /* wo_monitor.c -- ARM-side wearing-off monitor: result frames in, one state line per stride out.
  *
- * Source of frame bytes (the format of sw/frames.py: A5 5A type seq len payload crc16):
+ * Source of frame bytes (the format of spec/frames.py: A5 5A type seq len payload crc16):
  *   wo_monitor --file PATH     bytes from a file ("-" = stdin), e.g. a UART capture (host tests)
  *   wo_monitor --devmem [--replay PATH] [--idle-exit MS]
  *                              the fabric's result FIFO through the HPS-to-FPGA lightweight
@@ -32,7 +32,7 @@
  *
  *   # frames=<n> crc_errors=<n> length_errors=<n> seq_gaps=<n> lost_frames=<n> garbage_bytes=<n>
  *
- * The decoder mirrors sw.frames.Decoder: hunt for A5 5A, check the CRC, on a bad CRC drop one
+ * The decoder mirrors spec.frames.Decoder: hunt for A5 5A, check the CRC, on a bad CRC drop one
  * byte and hunt again. C99 + POSIX; the host and the Cortex-A9 builds print identical text.
  */
 #define _POSIX_C_SOURCE 200809L

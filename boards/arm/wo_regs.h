@@ -1,13 +1,13 @@
 /* wo_regs.h -- register map of the wearing-off fabric on the HPS-to-FPGA lightweight bridge.
  *
  * Generated values are checked against hdl/hps_regs.py (the gateware, authoritative) by
- * sim/test_hps_regs.py. 32-bit registers, byte offsets from the bridge base.
+ * tests/gateware/test_hps_regs.py. 32-bit registers, byte offsets from the bridge base.
  *
  *   0x00 ID        RO  0x574F5452 ("WOTR")
  *   0x04 STATUS    RO  bit 0 result FIFO not empty; bit 1 result FIFO overflowed (sticky,
  *                      frames were dropped whole); bit 2 sample FIFO full;
  *                      bits 31:16 result FIFO level (bytes)
- *   0x08 RESULT    RO  pops one byte of the result frame stream (sw/frames.py format):
+ *   0x08 RESULT    RO  pops one byte of the result frame stream (spec/frames.py format):
  *                      bits 7:0 byte, bit 8 VALID (0: FIFO was empty, nothing popped),
  *                      bit 9 LAST (final CRC byte of a frame)
  *   0x0C CONTROL   RW  bit 0 SOURCE (0 sensor UART, 1 HPS replay), bit 1 write 1: clear

@@ -91,7 +91,7 @@ Decisions in one step use the floor of the *previous* step; the floor update
 then uses this step's envelope and this step's trigger.
 """
 
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import signal

@@ -17,7 +17,7 @@ is 0x29B1.
 
 Record payloads (field names are the golden models' record keys; widths in bytes):
 
-``STRIDE`` (type 0x01, 37 bytes) -- :data:`sw.stride_indexes_model.RECORD_FIELDS`
+``STRIDE`` (type 0x01, 37 bytes) -- :data:`golden.stride_indexes_model.RECORD_FIELDS`
     leg u8, start u32 (500 Hz frame of the stride's first sample), stride_time u16,
     then for LG, TA, BF, RF: ``{m}_contraction`` u16, ``{m}_relaxation`` u16,
     ``{m}_duty`` u16 (0.01 %), then cocon_LG_TA u16, cocon_BF_RF u16 (times in
@@ -28,7 +28,7 @@ Record payloads (field names are the golden models' record keys; widths in bytes
     partial u8 (bit 0).
 ``SAMPLES`` (type 0x10, 33 bytes) -- one 500 Hz input frame of the fabric
     (:func:`hdl.fabric_top.fabric_frame_layout`): emg i16 x 8
-    (:data:`sw.channels.EMG_CHANNELS` order), eeg i16 x 8 (EEG_CHANNELS order,
+    (:data:`spec.channels.EMG_CHANNELS` order), eeg i16 x 8 (EEG_CHANNELS order,
     8th unused), flags u8 (bit 0 = ext_trigger).
 
 :func:`encode` is the golden model of the gateware framer; :class:`Decoder` is
@@ -38,7 +38,7 @@ sync bytes after garbage, never accepts a frame whose CRC or length is wrong).
 
 import struct
 
-from .channels import MUSCLES, COCONTRACTION_PAIRS
+from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
 __all__ = ["SYNC", "FRAME_TYPES", "PAYLOADS", "crc16", "encode", "encode_record", "decode_payload",
            "Decoder", "Frame", "HEADER_LEN", "FrameError"]

@@ -1,7 +1,7 @@
 """The golden EEG branch: sample frames + trigger bits -> one record per trigger and channel.
 
 Emulates :class:`hdl.eeg_mrp.EEGMRP` frame by frame with
-:func:`sw.eeg_mrp_model.mrp_bitexact`: the window of a trigger is the last 256
+:func:`golden.eeg_mrp_model.mrp_bitexact`: the window of a trigger is the last 256
 frames up to and including the trigger frame (fewer -> ``partial``, older
 samples zero). ``python -m sw.extract eeg --engine golden`` runs it; the
 ``hdl`` engine (:mod:`sim.eeg_hdl_engine`) must give identical records.
@@ -9,7 +9,7 @@ samples zero). ``python -m sw.extract eeg --engine golden`` runs it; the
 
 import numpy as np
 
-from .eeg_mrp_model import N, BANDS, EEGParams, mrp_bitexact
+from golden.eeg_mrp_model import BANDS, EEGParams, N, mrp_bitexact
 
 __all__ = ["run_golden_eeg", "RECORD_FIELDS"]
 

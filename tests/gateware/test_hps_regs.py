@@ -6,11 +6,12 @@ import re
 import numpy as np
 import pytest
 
-from hdl.hps_regs import HPSRegs, REGS, ID_VALUE, CONTROL_RESET, MAX_FRAME
+from hdl.hps_regs import CONTROL_RESET, ID_VALUE, MAX_FRAME, REGS, HPSRegs
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.frames import Decoder, encode_record, PAYLOADS
+from spec import constants
+from spec.frames import PAYLOADS, Decoder, encode_record
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(constants.ROOT)
 
 
 def test_register_map_matches_the_arm_header():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from golden.emg_trigger_model import TriggerParams, trigger_bitexact
 from hdl.emg_trigger import EMGTrigger
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.emg_trigger_model import TriggerParams, trigger_bitexact
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from boards import arm_program
+from golden.fabric_pipeline import run_golden_fabric
+from golden.stride_indexes_model import record_to_row
 from hdl.hps_regs import CONTROL_RESET
 from hdl.system_top import SystemTop
-from sim.eeg_gen import generate_eeg
-from sim.emg_gen import generate_walk
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.fabric_pipeline import run_golden_fabric
-from sw.frames import encode, encode_record, Decoder
-from sw.stride_indexes_model import record_to_row
+from spec.frames import Decoder, encode, encode_record
 from sw.uart import Monitor
 from sw.wo_state import DNNState, state_line
-from tests.dnn_fixture import write_test_dnn, MODEL
+from synthetic.eeg_gen import generate_eeg
+from synthetic.emg_gen import generate_walk
+from tests.dnn_fixture import MODEL, write_test_dnn
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 

@@ -1,27 +1,27 @@
 """Whole EMG branch (pacer + trigger + stride indexes) vs the golden pipeline.
 
-Synthetic walks from :mod:`sim.emg_gen` with random seeds, and the real UCI
+Synthetic walks from :mod:`synthetic.emg_gen` with random seeds, and the real UCI
 lower-limb recordings (RF/BF, 1 kHz resampled to 500 Hz): every trigger bit and
 every stride record must be identical.
 """
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from golden.emg_pipeline import run_golden
+from golden.stride_indexes_model import RECORD_FIELDS
 from hdl.emg_branch import EMGBranch
-from sim.emg_gen import generate_walk, make_subject
 from sim.emg_hdl_engine import run_hdl
 from sim.hdl_build import simulator_missing
-from sw.emg_pipeline import run_golden
-from sw.stride_indexes_model import RECORD_FIELDS
+from spec.constants import SHARED_DATA
+from synthetic.emg_gen import generate_walk, make_subject
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
 
-UCI = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "emg-lower-limb-uci"
+UCI = SHARED_DATA / "emg-lower-limb-uci"
 #: seeds are drawn fresh unless EMG_SEED is set; the seed is in the test id on failure
 SEEDS = [int(os.environ["EMG_SEED"])] if "EMG_SEED" in os.environ else \
     list(np.random.default_rng().integers(0, 2**31, 2))
@@ -61,7 +61,7 @@ def test_missing_leg_and_muscle():
 @pytest.mark.skipif(not UCI.is_dir(), reason=f"shared UCI data not found at {UCI}")
 @pytest.mark.parametrize("name", ["1Nmar.txt", "2Amar.txt"])
 def test_uci_recording(name):
-    from sw.extract import prepare_emg
+    from sw.recording import prepare_emg
     spec = "R_RF=RF,R_BF=BF" if "N" in name else "R_RF=Recto Femoral,R_BF=Biceps Femoral"
     samples, present, info = prepare_emg(UCI / name, fs=1000, map_spec=spec)
     samples = samples[:4000]

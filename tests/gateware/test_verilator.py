@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from sim.hdl_build import simulator_missing
-from sim.emg_gen import generate_walk
+from golden.emg_pipeline import run_golden
+from golden.stride_indexes_model import stride_indexes_bitexact
 from sim.emg_hdl_engine import run_hdl, run_hdl_strides
-from sw.emg_pipeline import run_golden
-from sw.stride_indexes_model import stride_indexes_bitexact
+from sim.hdl_build import simulator_missing
+from synthetic.emg_gen import generate_walk
 
 pytestmark = pytest.mark.skipif(simulator_missing("verilator") is not None,
                                 reason=simulator_missing("verilator") or "")

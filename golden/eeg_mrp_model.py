@@ -67,11 +67,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from spec.constants import FS
+
 __all__ = ["N", "BANDS", "BAND_BINS", "BINS", "BIN_BAND", "db_from_q", "power_to_db_q", "EEGParams", "mrp_bitexact", "mrp_float",
            "window_q", "cos_q", "log2_lut", "db_const", "FLOAT_BOUND_DB", "DB_FLOOR"]
 
 N = 256
-FS = 500
 #: band name -> (low Hz, high Hz)
 BANDS = {"BP": (2.0, 5.0), "mu": (9.0, 11.0), "beta": (12.0, 30.0)}
 #: band name -> DFT bins whose centre lies inside the band

@@ -3,7 +3,7 @@
 Generates what the 8 wireless sEMG nodes of the wearing-off tracker deliver
 (paper §3.1: lateral gastrocnemius LG, tibialis anterior TA, biceps femoris BF,
 rectus femoris RF on both legs; 500 Hz; 16-bit) during a 10-m walk, as int16
-ADC counts in the channel order of :data:`sw.channels.EMG_CHANNELS`
+ADC counts in the channel order of :data:`spec.channels.EMG_CHANNELS`
 (``L_LG, L_TA, L_BF, L_RF, R_LG, R_TA, R_BF, R_RF``), together with the exact
 activation intervals, heel strikes and per-stride muscular indexes (paper
 §3.2) it was built from.  It exists to measure onset detectors and the stride
@@ -162,7 +162,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
-from sw.channels import EMG_CHANNELS, FS, LEGS, MUSCLES, SAMPLE_MS
+from spec.channels import EMG_CHANNELS, FS, LEGS, MUSCLES, SAMPLE_MS
 
 __all__ = ["Condition", "PRE", "POST", "CONDITIONS", "Subject", "make_subject",
            "Walk", "generate_walk", "UV_PER_LSB", "SEVERITIES"]
@@ -343,7 +343,7 @@ def make_subject(seed: int, severity: str = "mild") -> Subject:
 @dataclass
 class Walk:
     """One synthetic recording and its ground truth (see module docstring)."""
-    #: int16 ADC counts, shape (n_samples, 8), order ``sw.channels.EMG_CHANNELS``.
+    #: int16 ADC counts, shape (n_samples, 8), order ``spec.channels.EMG_CHANNELS``.
     emg: np.ndarray
     #: Sample rate, Hz (500).
     fs: int

@@ -1,22 +1,22 @@
-"""Results UART gateware (framers + arbiter + 8N1 TX) vs sw.frames, byte for byte.
+"""Results UART gateware (framers + arbiter + 8N1 TX) vs spec.frames, byte for byte.
 
 A UART receiver BFM (cocotbext-uart) decodes the ``tx`` pin; the bytes are cut
 into frames at their sync/length fields and every frame must equal
-:func:`sw.frames.encode_record` of the record that went in, in order and with
+:func:`spec.frames.encode_record` of the record that went in, in order and with
 consecutive sequence numbers per frame type; the ``frames_tap`` output must
 carry exactly the same bytes.
 """
 
 import numpy as np
-from amaranth.hdl import Shape
 import pytest
+from amaranth.hdl import Shape
 
 from hdl.eeg_mrp import mrp_record_layout
 from hdl.results_uart import ResultsUART
 from hdl.stride_indexes import stride_record_layout
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import encode_words
-from sw.frames import encode_record, FRAME_TYPES
+from spec.frames import FRAME_TYPES, encode_record
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 

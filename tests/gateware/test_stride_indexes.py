@@ -3,11 +3,17 @@
 import numpy as np
 import pytest
 
+from golden.stride_indexes_model import (
+    MIN_STRIDE,
+    RECORD_FIELDS,
+    REF_MIN_GAP,
+    stride_indexes_bitexact,
+    stride_indexes_float,
+    stride_onsets,
+)
 from hdl.stride_indexes import StrideIndexes
-from sim.hdl_build import simulator_missing
 from sim.emg_hdl_engine import run_hdl_strides
-from sw.stride_indexes_model import (stride_indexes_bitexact, stride_indexes_float, RECORD_FIELDS,
-                                     MIN_STRIDE, REF_MIN_GAP, stride_onsets)
+from sim.hdl_build import simulator_missing
 
 LATENCY_CYCLES = 4 * 15 + 3   # frame accepted -> record taken (hdl/stride_indexes.py)
 

@@ -11,20 +11,20 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import tty
 
 import numpy as np
 import pytest
 
+from golden.stride_indexes_model import record_to_row
 from hdl.eeg_mrp import mrp_record_layout
 from hdl.results_uart import ResultsUART
 from hdl.stride_indexes import stride_record_layout
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import encode_words
-from sw.frames import Decoder
-from sw.stride_indexes_model import record_to_row
+from spec.constants import ROOT
+from spec.frames import Decoder
 from sw.wo_state import DNNState, save_dnn, state_line
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
@@ -36,15 +36,15 @@ FEATURES = ["stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms", "LG_duty_pct",
 @pytest.fixture(scope="module")
 def board_bytes():
     """UART bytes of the gateware for the golden records of one synthetic walk."""
-    from sim.emg_gen import generate_walk
-    from sim.eeg_gen import generate_eeg
-    from sw.fabric_pipeline import run_golden_fabric
+    from golden.fabric_pipeline import run_golden_fabric
+    from synthetic.eeg_gen import generate_eeg
+    from synthetic.emg_gen import generate_walk
     walk = generate_walk(5, "pre", 12)
     eeg = generate_eeg(5, n_samples=len(walk.emg), movement_onsets=[], condition="pre")
     _, strides, _, mrp = run_golden_fabric(walk.emg, np.pad(eeg.eeg, ((0, 0), (0, 1))))
     assert len(strides) >= 15 and len(mrp) >= 30
     sl, ml = stride_record_layout(), mrp_record_layout()
-    from sw.frames import encode_record
+    from spec.frames import encode_record
     n_bytes = len(b"".join(encode_record("STRIDE", 0, r) for r in strides)) + \
         len(b"".join(encode_record("MRP", 0, r) for r in mrp))
     out = run_cocotb(ResultsUART(sl, ml, 4), "results_uart", "sim.cocotb_results_uart",
@@ -82,7 +82,7 @@ def _start(tmp_path, slave_name, extra=()):
     return subprocess.Popen([sys.executable, "-m", "sw.uart", "--port", slave_name, "--baud", "115200",
                              "--log-dir", str(tmp_path / "log"), "--quiet", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                            cwd=str(ROOT))
 
 
 def _replay(master, chunks, delay=0.002):

@@ -7,10 +7,10 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.hps_lw_axi import LWAXISlave, lw_axi_ports, OKAY, SLVERR, DECERR
-from hdl.hps_regs import HPSRegs, REGS, ID_VALUE, CONTROL_RESET
+from hdl.hps_lw_axi import DECERR, OKAY, SLVERR, LWAXISlave, lw_axi_ports
+from hdl.hps_regs import CONTROL_RESET, ID_VALUE, REGS, HPSRegs
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.frames import Decoder, encode_record, PAYLOADS
+from spec.frames import PAYLOADS, Decoder, encode_record
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 

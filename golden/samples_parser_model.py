@@ -1,9 +1,9 @@
 """Bit-exact model of the gateware SAMPLES frame parser (:mod:`hdl.samples_parser`).
 
 The fabric's sample ingress (sensor UART or HPS replay) carries one 500 Hz input
-frame per ``SAMPLES`` frame of :mod:`sw.frames` (type 0x10, 33-byte payload:
+frame per ``SAMPLES`` frame of :mod:`spec.frames` (type 0x10, 33-byte payload:
 emg i16 x 8, eeg i16 x 8, flags u8 with bit 0 = ext_trigger; 40 bytes on the
-wire). The float/reference equivalent is :class:`sw.frames.Decoder` restricted to
+wire). The float/reference equivalent is :class:`spec.frames.Decoder` restricted to
 SAMPLES frames.
 
 The parser is a byte-at-a-time state machine with no look-back (the gateware keeps
@@ -14,14 +14,14 @@ no byte history)::
 
 A wrong type or length byte counts a bad frame and re-examines that byte as a
 possible first sync byte; a CRC mismatch counts a bad frame and hunts from the
-next byte. Unlike :class:`sw.frames.Decoder` (which rescans a corrupted frame's
+next byte. Unlike :class:`spec.frames.Decoder` (which rescans a corrupted frame's
 bytes), a frame whose sync bytes lie inside a rejected frame's body is lost; it
 shows up in ``lost_frames`` through the sequence number of the next good frame.
 Counters saturate: ``frames`` at 2**32-1, ``bad_frames`` and ``lost_frames`` at
 0xFFFF.
 """
 
-from .frames import crc16, FRAME_TYPES, PAYLOAD_LEN
+from spec.frames import FRAME_TYPES, PAYLOAD_LEN, crc16
 
 __all__ = ["SamplesParserModel", "SAMPLES_TYPE", "SAMPLES_LEN"]
 

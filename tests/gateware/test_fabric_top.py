@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from golden.eeg_mrp_model import EEGParams
+from golden.fabric_pipeline import run_golden_fabric
 from hdl.fabric_top import FabricTop
-from sim.emg_gen import generate_walk
-from sim.eeg_gen import generate_eeg
 from sim.hdl_build import run_cocotb, simulator_missing
-from sim.records import decode_records, decode_mrp_records
-from sw.eeg_mrp_model import EEGParams
-from sw.fabric_pipeline import run_golden_fabric
+from sim.records import decode_mrp_records, decode_records
+from synthetic.eeg_gen import generate_eeg
+from synthetic.emg_gen import generate_walk
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")

@@ -14,8 +14,8 @@ EMG_CHANNELS = tuple(f"{leg}_{mus}" for leg in LEGS for mus in MUSCLES)
 COCONTRACTION_PAIRS = (("LG_TA", 0, 1), ("BF_RF", 2, 3))
 #: EEG sites of the paper (10-20 system), in EEG-branch channel order.
 EEG_CHANNELS = ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")
-#: EMG / EEG sample rate of the fabric, Hz.
-FS = 500
+from spec.constants import FS  # noqa: E402  (re-exported: the fabric's sample rate)
+
 #: Sample period in ms (the 2 ms resolution of every time index).
 SAMPLE_MS = 1000 // FS
 

@@ -3,17 +3,17 @@
 The byte stream mixes intact SAMPLES frames with the damage a real link produces:
 flipped bits, dropped and inserted bytes, a truncated frame, a sequence gap, a
 frame of another type and a wrong length. The gateware's output frames and its
-counters must equal :class:`sw.samples_parser_model.SamplesParserModel` fed the
+counters must equal :class:`golden.samples_parser_model.SamplesParserModel` fed the
 same bytes, and no frame that was damaged may come out.
 """
 
 import numpy as np
 import pytest
 
+from golden.samples_parser_model import SamplesParserModel
 from hdl.sample_ingress import SampleIngress
 from sim.hdl_build import run_cocotb, simulator_missing
-from sw.frames import encode, Decoder
-from sw.samples_parser_model import SamplesParserModel
+from spec.frames import Decoder, encode
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 
@@ -76,7 +76,7 @@ def test_ingress_matches_model(source, divisor, stall):
 
 
 def test_model_agrees_with_reference_decoder_on_clean_link():
-    """On an undamaged link the bit-exact parser and sw.frames.Decoder accept the same frames."""
+    """On an undamaged link the bit-exact parser and spec.frames.Decoder accept the same frames."""
     rng = np.random.default_rng(3)
     payloads = [rng.integers(0, 256, 33, dtype=np.uint8).tobytes() for _ in range(300)]
     data = b"".join(encode("SAMPLES", k % 256, p) for k, p in enumerate(payloads))

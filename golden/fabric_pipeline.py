@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .emg_trigger_model import TriggerParams
-from .eeg_mrp_model import EEGParams
-from .emg_pipeline import run_golden
-from .eeg_pipeline import run_golden_eeg
+from golden.eeg_mrp_model import EEGParams
+from golden.eeg_pipeline import run_golden_eeg
+from golden.emg_pipeline import run_golden
+from golden.emg_trigger_model import TriggerParams
 
 __all__ = ["lg_onset_trigger", "run_golden_fabric"]
 

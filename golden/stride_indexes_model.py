@@ -35,7 +35,7 @@ Definitions (per leg, paper §3.2)
   (LSB = 0.01 %).
 * ``cocon_LG_TA``, ``cocon_BF_RF``: samples during which both muscles of the pair
   are on (agonist/antagonist co-contraction, same leg).
-* ``present``: 4-bit mask (bit ``m`` for muscle ``m`` of :data:`sw.channels.MUSCLES`)
+* ``present``: 4-bit mask (bit ``m`` for muscle ``m`` of :data:`spec.channels.MUSCLES`)
   of the muscles that are connected. Absent muscles read 0 and must be shown as
   absent, never as relaxed. A leg whose stride reference is absent emits nothing.
 * ``overflow``: the stride counter reached ``2**count_width - 1`` and saturated;
@@ -49,7 +49,8 @@ samples) and within 0.01 % (one LSB, truncation) on the duty cycle.
 
 import numpy as np
 
-from .channels import LEGS, MUSCLES, COCONTRACTION_PAIRS, SAMPLE_MS
+from spec.channels import COCONTRACTION_PAIRS, LEGS, MUSCLES, SAMPLE_MS
+from spec.constants import FS
 
 __all__ = ["RECORD_FIELDS", "stride_indexes_bitexact", "stride_indexes_float",
            "record_to_row", "CSV_COLUMNS", "MIN_STRIDE", "REF_MIN_GAP", "stride_onsets"]
@@ -114,10 +115,10 @@ def stride_indexes_bitexact(trig, present=None, stride_ref=0, count_width=16,
     Parameters
     ----------
     trig : array_like of {0, 1}, shape (n_samples, 8)
-        Trigger bits in :data:`sw.channels.EMG_CHANNELS` order.
+        Trigger bits in :data:`spec.channels.EMG_CHANNELS` order.
     present : array_like of bool, shape (8,), optional
     stride_ref : int
-        Muscle index (0..3, :data:`sw.channels.MUSCLES`) whose onset starts a stride.
+        Muscle index (0..3, :data:`spec.channels.MUSCLES`) whose onset starts a stride.
     count_width, start_width : int
         Widths of the saturating time counters.
     min_stride, ref_min_gap : int
@@ -160,7 +161,7 @@ def stride_indexes_bitexact(trig, present=None, stride_ref=0, count_width=16,
     return [rec for _, _, rec in events]
 
 
-def stride_indexes_float(trig, present=None, stride_ref=0, fs=500.0,
+def stride_indexes_float(trig, present=None, stride_ref=0, fs=float(FS),
                          min_stride_ms=MIN_STRIDE * SAMPLE_MS, ref_min_gap_ms=REF_MIN_GAP * SAMPLE_MS):
     """Float reference: the same strides with times in ms and duty cycles in %.
 
@@ -208,7 +209,7 @@ def stride_indexes_float(trig, present=None, stride_ref=0, fs=500.0,
     return out
 
 
-def record_to_row(rec, fs=500):
+def record_to_row(rec, fs=FS):
     """Convert one bit-exact/gateware record into a CSV row (dict of strings).
 
     Times become ms (``samples * 2``), duties % with two decimals, absent

@@ -1,7 +1,7 @@
 """The golden EMG pipeline: 16-bit samples -> trigger bits -> stride records.
 
-This chains the bit-exact models of :mod:`sw.emg_trigger_model` and
-:mod:`sw.stride_indexes_model` exactly as :class:`hdl.emg_branch.EMGBranch`
+This chains the bit-exact models of :mod:`golden.emg_trigger_model` and
+:mod:`golden.stride_indexes_model` exactly as :class:`hdl.emg_branch.EMGBranch`
 chains its cores. ``python -m sw.extract emg --engine golden`` runs it;
 ``--engine hdl`` runs the simulated gateware (:mod:`sim.emg_hdl_engine`) instead
 and must give identical records.
@@ -9,8 +9,8 @@ and must give identical records.
 
 import numpy as np
 
-from .emg_trigger_model import TriggerParams, trigger_bitexact
-from .stride_indexes_model import stride_indexes_bitexact, MIN_STRIDE, REF_MIN_GAP
+from golden.emg_trigger_model import TriggerParams, trigger_bitexact
+from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP, stride_indexes_bitexact
 
 __all__ = ["run_golden"]
 
@@ -22,12 +22,12 @@ def run_golden(samples, present=None, stride_ref=0, params=TriggerParams(), coun
     Parameters
     ----------
     samples : ndarray of int16, shape (n, 8)
-        ADC counts in :data:`sw.channels.EMG_CHANNELS` order.
+        ADC counts in :data:`spec.channels.EMG_CHANNELS` order.
     present : array_like of bool, shape (8,)
     stride_ref : int
         Muscle index whose onset starts a stride (0 = LG).
     min_stride, ref_min_gap : int
-        Stride-onset rule in samples (:mod:`sw.stride_indexes_model`).
+        Stride-onset rule in samples (:mod:`golden.stride_indexes_model`).
 
     Returns
     -------

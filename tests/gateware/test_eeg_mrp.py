@@ -1,15 +1,15 @@
 """EEG MRP gateware vs its bit-exact model, record for record (cocotb + Icarus)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from golden.eeg_mrp_model import EEGParams
+from golden.eeg_pipeline import run_golden_eeg
 from hdl.eeg_mrp import EEGMRP
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records
-from sw.eeg_mrp_model import EEGParams
-from sw.eeg_pipeline import run_golden_eeg
+from spec.constants import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
@@ -84,10 +84,10 @@ def test_other_scale_and_channel_count():
 
 def test_synthetic_eeg_walk_with_emg_triggers():
     """7 sites of synthetic EEG, triggered by the LG onsets the EMG golden pipeline finds."""
-    from sim.emg_gen import generate_walk
-    from sim.eeg_gen import generate_eeg
-    from sw.emg_pipeline import run_golden
-    from sw.fabric_pipeline import lg_onset_trigger
+    from golden.emg_pipeline import run_golden
+    from golden.fabric_pipeline import lg_onset_trigger
+    from synthetic.eeg_gen import generate_eeg
+    from synthetic.emg_gen import generate_walk
     walk = generate_walk(21, "pre", n_strides=2)
     n = min(len(walk.emg), 2500)
     trig_emg, _ = run_golden(walk.emg[:n])
@@ -99,14 +99,15 @@ def test_synthetic_eeg_walk_with_emg_triggers():
     assert len(got) == 7 * trigger.sum()
 
 
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" /
+@pytest.mark.skipif(not (SHARED_DATA /
                          "eeg-motor-physionet").is_dir(), reason="shared PhysioNet EEG not found")
 def test_physionet_recording_with_annotation_triggers():
     """Real EEG (S001R07, 160 Hz -> 500 Hz), T1/T2 onsets as triggers; first 20 s."""
     from scipy.signal import resample_poly
-    from sw.edf import read_edf, eeg_label_map
-    from sw.channels import EEG_CHANNELS
-    rec = read_edf(Path(__file__).resolve().parents[2] / "shared" / "data" /
+
+    from spec.channels import EEG_CHANNELS
+    from sw.edf import eeg_label_map, read_edf
+    rec = read_edf(SHARED_DATA /
                    "eeg-motor-physionet" / "S001R07.edf")
     labels = eeg_label_map(rec.labels)
     uv = np.column_stack([rec.signals[labels[s]] for s in EEG_CHANNELS])[:160 * 20]

@@ -14,7 +14,7 @@ reference of that computation).
 Everything is reproducible: :func:`generate_eeg` draws every random number of
 the walk from ``np.random.default_rng([seed, 2])`` and the subject's traits
 from ``np.random.default_rng([subject_seed, 3])`` (so that EEG streams never
-reuse the raw streams of :mod:`sim.emg_gen`, which seeds with ``seed`` and
+reuse the raw streams of :mod:`synthetic.emg_gen`, which seeds with ``seed`` and
 ``[seed, 1]``).  The walk's noise depends on ``(seed, n_samples)`` only: the
 same seed with other onsets, another condition or ``artefacts=True`` gives the
 same background realisation.
@@ -64,7 +64,7 @@ The targets are met on *walking* trigger windows (the default onset
 sequence), as population means over subjects (one subject's means deviate
 by 1-2 dB SD, see "Subject" below): the calibration constants (:data:`_CAL`)
 were fitted by :func:`_refit` (240 subjects x 60 s, fixed internal seeds,
-in-sample residual < 0.02 dB; ``python -m sim.eeg_gen`` re-runs it in ~90 s).
+in-sample residual < 0.02 dB; ``python -m synthetic.eeg_gen`` re-runs it in ~90 s).
 On other seeds (24 subjects x 60 s, ~2600 triggers) every channel and band
 lands within 0.8 dB of its target (mean |error| 0.25 dB); see
 ``tests/test_eeg_gen.py``.  A
@@ -161,7 +161,7 @@ Walking onsets (when ``movement_onsets`` is None): the first 1.5 s +/- 0.1 s
 after the start (standing), then one onset per step, i.e. alternating left
 and right LG onsets, step intervals normal(stride / 2, stride SD / 2)
 clipped to 0.35-0.8 s, with the paper's stride times (§4.2.1: Pre 1092 +/-
-72 ms, Post 1044 +/- 34 ms, as :mod:`sim.emg_gen`), up to 0.5 s before the
+72 ms, Post 1044 +/- 34 ms, as :mod:`synthetic.emg_gen`), up to 0.5 s before the
 end.
 """
 
@@ -171,18 +171,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sw.channels import FS
+from spec.channels import FS
 
 __all__ = ["EEG_CHANNELS", "UV_PER_LSB", "N_FFT", "BANDS", "BAND_BINS",
            "EEGCondition", "PRE", "POST", "CONDITIONS", "EEGWalk",
            "generate_eeg", "band_dbu", "trigger_windows", "trigger_band_dbu"]
 
 #: EEG channels in gateware order (10-20 names).
-from sw.channels import EEG_CHANNELS  # noqa: E402  (one name per channel everywhere)
+from spec.channels import EEG_CHANNELS  # noqa: E402  (one name per channel everywhere)
+
 #: ADC resolution, microvolts per count (int16 -> +/- 3.277 mV full scale).
 UV_PER_LSB = 0.1
 # FIFO length, bands and band bins are those of the EEG branch's golden model.
-from sw.eeg_mrp_model import N as N_FFT, BANDS, BAND_BINS as _BINS  # noqa: E402
+from golden.eeg_mrp_model import BAND_BINS as _BINS
+from golden.eeg_mrp_model import BANDS
+from golden.eeg_mrp_model import N as N_FFT  # noqa: E402
+
 #: DFT bins of each band (as index arrays)
 BAND_BINS = {b: np.array(k) for b, k in _BINS.items()}
 
@@ -562,7 +566,7 @@ def generate_eeg(seed: int, n_samples: int | None = None, movement_onsets=None,
         walking needs >= 2 s.
     movement_onsets : array of int, optional
         Sample indices of movement onsets (e.g. the LG onsets of both legs
-        from :func:`sim.emg_gen.generate_walk`), >= 0; returned sorted and
+        from :func:`synthetic.emg_gen.generate_walk`), >= 0; returned sorted and
         de-duplicated.  Default: a walking sequence, one onset per step.
     condition : "pre" | "post" | EEGCondition
         Medication state (cortical targets essentially equal, see docstring).

@@ -1,0 +1,1 @@
+"""pytest drivers of the cocotb testbenches in ``sim/`` (gateware == bit-exact model)."""
