@@ -66,7 +66,8 @@ co-contractions by a few tens of ms. ``make bench`` prints the figures.
 Integer arithmetic (what the gateware does)
 -------------------------------------------
 Widths are :class:`TriggerWidths` for 16-bit samples and the default
-parameters; they are chosen so that no register can overflow. All shifts are arithmetic (floor towards -inf), as in Amaranth's ``>>`` on signed
+parameters; they are chosen so that no register can overflow. All shifts are
+arithmetic (floor towards -inf), as in Amaranth's ``>>`` on signed
 values. ``F = frac_bits`` fractional bits are carried from the high-pass on.
 
 ======== ============================================== =======================

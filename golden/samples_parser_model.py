@@ -93,7 +93,8 @@ class SamplesParserModel:
                 self.state = "HUNT_SYNC1"
                 if (self._crc_hi << 8 | b) == self._crc:
                     if self.expected is not None and self._seq != self.expected:
-                        self.lost_frames = _sat(self.lost_frames + (self._seq - self.expected) % 256, 0xFFFF)
+                        self.lost_frames = _sat(
+                            self.lost_frames + (self._seq - self.expected) % 256, 0xFFFF)
                     self.expected = (self._seq + 1) % 256
                     self.frames = _sat(self.frames + 1, 0xFFFFFFFF)
                     out.append(bytes(self._buf))

@@ -96,7 +96,8 @@ def stride_onsets(ref, min_stride=MIN_STRIDE, ref_min_gap=REF_MIN_GAP):
     _check_rule(min_stride, ref_min_gap)
     ref = np.asarray(ref).astype(bool)
     rising = np.flatnonzero(np.diff(np.concatenate([[0], ref.astype(np.int8)])) == 1)
-    falling = np.flatnonzero(np.diff(np.concatenate([ref.astype(np.int8), [0]])) == -1)  # last on-sample
+    # last on-sample
+    falling = np.flatnonzero(np.diff(np.concatenate([ref.astype(np.int8), [0]])) == -1)
     out = []
     for o in rising:
         k = np.searchsorted(falling, o) - 1          # last burst that ended before o
@@ -147,7 +148,8 @@ def stride_indexes_bitexact(trig, present=None, stride_ref=0, count_width=16,
             seg = t[s0:s1]
             stride = min(s1 - s0, cmax)
             con = [min(int(seg[:, m].sum()), cmax) for m in range(4)]
-            rec = {"leg": leg, "start": int(min(s0 + start_offset, smax)), "stride_time": int(stride)}
+            rec = {"leg": leg, "start": int(min(s0 + start_offset, smax)),
+                   "stride_time": int(stride)}
             for m, name in enumerate(MUSCLES):
                 rec[f"{name}_contraction"] = con[m]
                 rec[f"{name}_relaxation"] = int(stride - con[m])
@@ -162,7 +164,8 @@ def stride_indexes_bitexact(trig, present=None, stride_ref=0, count_width=16,
 
 
 def stride_indexes_float(trig, present=None, stride_ref=0, fs=float(FS),
-                         min_stride_ms=MIN_STRIDE * SAMPLE_MS, ref_min_gap_ms=REF_MIN_GAP * SAMPLE_MS):
+                         min_stride_ms=MIN_STRIDE * SAMPLE_MS,
+                         ref_min_gap_ms=REF_MIN_GAP * SAMPLE_MS):
     """Float reference: the same strides with times in ms and duty cycles in %.
 
     Returns a list of dicts with keys ``leg``, ``start_s``, ``stride_time_ms``,

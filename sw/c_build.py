@@ -39,7 +39,8 @@ def have_arm():
 
 def _model_macros(name):
     N = name.upper()
-    return [f'-DWO_HEADER="{name}.h"', f"-DWO_PREDICT={name}_predict", f"-DWO_N_FEATURES={N}_N_FEATURES"]
+    return [f'-DWO_HEADER="{name}.h"', f"-DWO_PREDICT={name}_predict",
+            f"-DWO_N_FEATURES={N}_N_FEATURES"]
 
 
 def build(src_dir, name, out, arm=False, extra=()):

@@ -129,7 +129,8 @@ def _nested(ctype, name, matrix, fmt, per_line=8):
         vals = [fmt(v) for v in row]
         chunks = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
         rows.append("{" + ",\n     ".join(chunks) + "}")
-    return f"static const {ctype} {name}[{m.shape[0]}][{m.shape[1]}] = {{\n    " + ",\n    ".join(rows) + "\n};\n"
+    return (f"static const {ctype} {name}[{m.shape[0]}][{m.shape[1]}] = {{\n    "
+            + ",\n    ".join(rows) + "\n};\n")
 
 
 def _int(v):
@@ -208,7 +209,8 @@ def emit_dnn_i8(name, q, features, doc="int8 weights (scheme: sw/dnn_int8.py)"):
     Q, L = q["qmax"], q["lut_max"]
     atype = "int16_t" if q["act_bits"] == 16 else "int8_t"
     width = max([n] + [ly["n_out"] for ly in q["layers"]])
-    src = [_source_head(name, doc + f"; int8 weights, int{q['act_bits']} activations, int32 accumulators"),
+    src = [_source_head(name, doc + f"; int8 weights, int{q['act_bits']} activations, "
+                                    "int32 accumulators"),
            _EXP, _SIGMOID]
     src.append(_array("float", "NORM_SCALE", scale, _f32))
     src.append(_array("float", "NORM_SHIFT", shift, _f32))
@@ -232,7 +234,8 @@ static {atype} wo_lut(const {atype} *lut, int32_t r)
 {{
     int32_t u = r + LMAX + 1, k = u >> LUT_SHIFT, f = u & ((1 << LUT_SHIFT) - 1);
     int32_t lo = lut[k], hi = f ? lut[k + 1] : lo;
-    return ({atype})(LUT_SHIFT ? lo + (((hi - lo) * f + ((1 << LUT_SHIFT) >> 1)) >> LUT_SHIFT) : lo);
+    return ({atype})(LUT_SHIFT ? lo + (((hi - lo) * f + ((1 << LUT_SHIFT) >> 1)) >> LUT_SHIFT)
+                               : lo);
 }}
 """
     src.append(f"""
@@ -256,9 +259,11 @@ static int32_t wo_requant(int32_t acc, int32_t mult, int shift)
 }}
 """)
     body = [f"int {name}_predict(const float *features, float *score)\n{{",
-            f"    {atype} a[{width}], b[{width}];", "    int32_t acc;", "    float p;", "    int i, j;",
+            f"    {atype} a[{width}], b[{width}];", "    int32_t acc;", "    float p;",
+            "    int i, j;",
             f"    for (i = 0; i < {n}; i++)",
-            "        a[i] = wo_quantize(features[i] * NORM_SCALE[i] + NORM_SHIFT[i], IN_INV_SCALE[i]);"]
+            "        a[i] = wo_quantize(features[i] * NORM_SCALE[i] + NORM_SHIFT[i], "
+            "IN_INV_SCALE[i]);"]
     cur, nxt = "a", "b"
     for i, ly in enumerate(q["layers"][:-1]):
         k = i + 1
@@ -305,7 +310,8 @@ def emit_tree(name, tree, features, doc="decision tree (Gini, <= 129 splits)"):
     nodes = t.node_count
     itype = "int16_t" if nodes < 32767 else "int32_t"
     src = [_source_head(name, doc),
-           f"/* {nodes} nodes, {int((~leaf).sum())} splits, depth {t.max_depth}; LEFT < 0 marks a leaf */\n",
+           f"/* {nodes} nodes, {int((~leaf).sum())} splits, depth {t.max_depth}; "
+           "LEFT < 0 marks a leaf */\n",
            _array("uint8_t", "FEATURE", feat, _int, per_line=16),
            _array("float", "THRESHOLD", thr, _f32),
            _array(itype, "LEFT", np.where(leaf, -1, t.children_left), _int, per_line=16),
@@ -337,7 +343,8 @@ def emit_qda(name, qda, features, doc="quadratic discriminant"):
            " *   CONST[c] - 0.5 * sum_j (sum_i (x_i - MEAN[c][i]) * RS[c][i][j])^2 */\n",
            _nested("double", "MEAN", qda.means_, _f64, per_line=4),
            f"static const double RS[2][{n}][{n}] = {{\n"
-           + ",\n".join("    {" + ",\n     ".join("{" + ", ".join(_f64(v) for v in row) + "}" for row in m) + "}"
+           + ",\n".join("    {" + ",\n     ".join("{" + ", ".join(_f64(v) for v in row) + "}"
+                                                 for row in m) + "}"
                         for m in RS) + "\n};\n",
            _array("double", "CONST", const, _f64),
            f"""
@@ -467,7 +474,8 @@ def macc_count(trained, n_features):
     """Multiply-accumulates per inference (and a note on what is counted)."""
     if trained.is_dnn:
         layers = dnn_layers_shapes(trained)
-        return n_features + sum(i * o for i, o in layers), "BatchNorm n + sum(in x out) of the dense layers"
+        return (n_features + sum(i * o for i, o in layers),
+                "BatchNorm n + sum(in x out) of the dense layers")
     if trained.name == "tree":
         return 0, f"no MACC; at most {trained.model.tree_.max_depth} float compares"
     if trained.name == "qda":
@@ -476,7 +484,8 @@ def macc_count(trained, n_features):
         return 2 * n_features, "n standardise + n dot product"
     if trained.name == "knn":
         n_train = len(trained.model.knn._fit_X)
-        return n_train * n_features + n_features, f"{n_train} training rows x n |diff| accumulates + n standardise"
+        return (n_train * n_features + n_features,
+                f"{n_train} training rows x n |diff| accumulates + n standardise")
     raise ValueError(trained.name)
 
 

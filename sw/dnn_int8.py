@@ -1,4 +1,5 @@
-"""Int8-weight quantisation of a DNN and its bit-exact integer model (golden model of the ``_i8`` C).
+"""Int8-weight quantisation of a DNN and its bit-exact integer model (golden model of the
+``_i8`` C).
 
 Scheme: symmetric, zero point 0, post-training, calibrated on the training
 rows. **Weights are int8** (per output unit), **accumulators int32**,
@@ -68,7 +69,8 @@ HEADROOM = {8: 1.0, 16: 4.0}
 ACTIVATIONS = {
     "relu": lambda v: np.maximum(v, 0.0),
     "tanh": np.tanh,
-    "selu": lambda v: 1.0507009873554805 * np.where(v > 0, v, 1.6732632423543772 * np.expm1(np.minimum(v, 0))),
+    "selu": lambda v: 1.0507009873554805 * np.where(
+        v > 0, v, 1.6732632423543772 * np.expm1(np.minimum(v, 0))),
 }
 
 
@@ -133,8 +135,8 @@ def quantize(layers, X_calib, act_bits=16):
     z = X_calib.astype(np.float32) * scale + shift
     headroom = HEADROOM[act_bits]
     s_vec = np.full(z.shape[1], headroom * float(_calib_max(z)) / Q)     # one input scale
-    q = {"norm": (scale, shift), "in_inv_scale": (1.0 / s_vec).astype(np.float32), "in_scale": s_vec,
-         "layers": [], "act_bits": act_bits, "qmax": Q, "lut_max": L,
+    q = {"norm": (scale, shift), "in_inv_scale": (1.0 / s_vec).astype(np.float32),
+         "in_scale": s_vec, "layers": [], "act_bits": act_bits, "qmax": Q, "lut_max": L,
          "lut_shift": lut_shift}
     a = z.astype(np.float64)                       # float activations, for calibration
     qa = _input_q(q, X_calib)
@@ -174,7 +176,8 @@ def quantize(layers, X_calib, act_bits=16):
                 t_pre = headroom * float(_calib_max(pre)) / L
                 t = 1.0 / Q if act == "tanh" else headroom * float(_calib_max(out)) / Q
                 layer["mult"], layer["shift"] = requant_params(sw / t_pre)
-                grid = (np.arange(((2 * (L + 1)) >> lut_shift) + 1) * (1 << lut_shift) - (L + 1)) * t_pre
+                grid = ((np.arange(((2 * (L + 1)) >> lut_shift) + 1) * (1 << lut_shift) - (L + 1))
+                        * t_pre)
                 layer["lut"] = np.clip(round_half_away(f(grid) / t), -Q, Q).astype(np.int64)
                 qa = _lut(q, layer, np.clip(_requant(acc, layer["mult"], layer["shift"]), -L, L))
                 s_vec = np.full(W.shape[1], t)

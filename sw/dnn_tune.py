@@ -44,10 +44,13 @@ def tune(X, y, seed=0, max_epochs=30, progress=None, factor=3):
         n = hp.Int("layers", 1, 3)
         for i in range(3):
             # declared for every layer so each trial has the same hyperparameter set
-            hp.Choice(f"units{i}", list(UNITS), parent_name="layers", parent_values=list(range(i + 1, 4)))
-            hp.Choice(f"act{i}", list(ACTIVATIONS), parent_name="layers", parent_values=list(range(i + 1, 4)))
+            hp.Choice(f"units{i}", list(UNITS), parent_name="layers",
+                      parent_values=list(range(i + 1, 4)))
+            hp.Choice(f"act{i}", list(ACTIVATIONS), parent_name="layers",
+                      parent_values=list(range(i + 1, 4)))
         opt = hp.Choice("optimizer", list(OPTIMIZERS))
-        return make_dnn([(hp.get(f"units{i}"), hp.get(f"act{i}")) for i in range(n)], n_features, opt)
+        return make_dnn([(hp.get(f"units{i}"), hp.get(f"act{i}")) for i in range(n)],
+                        n_features, opt)
 
     count = [0]
 
@@ -80,6 +83,7 @@ def tune(X, y, seed=0, max_epochs=30, progress=None, factor=3):
         layers = _layers_of(hp)
         info = {"best_val_loss": float(best.score), "trials": count[0], "max_epochs": max_epochs,
                 "best": {"layers": [[u, a] for u, a in layers], "optimizer": hp.get("optimizer")}}
-    say(f"tune: best {layers} {hp.get('optimizer')}, mean validation loss {info['best_val_loss']:.4f} "
+    say(f"tune: best {layers} {hp.get('optimizer')}, "
+        f"mean validation loss {info['best_val_loss']:.4f} "
         f"after {count[0]} trials")
     return layers, hp.get("optimizer"), info

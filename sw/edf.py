@@ -40,7 +40,8 @@ its declared size, a version field other than ``"0"`` (e.g. BDF), non-numeric
 header fields, zero signals, zero data records, EDF+D (discontinuous: the
 signals would not be continuous arrays), an EDF+C file whose time-keeping TALs
 show a gap (record r must start at t0 + r x duration, to 1 us), ``dmax ==
-dmin`` or ``pmax == pmin``, duplicate cleaned labels, malformed TALs, and **truncated data**: fewer bytes than records x record size
+dmin`` or ``pmax == pmin``, duplicate cleaned labels, malformed TALs, and
+**truncated data**: fewer bytes than records x record size
 (the message says how many records are complete). The EEG pipeline must not
 silently work on a partial file, so nothing is read from a truncated one. A
 record count of ``-1`` (unknown, written by a recorder that did not finish the
@@ -135,7 +136,8 @@ def read_edf(path):
         raise InputError(f"{path}: header size field says {hdr_bytes} bytes, "
                          f"{ns} signals need {256 * (ns + 1)}")
     if len(data) < hdr_bytes:
-        raise InputError(f"{path}: header truncated ({len(data)} bytes, {ns} signals need {hdr_bytes})")
+        raise InputError(f"{path}: header truncated ({len(data)} bytes, "
+                         f"{ns} signals need {hdr_bytes})")
 
     fields = {}
     pos = 256
@@ -147,21 +149,24 @@ def read_edf(path):
              for i, s in enumerate(fields["nsamp"])]
     for i, n in enumerate(nsamp):
         if n <= 0:
-            raise InputError(f"{path}: signal {i + 1} ({fields['label'][i]!r}) has {n} samples per record")
+            raise InputError(f"{path}: signal {i + 1} ({fields['label'][i]!r}) "
+                             f"has {n} samples per record")
     rec_samples = sum(nsamp)
     rec_bytes = 2 * rec_samples
     avail = len(data) - hdr_bytes
     if nrec == -1:
         nrec, extra = divmod(avail, rec_bytes)
         if extra:
-            raise InputError(f"{path}: truncated: record count unknown (-1) and the file ends inside "
-                             f"a record ({nrec} complete records of {rec_bytes} bytes, {extra} bytes over)")
+            raise InputError(f"{path}: truncated: record count unknown (-1) "
+                             f"and the file ends inside a record ({nrec} complete records "
+                             f"of {rec_bytes} bytes, {extra} bytes over)")
     elif nrec < 0:
         raise InputError(f"{path}: header declares {nrec} data records")
     if nrec == 0:
         raise InputError(f"{path}: no data records")
     if avail < nrec * rec_bytes:
-        raise InputError(f"{path}: truncated: header declares {nrec} data records of {rec_bytes} bytes, "
+        raise InputError(f"{path}: truncated: header declares {nrec} data records "
+                         f"of {rec_bytes} bytes, "
                          f"the file holds {avail // rec_bytes} complete "
                          f"({nrec * rec_bytes - avail} bytes missing)")
 
@@ -275,5 +280,5 @@ def eeg_label_map(labels, sites=PAPER_SITES):
             missing.append(site + alt)
     if missing:
         raise InputError(f"EEG channels not found: {', '.join(missing)}; labels are "
-                         f"{', '.join(clean_label(l) for l in labels)}")
+                         f"{', '.join(clean_label(lab) for lab in labels)}")
     return found

@@ -55,7 +55,8 @@ def plot_confusion_roc(path, y, label, score, title):
     for i in range(2):
         for j in range(2):
             ax1.text(j, i, f"{cm[i, j]}\n{100 * cm[i, j] / max(1, cm[i].sum()):.1f} %",
-                     ha="center", va="center", color="black" if cm[i, j] < cm.max() / 2 else "white")
+                     ha="center", va="center",
+                     color="black" if cm[i, j] < cm.max() / 2 else "white")
     ax1.set_xticks([0, 1], names)
     ax1.set_yticks([0, 1], names)
     ax1.set_xlabel("predicted")
@@ -64,8 +65,8 @@ def plot_confusion_roc(path, y, label, score, title):
     fpr, tpr, _ = roc_curve(y, score)
     ax2.plot(fpr, tpr, lw=1.5)
     ax2.plot([0, 1], [0, 1], ":", color="grey")
-    ax2.plot(m["fp"] / max(1, m["fp"] + m["tn"]), m["tp"] / max(1, m["tp"] + m["fn"]), "o", color="red",
-             label="operating point")
+    ax2.plot(m["fp"] / max(1, m["fp"] + m["tn"]), m["tp"] / max(1, m["tp"] + m["fn"]), "o",
+             color="red", label="operating point")
     ax2.set_xlabel("false positive rate")
     ax2.set_ylabel("true positive rate")
     ax2.set_title(f"ROC, AUC = {m['auc']:.3f}")

@@ -183,8 +183,8 @@ from spec.channels import EEG_CHANNELS  # noqa: E402  (one name per channel ever
 #: ADC resolution, microvolts per count (int16 -> +/- 3.277 mV full scale).
 UV_PER_LSB = 0.1
 # FIFO length, bands and band bins are those of the EEG branch's golden model.
-from golden.eeg_mrp_model import BAND_BINS as _BINS
-from golden.eeg_mrp_model import BANDS
+from golden.eeg_mrp_model import BAND_BINS as _BINS  # noqa: E402
+from golden.eeg_mrp_model import BANDS  # noqa: E402
 from golden.eeg_mrp_model import N as N_FFT  # noqa: E402
 
 #: DFT bins of each band (as index arrays)

@@ -603,7 +603,8 @@ def generate_walk(seed: int, condition: str | Condition = "pre", n_strides: int 
     if subject is None:
         subject = make_subject(seed)
     elif not isinstance(subject, Subject):
-        raise ValueError(f"subject must be a Subject (see make_subject), got {type(subject).__name__}")
+        raise ValueError(f"subject must be a Subject (see make_subject), "
+                         f"got {type(subject).__name__}")
     rng = np.random.default_rng(seed)
     cal = _calibration(cond)
 

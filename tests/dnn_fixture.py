@@ -19,9 +19,11 @@ def write_test_dnn(d, seed=3):
     rng = np.random.default_rng(seed)
     W1 = rng.normal(size=(7, 32)).astype(np.float32)
     layers = {"norm": (np.array([1 / 60, 1 / 30, 1 / 40, 1 / 3, 1 / 5, 1 / 3, 1 / 5], np.float32),
-                       np.array([-1070 / 60, -115 / 30, -215 / 40, -25 / 3, -60 / 5, -24 / 3, -58 / 5], np.float32)),
+                       np.array([-1070 / 60, -115 / 30, -215 / 40, -25 / 3, -60 / 5, -24 / 3,
+                                 -58 / 5], np.float32)),
               "dense": [(W1, rng.normal(size=32).astype(np.float32) * 0.1, "relu"),
-                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.3, np.zeros(1, np.float32), "sigmoid")]}
+                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.3,
+                         np.zeros(1, np.float32), "sigmoid")]}
     h, c = emit_dnn_f32(MODEL, layers, FEATURES)
     (d / f"{MODEL}.h").write_text(h)
     (d / f"{MODEL}.c").write_text(c)

@@ -111,8 +111,10 @@ def test_generated_c_has_no_dynamic_memory_or_libm(ds, tmp_path_factory):
                 for bad in ("malloc", "free(", "#include <math.h>"):
                     assert bad not in text, f"{fn}: {bad}"
                 # no mutable file-scope data: every static object is const
-                assert not re.search(r"^static (?!const)[\w ]+?\b\w+\s*(\[[^\]]*\]\s*)*(=|;)", text, re.M), fn
-                assert "int wo_" in text and "_predict(const float *features, float *score)" in text
+                assert not re.search(r"^static (?!const)[\w ]+?\b\w+\s*(\[[^\]]*\]\s*)*(=|;)",
+                                     text, re.M), fn
+                assert ("int wo_" in text
+                        and "_predict(const float *features, float *score)" in text)
 
 
 def test_tree_threshold_compare_is_exact(ds, tmp_path_factory):
@@ -122,7 +124,8 @@ def test_tree_threshold_compare_is_exact(ds, tmp_path_factory):
     rows = []
     for node in np.flatnonzero(tree.children_left >= 0)[:40]:
         thr = np.float32(tree.threshold[node])
-        for v in (np.nextafter(thr, np.float32(-np.inf)), thr, np.nextafter(thr, np.float32(np.inf))):
+        for v in (np.nextafter(thr, np.float32(-np.inf)), thr,
+                  np.nextafter(thr, np.float32(np.inf))):
             x = ds.X_test[node % len(ds.X_test)].astype(np.float32).copy()
             x[tree.feature[node]] = v
             rows.append(x)
@@ -153,7 +156,8 @@ def test_arm_footprint_and_macc(ds, tmp_path_factory):
     fp8 = c_build.arm_footprint(str(d), "wo_dnn4_i8", str(d))
     assert fp8["rodata"] < fp["rodata"]               # int8 weights are smaller
     # the object really is ARM code
-    out = subprocess.run(["file", os.path.join(str(d), "wo_dnn4_i8.o")], capture_output=True, text=True).stdout \
+    out = subprocess.run(["file", os.path.join(str(d), "wo_dnn4_i8.o")],
+                         capture_output=True, text=True).stdout \
         if shutil.which("file") else "ARM"
     assert "ARM" in out
 

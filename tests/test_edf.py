@@ -99,7 +99,7 @@ def _compare_with_pyedflib(path):
     pyedflib = _pyedflib()
     rec = read_edf(path)
     with pyedflib.EdfReader(str(path)) as ref:
-        assert rec.labels == [clean_label(l) for l in ref.getSignalLabels()]
+        assert rec.labels == [clean_label(lab) for lab in ref.getSignalLabels()]
         for i, label in enumerate(rec.labels):
             assert rec.fs[label] == ref.getSampleFrequency(i)
             assert rec.units[label] == ref.getPhysicalDimension(i).strip()

@@ -177,7 +177,8 @@ def test_fast():
 def test_band_dbu_reference():
     n = np.arange(gen.N_FFT)
     # amplitude-A sinusoid at a bin centre: |X| = A N / 4 = 64 A
-    f = lambda k: np.cos(2 * np.pi * k * n / gen.N_FFT + 0.3)
+    def f(k):
+        return np.cos(2 * np.pi * k * n / gen.N_FFT + 0.3)
     x = np.stack([20 * f(2), 4 * f(5), 1.5 * f(11), f(6) * 50], axis=1)
     d = gen.band_dbu(x)
     assert d["BP"][0] == pytest.approx(20 * np.log10(64 * 20), abs=1e-9)
@@ -315,7 +316,8 @@ def test_background_properties():
     w = gen.generate_eeg(42, N60, movement_onsets=[])     # standing
     x = w.to_uv()
     f, p = signal.welch(x, fs=FS, nperseg=1024, axis=0)
-    band = lambda lo, hi: p[(f >= lo) & (f <= hi)].mean(axis=0)
+    def band(lo, hi):
+        return p[(f >= lo) & (f <= hi)].mean(axis=0)
     assert np.all(band(2, 6) > 30 * band(35, 45))                     # 1/f-ish
     assert np.all(band(8.5, 11.5) > 2 * band(12, 14))                 # µ peak
     assert np.all(band(49.5, 50.5) > 5 * band(44, 48))                # mains line

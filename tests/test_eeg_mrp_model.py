@@ -54,7 +54,8 @@ def test_bound_on_physionet_eeg():
     from sw.edf import eeg_label_map, read_edf
     rec = read_edf(DATA / "S001R03.edf")
     labels = eeg_label_map(rec.labels)
-    uv = np.column_stack([rec.signals[labels[s]] for s in ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")])
+    uv = np.column_stack([rec.signals[labels[s]]
+                          for s in ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")])
     uv = resample_poly(uv[:160 * 30], 25, 8, axis=0)
     counts = np.clip(np.round(uv / 0.1), -32768, 32767).astype(np.int16)
     check_bound(windows_from(counts, 211), EEGParams(0.1))

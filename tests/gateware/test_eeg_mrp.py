@@ -19,7 +19,8 @@ def simulate(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
     nch = samples.shape[1]
     enable = np.ones(nch, bool) if enable is None else np.asarray(enable, bool)
     out = run_cocotb(EEGMRP(nch, params), "eeg_mrp", "sim.cocotb_eeg_mrp",
-                     dict(samples=np.asarray(samples, np.int16), trigger=np.asarray(trigger, np.uint8),
+                     dict(samples=np.asarray(samples, np.int16),
+                          trigger=np.asarray(trigger, np.uint8),
                           enable=enable, reset_at=np.asarray(reset_at, int)))
     return decode_mrp_records(out["records"], nch), out["cycles"]
 
@@ -111,7 +112,8 @@ def test_physionet_recording_with_annotation_triggers():
                    "eeg-motor-physionet" / "S001R07.edf")
     labels = eeg_label_map(rec.labels)
     uv = np.column_stack([rec.signals[labels[s]] for s in EEG_CHANNELS])[:160 * 20]
-    counts = np.clip(np.round(resample_poly(uv, 25, 8, axis=0) / 0.1), -32768, 32767).astype(np.int16)
+    counts = np.clip(np.round(resample_poly(uv, 25, 8, axis=0) / 0.1),
+                     -32768, 32767).astype(np.int16)
     trigger = np.zeros(len(counts), np.uint8)
     for onset, _, text in rec.annotations:
         if text in ("T1", "T2") and onset * 500 < len(counts):

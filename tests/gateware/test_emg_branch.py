@@ -32,7 +32,8 @@ def assert_identical(samples, present=None, stride_ref=0):
     th, rh = run_hdl(samples, present, stride_ref)
     assert th.shape == tg.shape, f"gateware gave {th.shape[0]} trigger frames, model {tg.shape[0]}"
     bad = np.argwhere(th != tg)
-    assert bad.size == 0, f"{len(bad)} trigger bits differ, first at sample {bad[0][0]} channel {bad[0][1]}"
+    assert bad.size == 0, (f"{len(bad)} trigger bits differ, "
+                           f"first at sample {bad[0][0]} channel {bad[0][1]}")
     assert len(rh) == len(rg), f"gateware gave {len(rh)} stride records, model {len(rg)}"
     for k, (a, b) in enumerate(zip(rh, rg)):
         diff = {f: (a[f], b[f]) for f in RECORD_FIELDS if a[f] != b[f]}

@@ -26,8 +26,10 @@ def test_lg_onsets_and_external_trigger_drive_the_eeg_branch():
     enable = np.array([1, 1, 1, 0, 1, 1, 1], bool)
     dut = FabricTop(n_eeg=7, cycles_per_sample=20, eeg_params=EEGParams(0.1))
     out = run_cocotb(dut, "fabric_top", "sim.cocotb_fabric_top",
-                     dict(emg=emg, eeg=eeg, ext=ext, present=present, stride_ref=0, eeg_enable=enable))
-    trig, strides, trigger, mrp = run_golden_fabric(emg, eeg, ext, present, 0, enable, eeg_params=EEGParams(0.1))
+                     dict(emg=emg, eeg=eeg, ext=ext, present=present, stride_ref=0,
+                          eeg_enable=enable))
+    trig, strides, trigger, mrp = run_golden_fabric(emg, eeg, ext, present, 0, enable,
+                                                    eeg_params=EEGParams(0.1))
     assert trigger.sum() >= 4 and trigger[[700, 701]].all()
     got_strides = decode_records(out["stride"])
     got_mrp = decode_mrp_records(out["mrp"], 7)

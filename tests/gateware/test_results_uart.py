@@ -34,7 +34,8 @@ def _random(layout, rng, n, kind):
         recs.append(r)
     # corner values: all zeros, all ones
     recs[0] = {name: 0 for name, _ in layout}
-    recs[-1] = {name: (-1 if Shape.cast(f.shape).signed else (1 << f.width) - 1) for name, f in layout}
+    recs[-1] = {name: (-1 if Shape.cast(f.shape).signed else (1 << f.width) - 1)
+                for name, f in layout}
     return recs
 
 

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(simulator_missing() is not None,
 
 def simulate(trig, present=None, stride_ref=0, count_width=16, reset_at=(), gap=2,
              rule=(MIN_STRIDE, REF_MIN_GAP), latency=False):
-    recs, overrun, lat = run_hdl_strides(trig, present, stride_ref, count_width, reset_at, gap, rule)
+    recs, overrun, lat = run_hdl_strides(trig, present, stride_ref, count_width, reset_at, gap,
+                                         rule)
     return (recs, overrun, lat) if latency else (recs, overrun)
 
 
@@ -66,10 +67,11 @@ def test_random_gait(seed, rule):
     assert len(want) > 5
     assert_same(got, want)
     assert overrun == 0
-    # documented in hdl/stride_indexes.py; a leg whose stride ends on the same frame as the other's waits
-    # for the other's record
+    # documented in hdl/stride_indexes.py; a leg whose stride ends on the same frame as the other's
+    # waits for the other's record
     one_leg = [k for k, r in enumerate(got)
-               if not any(o is not r and o["start"] + o["stride_time"] == r["start"] + r["stride_time"]
+               if not any(o is not r
+                          and o["start"] + o["stride_time"] == r["start"] + r["stride_time"]
                           for o in got)]
     assert one_leg and all(lat[k] == LATENCY_CYCLES for k in one_leg), lat
 

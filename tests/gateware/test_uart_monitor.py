@@ -58,8 +58,10 @@ def board_bytes():
 def model_npz(tmp_path):
     rng = np.random.default_rng(0)
     layers = {"norm": (np.full(7, 0.05, np.float32), np.full(7, -1.0, np.float32)),
-              "dense": [(rng.normal(size=(7, 32)).astype(np.float32), rng.normal(size=32).astype(np.float32), "relu"),
-                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.1, np.zeros(1, np.float32), "sigmoid")]}
+              "dense": [(rng.normal(size=(7, 32)).astype(np.float32),
+                         rng.normal(size=32).astype(np.float32), "relu"),
+                        (rng.normal(size=(32, 1)).astype(np.float32) * 0.1,
+                         np.zeros(1, np.float32), "sigmoid")]}
     path = tmp_path / "m_weights.npz"
     save_dnn(path, layers, FEATURES)
     return path
@@ -69,7 +71,8 @@ def _wait_open(pid, path, timeout=30):
     t0 = time.time()
     while time.time() - t0 < timeout:
         try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd")):
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path
+                   for fd in os.listdir(f"/proc/{pid}/fd")):
                 time.sleep(0.3)
                 return
         except OSError:
@@ -79,8 +82,9 @@ def _wait_open(pid, path, timeout=30):
 
 
 def _start(tmp_path, slave_name, extra=()):
-    return subprocess.Popen([sys.executable, "-m", "sw.uart", "--port", slave_name, "--baud", "115200",
-                             "--log-dir", str(tmp_path / "log"), "--quiet", *extra],
+    return subprocess.Popen([sys.executable, "-m", "sw.uart", "--port", slave_name,
+                             "--baud", "115200", "--log-dir", str(tmp_path / "log"), "--quiet",
+                             *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=str(ROOT))
 
@@ -134,7 +138,8 @@ def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_p
     # every logged stride equals the golden record (one lost if the damaged frame was a stride)
     want = [record_to_row(r) for r in strides]
     got = [{k: r[k] for k in want[0]} for r in s_rows]
-    assert all(g in want for g in got) and [want.index(g) for g in got] == sorted(want.index(g) for g in got)
+    assert all(g in want for g in got) and ([want.index(g) for g in got]
+                                            == sorted(want.index(g) for g in got))
     # the state column is the model's
     st = DNNState(model_npz)
     for r, row in zip(strides, s_rows):
