@@ -15,7 +15,6 @@ cross-compiler is installed. The comparison with emlearn and TFLite Micro is
 not in this script yet.
 """
 
-import argparse
 import glob
 import os
 import re
@@ -26,7 +25,11 @@ import tempfile
 
 import numpy as np
 
+from spec.cli import fail, parser
+from spec.constants import DEFAULT_OUT
 from sw import c_build
+
+PROG = "bench.dnn_bench"
 
 
 def callgrind_per_call(exe, rows_text, fn, n):
@@ -41,18 +44,16 @@ def callgrind_per_call(exe, rows_text, fn, n):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.dnn_bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--dir", default=os.path.join("out", "dnn4", "c"))
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--dir", default=str(DEFAULT_OUT / "dnn4" / "c"))
     ap.add_argument("--rows", type=int, default=200)
     a = ap.parse_args(argv)
     if shutil.which("valgrind") is None:
-        print("bench.dnn_bench: error: valgrind not found (apt-get install valgrind)", file=sys.stderr)
-        return 2
+        return fail(PROG, "valgrind not found (apt-get install valgrind)")
     srcs = sorted(glob.glob(os.path.join(a.dir, "wo_*.c")))
     srcs = [s for s in srcs if not s.endswith("wo_predict_main.c")]
     if not srcs:
-        print(f"bench.dnn_bench: error: no wo_*.c in {a.dir} (run python -m sw.train_dnn first)", file=sys.stderr)
-        return 2
+        return fail(PROG, f"no wo_*.c in {a.dir} (run python -m sw.train_dnn first)")
     print("| C model | instructions / inference (x86-64, callgrind) | ARM Flash B | ARM RAM B |")
     print("|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as work:
@@ -65,7 +66,10 @@ def main(argv=None):
             exe = c_build.build(a.dir, name, os.path.join(work, name))
             ipc = callgrind_per_call(exe, c_build.format_rows(X), f"{name}_predict", a.rows)
             fp = c_build.arm_footprint(a.dir, name, work) if shutil.which(c_build.ARM_CC) else None
-            print(f"| {name} | {ipc:.0f} | {fp['flash'] if fp else '-'} | {fp['ram'] if fp else '-'} |")
+            print(
+                f"| {name} | {ipc:.0f} | {fp['flash'] if fp else '-'} | "
+                f"{fp['ram'] if fp else '-'} |"
+            )
     return 0
 
 

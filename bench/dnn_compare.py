@@ -33,7 +33,6 @@ Install: ``pip install emlearn tflite-micro``; ``apt-get install valgrind
 gcc-arm-linux-gnueabihf`` (``make setup`` does all).
 """
 
-import argparse
 import json
 import os
 import re
@@ -44,7 +43,13 @@ import tempfile
 
 import numpy as np
 
+from spec.cli import fail, parser, write_json_atomic
+from spec.constants import DEFAULT_OUT
 from sw import c_build
+
+PROG = "bench.dnn_compare"
+#: about this many training rows calibrate the int8 TFLite conversion
+CALIBRATION_ROWS = 500
 
 EML_DRIVER = r"""
 #include <stdio.h>
@@ -95,8 +100,18 @@ np.save(sys.argv[3], np.array(out))
 def _callgrind(cmd, toggle, n, stdin=None):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "cg.out")
-        r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                            f"--toggle-collect={toggle}", *cmd], input=stdin, capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                f"--toggle-collect={toggle}",
+                *cmd,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode:
             raise RuntimeError(f"callgrind {' '.join(cmd)} failed: {r.stderr[-2000:]}")
         with open(out) as f:
@@ -113,8 +128,10 @@ def fold_batchnorm(model):
     (W1, b1, a1), *rest = layers["dense"]
     W1f = (scale[:, None].astype(np.float64) * W1).astype(np.float32)
     b1f = (shift.astype(np.float64) @ W1 + b1).astype(np.float32)
-    seq = keras.Sequential([keras.Input(shape=(W1.shape[0],))]
-                           + [keras.layers.Dense(W.shape[1], activation=a) for W, _, a in [(W1, b1, a1)] + rest])
+    seq = keras.Sequential(
+        [keras.Input(shape=(W1.shape[0],))]
+        + [keras.layers.Dense(W.shape[1], activation=a) for W, _, a in [(W1, b1, a1)] + rest]
+    )
     seq.set_weights([W1f, b1f] + [w for W, b, _ in rest for w in (W, b)])
     return seq
 
@@ -122,39 +139,57 @@ def fold_batchnorm(model):
 def _arm_bytes(src_dir, name, extra_inc=()):
     with tempfile.TemporaryDirectory() as work:
         obj = os.path.join(work, name + ".o")
-        cmd = [c_build.ARM_CC, "-std=c99", "-O2", *c_build.ARM_FLAGS, "-fstack-usage",
-               *[f"-I{i}" for i in extra_inc], f"-I{src_dir}", "-c", os.path.join(src_dir, name + ".c"), "-o", obj]
+        cmd = [
+            c_build.ARM_CC,
+            "-std=c99",
+            "-O2",
+            *c_build.ARM_FLAGS,
+            "-fstack-usage",
+            *[f"-I{i}" for i in extra_inc],
+            f"-I{src_dir}",
+            "-c",
+            os.path.join(src_dir, name + ".c"),
+            "-o",
+            obj,
+        ]
         subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=work)
-        size = subprocess.run([c_build.ARM_SIZE, "-A", obj], capture_output=True, text=True, check=True).stdout
-        sec = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)\s+\d+", size, re.M)}
-        stack = sum(int(ln.split("\t")[1]) for ln in open(os.path.join(work, name + ".su")) if "\t" in ln
-                    and "main" not in ln.split("\t")[0])
+        size = subprocess.run(
+            [c_build.ARM_SIZE, "-A", obj], capture_output=True, text=True, check=True
+        ).stdout
+        sec = {
+            m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)\s+\d+", size, re.M)
+        }
+        stack = sum(
+            int(ln.split("\t")[1])
+            for ln in open(os.path.join(work, name + ".su"))
+            if "\t" in ln and "main" not in ln.split("\t")[0]
+        )
     rodata = sum(v for k, v in sec.items() if k.startswith(".rodata"))
     return {"flash": sec.get(".text", 0) + rodata + sec.get(".data", 0),
             "ram": sec.get(".data", 0) + sec.get(".bss", 0) + stack}
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.dnn_compare", description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=os.path.join("out", "dnn4"), help="sw.train_dnn output folder")
-    ap.add_argument("--cohort", default=os.path.join("out", "cohort"))
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(DEFAULT_OUT / "dnn4"), help="sw.train_dnn output folder")
+    ap.add_argument("--cohort", default=str(DEFAULT_OUT / "cohort"))
     ap.add_argument("--rows", type=int, default=100)
     ap.add_argument("--json", help="also write the figures as JSON")
     a = ap.parse_args(argv)
-    for tool, how in (("valgrind", "apt-get install valgrind"), (c_build.ARM_CC, "apt-get install gcc-arm-linux-gnueabihf")):
+    for tool, how in (
+        ("valgrind", "apt-get install valgrind"),
+        (c_build.ARM_CC, "apt-get install gcc-arm-linux-gnueabihf"),
+    ):
         if shutil.which(tool) is None:
-            print(f"bench.dnn_compare: error: {tool} not found ({how})", file=sys.stderr)
-            return 2
+            return fail(PROG, f"{tool} not found ({how})")
     try:
         import emlearn  # noqa: F401
         import tflite_micro  # noqa: F401
     except ImportError as e:
-        print(f"bench.dnn_compare: error: {e.name} not installed (pip install emlearn tflite-micro)", file=sys.stderr)
-        return 2
+        return fail(PROG, f"{e.name} not installed (pip install emlearn tflite-micro)")
     kpath = os.path.join(a.model, "dnn4.keras")
     if not os.path.isfile(kpath):
-        print(f"bench.dnn_compare: error: {kpath} not found (run python -m sw.train_dnn first)", file=sys.stderr)
-        return 2
+        return fail(PROG, f"{kpath} not found (run python -m sw.train_dnn first)")
     import emlearn
 
     from sw.classifiers import quiet_tensorflow
@@ -181,8 +216,15 @@ def main(argv=None):
             ipc, r = _callgrind([exe], f"{name}_predict", len(X), rows_text)
             p = np.array([float(ln.split(",")[1]) for ln in r.stdout.splitlines()])
             fp = c_build.arm_footprint(cdir, name, d)
-            results.append({"impl": f"ours {name}", "instructions": ipc, "flash": fp["flash"], "ram": fp["ram"],
-                            "max_abs_dp": float(np.max(np.abs(p - p_ref)))})
+            results.append(
+                {
+                    "impl": f"ours {name}",
+                    "instructions": ipc,
+                    "flash": fp["flash"],
+                    "ram": fp["ram"],
+                    "max_abs_dp": float(np.max(np.abs(p - p_ref))),
+                }
+            )
         # emlearn
         cwd = os.getcwd()
         os.chdir(d)                  # emlearn.convert compiles a test copy under ./tmp
@@ -194,21 +236,43 @@ def main(argv=None):
         with open(os.path.join(d, "eml_dnn4.c"), "w") as f:
             f.write(f"#define N_FEATURES {n}\n" + EML_DRIVER)
         exe = os.path.join(d, "eml_dnn4")
-        subprocess.run(["cc", "-std=c99", "-O2", f"-I{emlearn.includedir}", f"-I{d}",
-                        os.path.join(d, "eml_dnn4.c"), "-o", exe, "-lm"], check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                "cc",
+                "-std=c99",
+                "-O2",
+                f"-I{emlearn.includedir}",
+                f"-I{d}",
+                os.path.join(d, "eml_dnn4.c"),
+                "-o",
+                exe,
+                "-lm",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         ipc, r = _callgrind([exe], "eml_dnn4_run", len(X), rows_text)
         p = np.array([float(ln) for ln in r.stdout.splitlines()])
         fp = _arm_bytes(d, "eml_dnn4", [emlearn.includedir])
-        results.append({"impl": "emlearn (float, folded BN)", "instructions": ipc, "flash": fp["flash"],
-                        "ram": fp["ram"], "max_abs_dp": float(np.max(np.abs(p - p_ref))),
-                        "note": "ARM bytes include the driver's main() and libm calls are not linked"})
+        results.append(
+            {
+                "impl": "emlearn (float, folded BN)",
+                "instructions": ipc,
+                "flash": fp["flash"],
+                "ram": fp["ram"],
+                "max_abs_dp": float(np.max(np.abs(p - p_ref))),
+                "note": "ARM bytes include the driver's main() and libm calls are not linked",
+            }
+        )
         # TFLite Micro, float and int8
         conv = tf.lite.TFLiteConverter.from_keras_model(folded)
         tfl_f32 = conv.convert()
         conv = tf.lite.TFLiteConverter.from_keras_model(folded)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         Xtr = ds.X_train.astype(np.float32)
-        conv.representative_dataset = lambda: ([Xtr[i:i + 1]] for i in range(0, len(Xtr), max(1, len(Xtr) // 500)))
+        step = max(1, len(Xtr) // CALIBRATION_ROWS)
+        conv.representative_dataset = lambda: ([Xtr[i:i + 1]] for i in range(0, len(Xtr), step))
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         tfl_i8 = conv.convert()
         np.save(os.path.join(d, "X.npy"), X)
@@ -219,25 +283,46 @@ def main(argv=None):
             mp = os.path.join(d, "m.tflite")
             with open(mp, "wb") as f:
                 f.write(blob)
-            ipc, r = _callgrind([sys.executable, runner, mp, os.path.join(d, "X.npy"), os.path.join(d, "p.npy")],
-                                "tflite::micro::MicroInterpreter::Invoke()", len(X))
+            ipc, r = _callgrind(
+                [sys.executable, runner, mp, os.path.join(d, "X.npy"), os.path.join(d, "p.npy")],
+                "tflite::micro::MicroInterpreter::Invoke()",
+                len(X),
+            )
             p = np.load(os.path.join(d, "p.npy"))
-            m = re.search(r"\[RecordingMicroAllocator\] Arena allocation total (\d+) bytes", r.stderr)
-            results.append({"impl": label, "instructions": ipc, "flash": len(blob),
-                            "ram": int(m.group(1)) if m else None, "max_abs_dp": float(np.max(np.abs(p - p_ref))),
-                            "note": "Flash = flatbuffer only (interpreter code not counted); RAM = tensor arena"})
-    print(f"DNN4 ({n} features, {len(X)} rows of the cohort's test subjects; BN-folded copy max |dp| "
-          f"{np.max(np.abs(p_fold - p_ref)):.1e})")
-    print("| implementation | instructions / inference (callgrind, x86-64) | Flash B | RAM B | max abs dp vs Keras |")
+            m = re.search(
+                r"\[RecordingMicroAllocator\] Arena allocation total (\d+) bytes", r.stderr
+            )
+            results.append(
+                {
+                    "impl": label,
+                    "instructions": ipc,
+                    "flash": len(blob),
+                    "ram": int(m.group(1)) if m else None,
+                    "max_abs_dp": float(np.max(np.abs(p - p_ref))),
+                    "note": "Flash = flatbuffer only (interpreter code not counted); RAM = "
+                            "tensor arena",
+                }
+            )
+    print(
+        f"DNN4 ({n} features, {len(X)} rows of the cohort's test subjects; BN-folded copy max |dp| "
+        f"{np.max(np.abs(p_fold - p_ref)):.1e})"
+    )
+    print(
+        "| implementation | instructions / inference (callgrind, x86-64) | Flash B | RAM B | "
+        "max abs dp vs Keras |"
+    )
     print("|---|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['impl']} | {r['instructions']:.0f} | {r['flash']} | {r['ram'] if r['ram'] is not None else '-'} "
-              f"| {r['max_abs_dp']:.1e} |")
+        print(
+            f"| {r['impl']} | {r['instructions']:.0f} | {r['flash']} | "
+            f"{r['ram'] if r['ram'] is not None else '-'} "
+            f"| {r['max_abs_dp']:.1e} |"
+        )
     print("Paper (X-CUBE.AI, 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 kB, ~350 us/inference. "
           "TFLite Micro Flash = model flatbuffer only; C rows = ARM object of the model.")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"rows": len(X), "features": feats, "results": results}, f, indent=2)
+        write_json_atomic(a.json, {"rows": len(X), "features": feats, "results": results},
+                          sort_keys=False)
     return 0
 
 

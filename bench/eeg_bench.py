@@ -9,7 +9,6 @@
 3. Cyclone V resource estimate (ALUT/FF/DSP/M10K and % of the 5CSEBA6).
 """
 
-import argparse
 import platform
 import sys
 from datetime import date
@@ -18,7 +17,8 @@ import numpy as np
 
 from boards.synth import HEADER, print_row, synth
 from golden.eeg_mrp_model import BANDS, EEGParams, N, db_from_q, mrp_bitexact, mrp_float
-from spec.constants import SHARED_DATA
+from spec.cli import parser
+from spec.constants import FS, SHARED_DATA
 from synthetic.eeg_gen import generate_eeg
 
 DATA = SHARED_DATA / "eeg-motor-physionet"
@@ -45,12 +45,15 @@ def quantisation(label, x, params, step=61):
             ok = f[band] >= 20
             errs.append(db_from_q(b[band])[ok] - f[band][ok])
     e = np.concatenate(errs)
-    print(f"{label:<34} n={e.size:5d}  mean {e.mean():+.4f} dB, |err| p50 {np.median(np.abs(e)):.4f}, "
-          f"p99 {np.percentile(np.abs(e), 99):.4f}, max {np.abs(e).max():.4f} dB")
+    print(
+        f"{label:<34} n={e.size:5d}  mean {e.mean():+.4f} dB, |err| p50 "
+        f"{np.median(np.abs(e)):.4f}, "
+        f"p99 {np.percentile(np.abs(e), 99):.4f}, max {np.abs(e).max():.4f} dB"
+    )
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.eeg_bench", description=__doc__.splitlines()[0])
+    ap = parser("bench.eeg_bench", __doc__.splitlines()[0])
     ap.add_argument("--no-sim", action="store_true")
     ap.add_argument("--no-synth", action="store_true")
     a = ap.parse_args(argv)
@@ -69,7 +72,9 @@ def main(argv=None):
         rec = read_edf(DATA / "S001R03.edf")
         lab = eeg_label_map(rec.labels)
         uv = np.column_stack([rec.signals[lab[s]] for s in EEG_CHANNELS])
-        x = np.clip(np.round(resample_poly(uv, 25, 8, axis=0) / 0.1), -32768, 32767).astype(np.int16)
+        fs_in = round(rec.fs[lab[EEG_CHANNELS[0]]])                      # 160 Hz
+        x = resample_poly(uv, FS, fs_in, axis=0)                          # = (25, 8)
+        x = np.clip(np.round(x / 0.1), -32768, 32767).astype(np.int16)
         quantisation("PhysioNet S001R03 (real, 125 s)", x, EEGParams(0.1), step=251)
     if not a.no_synth:
         from hdl.eeg_mrp import EEGMRP

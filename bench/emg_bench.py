@@ -12,7 +12,6 @@
    553 M10K).
 """
 
-import argparse
 import platform
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from boards.synth import HEADER, print_row, synth
 from golden.emg_pipeline import run_golden
 from golden.emg_trigger_model import TriggerParams
 from spec.channels import SAMPLE_MS
+from spec.cli import parser
+from spec.constants import FS
 from sw.emg_eval import score_walk
 from synthetic.emg_gen import generate_walk, make_subject
 
@@ -49,27 +50,48 @@ def fidelity_figures(n_walks=12, n_strides=40):
         truth = {(t["leg"], t["start"]): t for t in w.strides}
         for rec in recs:
             leg = "LR"[rec["leg"]]
-            cands = [t for (lg, st), t in truth.items() if lg == leg and abs(st - rec["start"]) <= 50]
+            cands = [
+                t for (lg, st), t in truth.items() if lg == leg and abs(st - rec["start"]) <= 50
+            ]
             if cands:
                 st_err.append(rec["stride_time"] * SAMPLE_MS - cands[0]["stride_time_ms"])
     d = np.concatenate(delays) * SAMPLE_MS
     e = np.abs(np.array(st_err))
     offd = np.array(offd) * SAMPLE_MS
-    return dict(walks=n_walks, strides_per_leg=n_strides, channels=8,
-                onset_delay_median_ms=float(np.median(d)), onset_delay_p95_ms=float(np.percentile(d, 95)),
-                offset_delay_median_ms=float(np.median(offd)), offset_delay_p95_ms=float(np.percentile(offd, 95)),
-                bursts=int(bursts), missed=int(missed), false=int(false),
-                missed_pct=100.0 * missed / bursts, false_pct=100.0 * false / bursts,
-                stride_matched=int(len(e)), stride_abs_err_median_ms=float(np.median(e)),
-                stride_abs_err_p95_ms=float(np.percentile(e, 95)))
+    return dict(
+        walks=n_walks,
+        strides_per_leg=n_strides,
+        channels=8,
+        onset_delay_median_ms=float(np.median(d)),
+        onset_delay_p95_ms=float(np.percentile(d, 95)),
+        offset_delay_median_ms=float(np.median(offd)),
+        offset_delay_p95_ms=float(np.percentile(offd, 95)),
+        bursts=int(bursts),
+        missed=int(missed),
+        false=int(false),
+        missed_pct=100.0 * missed / bursts,
+        false_pct=100.0 * false / bursts,
+        stride_matched=int(len(e)),
+        stride_abs_err_median_ms=float(np.median(e)),
+        stride_abs_err_p95_ms=float(np.percentile(e, 95)),
+    )
 
 
 def fidelity(n_walks, n_strides):
     f = fidelity_figures(n_walks, n_strides)
-    print(f"\n## Trigger fidelity (SYNTHETIC generator, {n_walks} walks x {n_strides} strides, 8 channels)")
-    print(f"onset delay      median {f['onset_delay_median_ms']:.0f} ms, p95 {f['onset_delay_p95_ms']:.0f} ms "
-          f"(paper's trigger: 40 ms static delay)")
-    print(f"offset delay     median {f['offset_delay_median_ms']:.0f} ms, p95 {f['offset_delay_p95_ms']:.0f} ms")
+    print(
+        f"\n## Trigger fidelity (SYNTHETIC generator, {n_walks} walks x {n_strides} strides, 8 "
+        "channels)"
+    )
+    print(
+        f"onset delay      median {f['onset_delay_median_ms']:.0f} ms, p95 "
+        f"{f['onset_delay_p95_ms']:.0f} ms "
+        f"(paper's trigger: 40 ms static delay)"
+    )
+    print(
+        f"offset delay     median {f['offset_delay_median_ms']:.0f} ms, p95 "
+        f"{f['offset_delay_p95_ms']:.0f} ms"
+    )
     print(f"bursts           {f['bursts']} true, {f['missed']} missed ({f['missed_pct']:.1f} %), "
           f"{f['false']} false ({f['false_pct']:.1f} %)")
     print(f"stride time err  |err| median {f['stride_abs_err_median_ms']:.0f} ms, "
@@ -86,7 +108,7 @@ def sim_speed(n_samples):
     dt = time.perf_counter() - t
     print(f"\n## Simulation speed ({_ver(['iverilog', '-V'])}, cocotb 2, 20 cycles/sample)")
     print(f"{len(x)} samples in {dt:.1f} s: {len(x) / dt:.0f} samples/s "
-          f"= {len(x) / dt / 500:.2f} x real time (incl. ~2 s start-up)")
+          f"= {len(x) / dt / FS:.2f} x real time (incl. ~2 s start-up)")
 
 
 def _ver(cmd):
@@ -110,7 +132,7 @@ def resources():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.emg_bench", description=__doc__.splitlines()[0])
+    ap = parser("bench.emg_bench", __doc__.splitlines()[0])
     ap.add_argument("--walks", type=int, default=12)
     ap.add_argument("--strides", type=int, default=40)
     ap.add_argument("--sim-samples", type=int, default=5000)

@@ -4,9 +4,11 @@ Each function writes one PNG atomically and returns its file name.
 """
 
 import os
-from pathlib import Path
 
 import numpy as np
+
+from spec.cli import atomic_path
+from spec.constants import FS
 
 __all__ = ["trigger_overlay", "stride_agreement", "roc_curves"]
 
@@ -19,16 +21,14 @@ def _plt():
 
 
 def _save(fig, path):
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    os.replace(tmp, path)
-    return path.name
+    with atomic_path(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    return os.path.basename(path)
 
 
 def trigger_overlay(path, name, samples, trig, records, knee, peaks, names, seconds=(4.0, 12.0)):
     """Raw EMG with trigger shading, stride onsets and the knee angle for one real walk."""
-    from spec.channels import EMG_CHANNELS, FS
+    from spec.channels import EMG_CHANNELS
     plt = _plt()
     a, b = (int(s * FS) for s in seconds)
     b = min(b, len(samples))
@@ -52,12 +52,14 @@ def trigger_overlay(path, name, samples, trig, records, knee, peaks, names, seco
                 ax.axvline(s / FS, color="tab:blue", lw=1, ls="--")
     axes[2].plot(t, knee[a:b], color="tab:green", lw=1)
     pk = [p for p in peaks if a <= p < b]
-    axes[2].plot(np.array(pk) / FS, knee[pk], "v", color="k", label="knee-flexion peak (gait cycle)")
+    axes[2].plot(
+        np.array(pk) / FS, knee[pk], "v", color="k", label="knee-flexion peak (gait cycle)"
+    )
     axes[2].set_ylabel("knee angle, deg")
     axes[2].set_xlabel("time, s   (dashed: stride onsets of the EMG pipeline, BF marker)")
     axes[2].legend(loc="upper right", fontsize=8)
     axes[0].set_title(f"UCI {name} (REAL recording): dynamic-threshold triggers on raw EMG "
-                      f"(500 Hz, 16-bit counts)")
+                      f"({FS} Hz, 16-bit counts)")
     fig.tight_layout()
     name_out = _save(fig, path)
     plt.close(fig)
@@ -72,7 +74,9 @@ def stride_agreement(path, scores):
     healthy = np.array(["N" in f for f in scores["file"]])
     for sel, lab, col, mk in ((ok & ~healthy, "knee abnormality (A)", "tab:red", "o"),
                               (ok & healthy, "healthy (N)", "tab:blue", "s")):
-        ax.plot(scores["ref_ms"][sel], scores["emg_ms"][sel], mk, ms=4, alpha=0.6, color=col, label=lab)
+        ax.plot(
+            scores["ref_ms"][sel], scores["emg_ms"][sel], mk, ms=4, alpha=0.6, color=col, label=lab
+        )
     if ok.any():
         both = np.concatenate([scores["ref_ms"][ok], scores["emg_ms"][ok]])
         lo = np.min(both) - 100
@@ -85,8 +89,11 @@ def stride_agreement(path, scores):
             ax.text(0.98, 0.02, f"{off} stride(s) > {hi / 1000:.1f} s (pauses) not shown",
                     transform=ax.transAxes, ha="right", fontsize=8)
     e = scores["err_ms"][ok]
-    ax.set_title(f"Stride time, EMG (BF) vs knee goniometer\nREAL UCI walks, {ok.sum()} matched strides, "
-                 f"|err| median {np.median(np.abs(e)) if e.size else float('nan'):.0f} ms", fontsize=10)
+    ax.set_title(
+        f"Stride time, EMG (BF) vs knee goniometer\nREAL UCI walks, {ok.sum()} matched strides, "
+        f"|err| median {np.median(np.abs(e)) if e.size else float('nan'):.0f} ms",
+        fontsize=10,
+    )
     ax.set_xlabel("goniometer stride time, ms")
     ax.set_ylabel("EMG pipeline stride time, ms")
     ax.legend(fontsize=8, loc="upper left")

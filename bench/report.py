@@ -1,4 +1,6 @@
-"""``make bench``: measure the project's figures and write ``bench/results/REPORT.md`` + ``bench/results/report.json``.
+"""``make bench``: measure the project's figures and write ``bench/results/REPORT.md``.
+
+The figures themselves go to ``bench/results/report.json`` beside it.
 
 Usage::
 
@@ -37,7 +39,6 @@ a failing section is reported as failed (with its error) and the exit status
 is 1.
 """
 
-import argparse
 import json
 import os
 import platform
@@ -50,11 +51,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.validate import json_default, write_atomic
-from spec.constants import BENCH_DIR, ROOT, SHARED_DATA
+from spec.cli import fail, parser, write_json_atomic, write_text_atomic
+from spec.constants import BENCH_DIR, CLOCK_HZ, DEFAULT_OUT, FS, ROOT, SHARED_DATA
 
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
-CLOCK_MHZ = 50
+CLOCK_MHZ = CLOCK_HZ // 1_000_000
+PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
 
 __all__ = ["main", "SECTIONS"]
@@ -82,8 +84,12 @@ def start_resources(work):
     if path.exists():
         path.unlink()
     log = open(Path(work) / "resources.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "boards.de10_nano", "resources", "--json", str(path)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "boards.de10_nano", "resources", "--json", str(path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
 
     def finish():
         rc = proc.wait()
@@ -101,34 +107,44 @@ def resources_md(r):
     lines = ["| block | ALUT | FF | DSP | M10K | % ALUT | % FF | % DSP | % M10K |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, v in b.items():
-        lines.append(f"| {'**total (SystemTop)**' if name == 'total' else name} | {v['ALUT']} | {v['FF']} | "
-                     f"{v['DSP']} | {v['M10K']} | {v['pct']['ALUT']:.2f} | {v['pct']['FF']:.2f} | "
-                     f"{v['pct']['DSP']:.2f} | {v['pct']['M10K']:.2f} |")
+        lines.append(
+            f"| {'**total (SystemTop)**' if name == 'total' else name} | {v['ALUT']} | {v['FF']} | "
+            f"{v['DSP']} | {v['M10K']} | {v['pct']['ALUT']:.2f} | {v['pct']['FF']:.2f} | "
+            f"{v['pct']['DSP']:.2f} | {v['pct']['M10K']:.2f} |"
+        )
     t = b["total"]
     alms = DEVICE_5CSEBA6["ALUT"] / 2
     alm_lo = 100 * t["ALUT"] / 2 / alms
     alm_hi = 100 * t["ALUT"] / alms
-    lines += ["", f"Device 5CSEBA6 (DE10-Nano): 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K. "
-              f"Yosys reports ALUTs, not ALMs: an ALM holds two ALUTs, so the design needs between "
-              f"{alm_lo:.1f} % (perfect packing) and {alm_hi:.1f} % (one ALUT per ALM) of the ALMs. "
-              "**Anchor:** the authors' earlier Cyclone V EMG processors used 12-22.5 % of the ALMs "
-              "(Quartus fit; not comparable tool for tool)."]
+    lines += [
+        "",
+        f"Device 5CSEBA6 (DE10-Nano): 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K. "
+        f"Yosys reports ALUTs, not ALMs: an ALM holds two ALUTs, so the design needs between "
+        f"{alm_lo:.1f} % (perfect packing) and {alm_hi:.1f} % (one ALUT per ALM) of the ALMs. "
+        "**Anchor:** the authors' earlier Cyclone V EMG processors used 12-22.5 % of the ALMs "
+        "(Quartus fit; not comparable tool for tool).",
+    ]
     return "\n".join(lines) + "\n", dict(alm_pct_low=alm_lo, alm_pct_high=alm_hi)
 
 
 def section_trigger():
     from bench.emg_bench import fidelity_figures
     f = fidelity_figures()
-    md = (f"SYNTHETIC walks ({f['walks']} walks x {f['strides_per_leg']} strides per leg, 8 channels, "
-          "`synthetic/emg_gen.py` ground truth), bit-exact golden model (= gateware).\n\n"
-          "| figure | measured | anchor |\n|---|---:|---|\n"
-          f"| onset delay median / p95 | {f['onset_delay_median_ms']:.0f} / {f['onset_delay_p95_ms']:.0f} ms "
-          f"| 40 ms static delay (paper §4.3) |\n"
-          f"| offset delay median / p95 | {f['offset_delay_median_ms']:.0f} / {f['offset_delay_p95_ms']:.0f} ms | – |\n"
-          f"| missed bursts | {f['missed']} of {f['bursts']} ({f['missed_pct']:.1f} %) | – |\n"
-          f"| false bursts | {f['false']} ({f['false_pct']:.1f} % of the true count) | – |\n"
-          f"| stride time abs. error median / p95 | {f['stride_abs_err_median_ms']:.0f} / "
-          f"{f['stride_abs_err_p95_ms']:.0f} ms ({f['stride_matched']} strides) | 2 ms resolution |\n")
+    md = (
+        f"SYNTHETIC walks ({f['walks']} walks x {f['strides_per_leg']} strides per leg, 8 "
+        "channels, "
+        "`synthetic/emg_gen.py` ground truth), bit-exact golden model (= gateware).\n\n"
+        "| figure | measured | anchor |\n|---|---:|---|\n"
+        f"| onset delay median / p95 | {f['onset_delay_median_ms']:.0f} / "
+        f"{f['onset_delay_p95_ms']:.0f} ms "
+        f"| 40 ms static delay (paper §4.3) |\n"
+        f"| offset delay median / p95 | {f['offset_delay_median_ms']:.0f} / "
+        f"{f['offset_delay_p95_ms']:.0f} ms | – |\n"
+        f"| missed bursts | {f['missed']} of {f['bursts']} ({f['missed_pct']:.1f} %) | – |\n"
+        f"| false bursts | {f['false']} ({f['false_pct']:.1f} % of the true count) | – |\n"
+        f"| stride time abs. error median / p95 | {f['stride_abs_err_median_ms']:.0f} / "
+        f"{f['stride_abs_err_p95_ms']:.0f} ms ({f['stride_matched']} strides) | 2 ms resolution |\n"
+    )
     return f, md
 
 
@@ -138,12 +154,12 @@ def section_latency(sim):
     from synthetic.eeg_gen import generate_eeg
     rng = np.random.default_rng(1)
     trig = np.zeros((6000, 8), np.uint8)
-    for leg in (0, 1):                      # LG bursts every 500-560 frames, legs out of step
+    for leg in (0, 1):                      # LG bursts every 1-1.12 s, legs out of step
         pos = 60 + 250 * leg
         while pos < len(trig) - 200:
             for c in range(4):
                 trig[pos + 20 * c:pos + 20 * c + int(rng.integers(60, 200)), 4 * leg + c] = 1
-            pos += int(rng.integers(500, 560))
+            pos += int(rng.integers(FS, FS + 60))
     recs, _, lat = run_hdl_strides(trig, gap=20, sim=sim)
     w = generate_eeg(5, n_samples=1000)
     t = np.zeros(900, np.uint8)
@@ -153,13 +169,22 @@ def section_latency(sim):
              stride_cycles_max=int(lat.max()), stride_us=float(lat.max()) / CLOCK_MHZ,
              eeg_triggers=int(t.sum()), eeg_channels=7, eeg_cycles_max=int(np.max(cycles)),
              eeg_us=float(np.max(cycles)) / CLOCK_MHZ)
-    md = ("Gateware simulation (" + sim + "), cycles counted by the cocotb testbench; µs at the board's "
-          f"{CLOCK_MHZ} MHz.\n\n| path | cycles | µs at 50 MHz | anchor |\n|---|---:|---:|---|\n"
-          f"| stride end (frame with the next onset accepted) -> stride record taken, "
-          f"{f['stride_records']} records | {_span(f['stride_cycles_min'], f['stride_cycles_max'])} | "
-          f"{f['stride_us']:.2f} | 0.2 ms index extraction + transfer to the MCU (paper §4.3) |\n"
-          f"| EEG trigger frame -> last MRP record (7 channels x 3 bands), worst of {f['eeg_triggers']} | "
-          f"{f['eeg_cycles_max']} | {f['eeg_us']:.0f} | – (a 500 Hz sample arrives every 100 000 cycles) |\n")
+    per_sample = f"{CLOCK_HZ // FS:,}".replace(",", " ")        # 100 000
+    md = (
+        "Gateware simulation ("
+        + sim
+        + "), cycles counted by the cocotb testbench; µs at the board's "
+        f"{CLOCK_MHZ} MHz.\n\n| path | cycles | µs at {CLOCK_MHZ} MHz | anchor "
+        "|\n|---|---:|---:|---|\n"
+        f"| stride end (frame with the next onset accepted) -> stride record taken, "
+        f"{f['stride_records']} records | "
+        f"{_span(f['stride_cycles_min'], f['stride_cycles_max'])} | "
+        f"{f['stride_us']:.2f} | 0.2 ms index extraction + transfer to the MCU (paper §4.3) |\n"
+        "| EEG trigger frame -> last MRP record (7 channels x 3 bands), worst of "
+        f"{f['eeg_triggers']} | "
+        f"{f['eeg_cycles_max']} | {f['eeg_us']:.0f} | – (a {FS} Hz sample arrives every "
+        f"{per_sample} cycles) |\n"
+    )
     return f, md
 
 
@@ -189,13 +214,17 @@ def section_simspeed():
         rate = (n2 - n1) / max(times[1] - times[0], 1e-9)
         startup = max(times[0] - n1 / rate, 0.0)
         out[sim] = dict(samples=[n1, n2], seconds=[round(x, 2) for x in times], samples_per_s=rate,
-                        x_real_time=rate / 500, startup_s=startup)
-        rows.append(f"| {sim} | {n2} | {times[1]:.1f} s | {rate:.0f} | {rate / 500:.2f}x | "
+                        x_real_time=rate / FS, startup_s=startup)
+        rows.append(f"| {sim} | {n2} | {times[1]:.1f} s | {rate:.0f} | {rate / FS:.2f}x | "
                     f"start-up {startup:.1f} s |")
-    md = ("EMG branch (`hdl/emg_branch.py`, 8 channels, 20 cycles per sample) driven by cocotb 2; "
-          "rate = marginal samples/s between a short and a long run (start-up excluded).\n\n"
-          "| simulator | samples | wall time | samples/s | x real time | note |\n|---|---:|---:|---:|---:|---|\n"
-          + "\n".join(rows) + "\n")
+    md = (
+        "EMG branch (`hdl/emg_branch.py`, 8 channels, 20 cycles per sample) driven by cocotb 2; "
+        "rate = marginal samples/s between a short and a long run (start-up excluded).\n\n"
+        "| simulator | samples | wall time | samples/s | x real time | note "
+        "|\n|---|---:|---:|---:|---:|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
     return out, md
 
 
@@ -212,27 +241,50 @@ def section_classifiers(cohort, work, plot_dir):
     rows, models = [], []
     for r in meta["models"]:
         t, p = r["test"], PAPER_TABLE4[r["model"]]
-        rows.append(f"| {r['model'].upper()} | {t['accuracy']:.2f} ({p[0]:.2f}) | {t['recall']:.2f} ({p[1]:.2f}) | "
-                    f"{t['precision']:.2f} ({p[2]:.2f}) | {t['f1']:.2f} ({p[3]:.2f}) | {t['auc']:.3f} ({p[4]:.2f}) |")
+        rows.append(
+            f"| {r['model'].upper()} | {t['accuracy']:.2f} ({p[0]:.2f}) | {t['recall']:.2f} "
+            f"({p[1]:.2f}) | "
+            f"{t['precision']:.2f} ({p[2]:.2f}) | {t['f1']:.2f} ({p[3]:.2f}) | {t['auc']:.3f} "
+            f"({p[4]:.2f}) |"
+        )
         if "roc" in r:
             models.append((r["model"], r["roc"]["fpr"], r["roc"]["tpr"], t["auc"]))
-    roc = roc_curves(Path(plot_dir) / "roc_classifiers.png", models,
-                     "ROC of the eight classifiers, test subjects" + (" (SYNTHETIC cohort)" if synthetic else ""))
+    roc = roc_curves(
+        Path(plot_dir) / "roc_classifiers.png",
+        models,
+        "ROC of the eight classifiers, test subjects"
+        + (" (SYNTHETIC cohort)" if synthetic else ""),
+    )
     d = meta["dataset"]
-    flat = [r["model"].upper() for r in meta["models"]
-            if min(r["test"]["tp"] + r["test"]["fp"], r["test"]["tn"] + r["test"]["fn"]) < 0.02 * r["test"]["n"]]
-    note = (f"\n**Degenerate:** {', '.join(flat)} predicted one class for (almost) every test stride -- "
-            "its training did not converge on this cohort (seed 0); the row is reported as measured.\n"
-            if flat else "")
-    md = (("**SYNTHETIC cohort** -- " if synthetic else "") +
-          f"train subjects {', '.join(d['train_subjects'])} ({d['train_rows']} strides), test subjects "
-          f"{', '.join(d['test_subjects'])} ({d['test_rows']} strides), features {', '.join(d['features'])}. "
-          "Measured (paper's Table 4 in brackets), %:\n\n"
-          "| model | accuracy | recall | precision | F1 | AUC |\n|---|---:|---:|---:|---:|---:|\n"
-          + "\n".join(rows) + f"\n{note}\n![ROC curves]({roc})\n")
+    flat = [
+        r["model"].upper()
+        for r in meta["models"]
+        if min(r["test"]["tp"] + r["test"]["fp"], r["test"]["tn"] + r["test"]["fn"])
+        < 0.02 * r["test"]["n"]
+    ]
+    note = (
+        f"\n**Degenerate:** {', '.join(flat)} predicted one class for (almost) every test "
+        "stride -- "
+        "its training did not converge on this cohort (seed 0); the row is reported as measured.\n"
+        if flat
+        else ""
+    )
+    md = (
+        ("**SYNTHETIC cohort** -- " if synthetic else "")
+        + f"train subjects {', '.join(d['train_subjects'])} ({d['train_rows']} strides), test "
+          "subjects "
+        f"{', '.join(d['test_subjects'])} ({d['test_rows']} strides), features "
+        f"{', '.join(d['features'])}. "
+        "Measured (paper's Table 4 in brackets), %:\n\n"
+        "| model | accuracy | recall | precision | F1 | AUC |\n|---|---:|---:|---:|---:|---:|\n"
+        + "\n".join(rows)
+        + f"\n{note}\n![ROC curves]({roc})\n"
+    )
     fig = {r["model"]: {k: r["test"][k] for k in ("accuracy", "recall", "precision", "f1", "auc")}
            for r in meta["models"]}
-    return dict(synthetic=synthetic, dataset=d, models=fig, plot=roc, model_dir=str(out), degenerate=flat), md
+    return dict(
+        synthetic=synthetic, dataset=d, models=fig, plot=roc, model_dir=str(out), degenerate=flat
+    ), md
 
 
 def section_dnn(model_dir, cohort, work):
@@ -242,24 +294,38 @@ def section_dnn(model_dir, cohort, work):
     if rc not in (0, None):
         raise RuntimeError(f"bench.dnn_compare exited with {rc}")
     r = json.loads(path.read_text())
-    rows = [f"| {x['impl']} | {x['instructions']:.0f} | {x['flash']} | {x['ram'] if x['ram'] is not None else '–'} | "
-            f"{x['max_abs_dp']:.1e} |" for x in r["results"]]
-    md = (f"DNN4 as trained in the classifiers section, {r['rows']} feature rows of the test subjects, one run. "
-          "Instructions per inference: valgrind callgrind on the host (x86-64), collection on the inference "
-          "function only -- repeatable, but not Cortex-A9 cycles. Bytes: ARM objects "
-          "(`arm-linux-gnueabihf-gcc -mcpu=cortex-a9`) for the C; for TFLite Micro the flatbuffer (Flash) and "
-          "its tensor arena (RAM), interpreter code not counted.\n\n"
-          "| implementation | instructions / inference | Flash B | RAM B | max abs dp vs Keras |\n"
-          "|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
-          "\n\n**Anchor** (paper, X-CUBE.AI on an 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 kB, ~350 µs "
-          "per inference.\n")
+    rows = [
+        f"| {x['impl']} | {x['instructions']:.0f} | {x['flash']} | "
+        f"{x['ram'] if x['ram'] is not None else '–'} | "
+        f"{x['max_abs_dp']:.1e} |"
+        for x in r["results"]
+    ]
+    md = (
+        f"DNN4 as trained in the classifiers section, {r['rows']} feature rows of the test "
+        "subjects, one run. "
+        "Instructions per inference: valgrind callgrind on the host (x86-64), collection on the "
+        "inference "
+        "function only -- repeatable, but not Cortex-A9 cycles. Bytes: ARM objects "
+        "(`arm-linux-gnueabihf-gcc -mcpu=cortex-a9`) for the C; for TFLite Micro the flatbuffer "
+        "(Flash) and "
+        "its tensor arena (RAM), interpreter code not counted.\n\n"
+        "| implementation | instructions / inference | Flash B | RAM B | max abs dp vs Keras |\n"
+        "|---|---:|---:|---:|---:|\n"
+        + "\n".join(rows)
+        + "\n\n**Anchor** (paper, X-CUBE.AI on an 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 "
+          "kB, ~350 µs "
+        "per inference.\n"
+    )
     return r, md
 
 
 # --------------------------------------------------------------------- driver
 
 def ensure_cohort(cohort, work):
-    """Use ``cohort`` if it holds a current cohort, else build the reduced one; returns (path, note)."""
+    """Use ``cohort`` if it holds a current cohort, else build the reduced one.
+
+    Returns ``(path, note)``.
+    """
     from sw.cohort import FORMAT_VERSION
     cohort = Path(cohort)
     try:
@@ -271,9 +337,14 @@ def ensure_cohort(cohort, work):
         if meta.get("format") == FORMAT_VERSION:
             what = ("the default cohort" if meta.get("walks") == 8 and meta.get("steps") == 150
                     else f"the cohort ({meta.get('walks')} walks x {meta.get('steps')} strides)")
-            return cohort, f"{what} in `{cohort}`" + (" (SYNTHETIC)" if meta.get("source") == "synthetic" else "")
-        _say(f"bench.report: {cohort} was built by an older pipeline (format {meta.get('format')}, "
-             f"now {FORMAT_VERSION}); using a reduced cohort instead (make run rebuilds the default one)")
+            return cohort, f"{what} in `{cohort}`" + (
+                " (SYNTHETIC)" if meta.get("source") == "synthetic" else ""
+            )
+        _say(
+            f"bench.report: {cohort} was built by an older pipeline (format {meta.get('format')}, "
+            f"now {FORMAT_VERSION}); using a reduced cohort instead (make run rebuilds the "
+            "default one)"
+        )
         why = f"`{cohort}` was built by an older pipeline (format {meta.get('format')})"
     reduced = Path(work) / "cohort"
     from sw import cohort as cohort_cli
@@ -281,9 +352,11 @@ def ensure_cohort(cohort, work):
                           "--steps", str(REDUCED["steps"])])
     if rc not in (0, None):
         raise RuntimeError(f"sw.cohort exited with {rc}")
-    return reduced, (f"a **reduced** cohort of the default design ({REDUCED['walks']} walks x "
-                     f"{REDUCED['steps']} strides per leg and session instead of 8 x 150) in `{reduced}`, "
-                     f"because {why}; `make run` builds the default one")
+    return reduced, (
+        f"a **reduced** cohort of the default design ({REDUCED['walks']} walks x "
+        f"{REDUCED['steps']} strides per leg and session instead of 8 x 150) in `{reduced}`, "
+        f"because {why}; `make run` builds the default one"
+    )
 
 
 def headline(res):
@@ -291,18 +364,25 @@ def headline(res):
     h = {}
     if "resources" in res:
         t = res["resources"]["blocks"]["total"]
-        h["fabric total (yosys)"] = (f"{t['ALUT']} ALUT ({t['pct']['ALUT']:.1f} %), {t['FF']} FF, {t['DSP']} DSP, "
-                                     f"{t['M10K']} M10K of the 5CSEBA6")
+        h["fabric total (yosys)"] = (
+            f"{t['ALUT']} ALUT ({t['pct']['ALUT']:.1f} %), {t['FF']} FF, {t['DSP']} DSP, "
+            f"{t['M10K']} M10K of the 5CSEBA6"
+        )
     if "trigger" in res:
         h["EMG onset delay median / p95 (SYNTHETIC; paper: 40 ms)"] = (
-            f"{res['trigger']['onset_delay_median_ms']:.0f} / {res['trigger']['onset_delay_p95_ms']:.0f} ms")
+            f"{res['trigger']['onset_delay_median_ms']:.0f} / "
+            f"{res['trigger']['onset_delay_p95_ms']:.0f} ms"
+        )
     if "latency" in res:
         h["stride end -> stride record (paper: 0.2 ms)"] = (
-            f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} µs at 50 MHz")
+            f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} "
+            "µs at 50 MHz"
+        )
     if "simspeed" in res and "samples_per_s" in res["simspeed"].get("verilator", {}):
         v, i = res["simspeed"]["verilator"], res["simspeed"].get("icarus", {})
-        h["EMG branch simulation"] = (f"Verilator {v['x_real_time']:.0f}x real time"
-                                      + (f", Icarus {i['x_real_time']:.2f}x" if "x_real_time" in i else ""))
+        h["EMG branch simulation"] = f"Verilator {v['x_real_time']:.0f}x real time" + (
+            f", Icarus {i['x_real_time']:.2f}x" if "x_real_time" in i else ""
+        )
     if "classifiers" in res:
         from sw.wo_train import PAPER_TABLE4
         d4, p4 = res["classifiers"]["models"]["dnn4"], PAPER_TABLE4["dnn4"]
@@ -311,7 +391,9 @@ def headline(res):
     if "dnn" in res:
         ours = next(x for x in res["dnn"]["results"] if x["impl"] == "ours wo_dnn4_f32")
         h["DNN4 float C (ARM object; paper: 1.05 kB Flash)"] = (
-            f"{ours['flash']} B Flash, {ours['ram']} B RAM, {ours['instructions']:.0f} instructions / inference (x86)")
+            f"{ours['flash']} B Flash, {ours['ram']} B RAM, {ours['instructions']:.0f} "
+            "instructions / inference (x86)"
+        )
     if "validation" in res:
         s = res["validation"]["uci"]["summary"]
         k = next(iter(s))
@@ -325,9 +407,12 @@ README_END = "<!-- bench:headline:end -->"
 
 
 def headline_md(heads, meta):
-    return ("| figure (from `bench/results/report.json`) | measured |\n|---|---|\n"
-            + "\n".join(f"| {k} | {v} |" for k, v in heads.items())
-            + f"\n\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, {meta['cores']} cores).*\n")
+    return (
+        "| figure (from `bench/results/report.json`) | measured |\n|---|---|\n"
+        + "\n".join(f"| {k} | {v} |" for k, v in heads.items())
+        + f"\n\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, {meta['cores']} "
+          "cores).*\n"
+    )
 
 
 def update_readme(path, heads, meta):
@@ -338,19 +423,30 @@ def update_readme(path, heads, meta):
     if a < 0 or b < a:
         return False
     new = text[:a] + README_START + "\n" + headline_md(heads, meta) + text[b:]
-    write_atomic(path, new)
+    write_text_atomic(path, new)
     return True
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(BENCH_DIR), help="where REPORT.md, report.json and plots go (default bench/results/)")
-    ap.add_argument("--cohort", default=str(ROOT / "out" / "cohort"),
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument(
+        "--out",
+        default=str(BENCH_DIR),
+        help="where REPORT.md, report.json and plots go (default bench/results/)",
+    )
+    ap.add_argument("--cohort", default=str(ROOT / DEFAULT_OUT / "cohort"),
                     help="cohort folder (default out/cohort; a reduced cohort is built if missing)")
-    ap.add_argument("--work", default=str(ROOT / "out" / "bench"), help="scratch folder (default out/bench)")
-    ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator"),
-                    help="simulator for latency and validation replays (default: Verilator if installed)")
-    ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})")
+    ap.add_argument("--work", default=str(ROOT / DEFAULT_OUT / "bench"),
+                    help=f"scratch folder (default {DEFAULT_OUT / 'bench'})")
+    ap.add_argument(
+        "--sim",
+        default="auto",
+        choices=("auto", "icarus", "verilator"),
+        help="simulator for latency and validation replays (default: Verilator if installed)",
+    )
+    ap.add_argument(
+        "--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})"
+    )
     ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
                     "bench:headline markers) when every section ran")
@@ -358,14 +454,12 @@ def main(argv=None):
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     bad = skip - set(SECTIONS)
     if bad:
-        print(f"bench.report: error: unknown section {sorted(bad)[0]!r} (choose from {', '.join(SECTIONS)})",
-              file=sys.stderr)
-        return 2
+        return fail(PROG, f"unknown section {sorted(bad)[0]!r} "
+                          f"(choose from {', '.join(SECTIONS)})")
     from bench.validate import best_sim
     sim = best_sim(a.sim)
     if sim is None:
-        print("bench.report: error: no HDL simulator (make setup installs Icarus and Verilator)", file=sys.stderr)
-        return 2
+        return fail(PROG, "no HDL simulator (make setup installs Icarus and Verilator)")
     out, work = Path(a.out), Path(a.work)
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -404,7 +498,9 @@ def main(argv=None):
             from bench import validate
             run("validation", lambda: validate.run(a.data, out, sim))
         else:
-            failed["validation"] = f"real recordings not found in {a.data} (see ../shared/data/README.md)"
+            failed["validation"] = (
+                f"real recordings not found in {a.data} (see ../shared/data/README.md)"
+            )
     if finish_resources is not None:
         _say("== bench.report: waiting for the resource synthesis")
         t0 = time.perf_counter()
@@ -428,11 +524,16 @@ def main(argv=None):
                   dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
                   validation="Validation on real recordings")
     heads = headline(res)
-    parts = [f"# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on **{stamp}**, host "
-             f"`{meta['host']}` ({meta['cpu']}, {meta['cores']} cores, Python {meta['python']}), "
-             f"in {total / 60:.1f} min. Nothing in this file is typed in: every figure comes from this run "
-             "(`report.json` holds them all). Figures from synthetic data are labelled SYNTHETIC; the paper's "
-             "data are not public.\n"]
+    parts = [
+        "# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on "
+        f"**{stamp}**, host "
+        f"`{meta['host']}` ({meta['cpu']}, {meta['cores']} cores, Python {meta['python']}), "
+        f"in {total / 60:.1f} min. Nothing in this file is typed in: every figure comes from "
+        "this run "
+        "(`report.json` holds them all). Figures from synthetic data are labelled SYNTHETIC; "
+        "the paper's "
+        "data are not public.\n"
+    ]
     if cohort_note:
         parts.append(f"Classifier data: {cohort_note}.\n")
     if heads:
@@ -447,8 +548,8 @@ def main(argv=None):
                  + "\n".join(f"| {k} | {v:.0f} |" for k, v in timing.items()) + "\n")
     res["meta"] = meta
     res["headline"] = heads
-    write_atomic(out / "report.json", json.dumps(res, indent=1, default=json_default))
-    write_atomic(out / "REPORT.md", "\n".join(parts))
+    write_json_atomic(out / "report.json", res, indent=1, sort_keys=False)
+    write_text_atomic(out / "REPORT.md", "\n".join(parts))
     if a.readme and not failed and not skip:
         if update_readme(a.readme, heads, meta):
             _say(f"bench.report: updated the headline figures in {a.readme}")

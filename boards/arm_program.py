@@ -16,10 +16,14 @@ import re
 import shutil
 import subprocess
 
+from spec.cli import fail, parser
+from spec.constants import DEFAULT_OUT
 from sw.c_build import ARM_CC, ARM_FLAGS
 from sw.c_emit import CFLAGS
 
 __all__ = ["build", "run", "SOURCE"]
+
+PROG = "boards.arm_program"
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm")
 SOURCE = os.path.join(HERE, "wo_monitor.c")
@@ -28,14 +32,28 @@ SOURCE = os.path.join(HERE, "wo_monitor.c")
 def build(model_dir, model, out, arm=False, fake_bridge=False):
     cc = ARM_CC if arm else os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
-        raise RuntimeError(f"{cc} not found (apt-get install {'gcc-arm-linux-gnueabihf' if arm else 'gcc'})")
+        raise RuntimeError(
+            f"{cc} not found (apt-get install {'gcc-arm-linux-gnueabihf' if arm else 'gcc'})"
+        )
     N = model.upper()
     header = open(os.path.join(model_dir, f"{model}.h")).read()
     if not re.search(rf"#define {N}_FEATURE_NAMES", header):
         raise RuntimeError(f"{model}.h has no {N}_FEATURE_NAMES")
-    cmd = [cc, *CFLAGS, *(ARM_FLAGS + ["-static"] if arm else []), f"-I{HERE}", f"-I{model_dir}",
-           f'-DWO_HEADER="{model}.h"', f"-DWO_PREDICT={model}_predict", f"-DWO_N_FEATURES={N}_N_FEATURES",
-           f"-DWO_FEATURE_NAMES={N}_FEATURE_NAMES", SOURCE, os.path.join(model_dir, f"{model}.c"), "-o", out]
+    cmd = [
+        cc,
+        *CFLAGS,
+        *(ARM_FLAGS + ["-static"] if arm else []),
+        f"-I{HERE}",
+        f"-I{model_dir}",
+        f'-DWO_HEADER="{model}.h"',
+        f"-DWO_PREDICT={model}_predict",
+        f"-DWO_N_FEATURES={N}_N_FEATURES",
+        f"-DWO_FEATURE_NAMES={N}_FEATURE_NAMES",
+        SOURCE,
+        os.path.join(model_dir, f"{model}.c"),
+        "-o",
+        out,
+    ]
     if fake_bridge:     # host tests of --devmem: registers from boards/arm/wo_fake_bridge.c
         cmd[-3:-3] = ["-DWO_FAKE_BRIDGE", os.path.join(HERE, "wo_fake_bridge.c")]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -48,28 +66,35 @@ def run(exe, data, arm=False):
     cmd = (["qemu-arm"] if arm else []) + [exe, "--file", "-"]
     r = subprocess.run(cmd, input=data, capture_output=True)
     if r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.decode(errors='replace')}"
+        )
     return r.stdout.decode()
 
 
 def main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m boards.arm_program",
-                                 description="Build wo_monitor with an emitted classifier (host or Cortex-A9).")
-    ap.add_argument("--model-dir", default=os.path.join("out", "dnn4", "c"),
-                    help="folder with <model>.c/.h (default out/dnn4/c, from python -m sw.train_dnn)")
-    ap.add_argument("--model", default="wo_dnn4_f32", help="emitted model name (default wo_dnn4_f32)")
-    ap.add_argument("--out", default="wo_monitor", help="executable to write (default ./wo_monitor)")
-    ap.add_argument("--arm", action="store_true", help="cross-compile for the DE10-Nano's Cortex-A9 (static)")
+    ap = parser(PROG, "Build wo_monitor with an emitted classifier (host or Cortex-A9).")
+    ap.add_argument("--model-dir", default=str(DEFAULT_OUT / "dnn4" / "c"),
+                    help=f"folder with <model>.c/.h (default {DEFAULT_OUT / 'dnn4' / 'c'}, "
+                         "from python -m sw.train_dnn)")
+    ap.add_argument(
+        "--model", default="wo_dnn4_f32", help="emitted model name (default wo_dnn4_f32)"
+    )
+    ap.add_argument(
+        "--out", default="wo_monitor", help="executable to write (default ./wo_monitor)"
+    )
+    ap.add_argument(
+        "--arm", action="store_true", help="cross-compile for the DE10-Nano's Cortex-A9 (static)"
+    )
     a = ap.parse_args(argv)
     for ext in (".c", ".h"):
         if not os.path.isfile(os.path.join(a.model_dir, a.model + ext)):
-            ap.exit(1, f"{ap.prog}: error: {os.path.join(a.model_dir, a.model + ext)} not found "
-                       f"(run python -m sw.train_dnn first)\n")
+            return fail(PROG, f"{os.path.join(a.model_dir, a.model + ext)} not found "
+                              "(run python -m sw.train_dnn first)", 1)
     try:
         exe = build(a.model_dir, a.model, a.out, a.arm)
     except RuntimeError as e:
-        ap.exit(1, f"{ap.prog}: error: {str(e).splitlines()[0]}\n")
+        return fail(PROG, e, 1)
     print(f"wrote {exe} ({'Cortex-A9, static' if a.arm else 'host'})")
     return 0
 

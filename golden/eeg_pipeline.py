@@ -5,16 +5,53 @@ Emulates :class:`hdl.eeg_mrp.EEGMRP` frame by frame with
 frames up to and including the trigger frame (fewer -> ``partial``, older
 samples zero). ``python -m sw.extract eeg --engine golden`` runs it; the
 ``hdl`` engine (:mod:`sim.eeg_hdl_engine`) must give identical records.
+
+:func:`mrp_record_to_row` turns one record (golden, gateware or a UART ``MRP`` frame) into a
+row of the user CSV (:data:`MRP_CSV_COLUMNS`), as :func:`golden.stride_indexes_model.record_to_row`
+does for strides; ``sw.extract eeg``, ``sw.uart`` and ``sw.demo`` all write it.
 """
 
 import numpy as np
 
-from golden.eeg_mrp_model import BANDS, EEGParams, N, mrp_bitexact
+from golden.eeg_mrp_model import BANDS, DB_FLOOR, DB_FRAC, EEGParams, N, mrp_bitexact
+from spec.channels import EEG_CHANNELS
+from spec.constants import FS
 
-__all__ = ["run_golden_eeg", "RECORD_FIELDS"]
+__all__ = ["run_golden_eeg", "RECORD_FIELDS", "MRP_CSV_COLUMNS", "format_db_q",
+           "mrp_record_to_row"]
 
 #: record fields, in the order of the gateware layout
 RECORD_FIELDS = ("channel", "index", *BANDS, "partial")
+
+#: Columns of the per-trigger, per-site CSV written by ``python -m sw.extract eeg``.
+MRP_CSV_COLUMNS = ("trigger_s", "index", "site", *(f"{b}_dBu" for b in BANDS), "flags")
+
+
+def format_db_q(raw):
+    """Q8.8 raw dB -> exact decimal text (at least 2 decimals), ``-inf`` for the floor.
+
+    >>> format_db_q(60 * 256), format_db_q(-1), format_db_q(DB_FLOOR)
+    ('60.00', '-0.00390625', '-inf')
+    """
+    if raw == DB_FLOOR:
+        return "-inf"
+    text = f"{raw / (1 << DB_FRAC):.8f}".rstrip("0")
+    whole, frac = text.split(".")
+    return f"{whole}.{frac:0<2}"
+
+
+def mrp_record_to_row(rec, fs=FS):
+    """Convert one MRP record into a CSV row (dict of strings, keys :data:`MRP_CSV_COLUMNS`).
+
+    ``trigger_s`` is the trigger frame in seconds (3 decimals), ``site`` the channel's
+    electrode site (``chN`` past the known sites), the band values exact dBµV text
+    (:func:`format_db_q`) and ``flags`` lists ``partial`` when bit 0 of ``partial`` is set.
+    """
+    c = rec["channel"]
+    return {"trigger_s": f"{rec['index'] / fs:.3f}", "index": str(rec["index"]),
+            "site": EEG_CHANNELS[c] if c < len(EEG_CHANNELS) else f"ch{c}",
+            **{f"{b}_dBu": format_db_q(rec[b]) for b in BANDS},
+            "flags": "partial" if rec["partial"] & 1 else ""}
 
 
 def run_golden_eeg(samples, trigger, enable=None, params=EEGParams()):

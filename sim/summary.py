@@ -1,10 +1,11 @@
-"""``make sim``: run every cocotb testbench (``sim/cocotb_*.py``, driven by ``tests/gateware/``) and print a pass/fail summary per block.
+"""``make sim``: run every cocotb testbench and print a pass/fail summary per block.
+
+The testbenches are ``sim/cocotb_*.py``, driven by ``tests/gateware/``.
 
 Usage: ``python -m sim.summary [--waves] [-k EXPR]``. With ``--waves`` each
 simulation dumps an FST waveform and its path is printed (open with GTKWave).
 """
 
-import argparse
 import os
 import sys
 from collections import defaultdict
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from spec.cli import parser
 from spec.constants import ROOT
 
 DRIVERS = ROOT / "tests" / "gateware"
@@ -28,7 +30,7 @@ class _Collect:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m sim.summary", description=__doc__.splitlines()[0])
+    ap = parser("sim.summary", __doc__.splitlines()[0])
     ap.add_argument("--waves", action="store_true", help="dump FST waveforms")
     ap.add_argument("-k", default=None, help="only tests matching this pytest expression")
     args = ap.parse_args(argv)
@@ -41,8 +43,10 @@ def main(argv=None):
     rc = pytest.main(pargs, plugins=[col])
     print("\n== make sim: summary per block ==")
     for block, c in sorted(col.blocks.items()):
-        status = "PASS" if c["failed"] == 0 and c["passed"] else ("SKIP" if not c["failed"] else "FAIL")
-        print(f"  {block:<22} {status}  ({c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped)")
+        status = ("PASS" if c["failed"] == 0 and c["passed"]
+                  else ("SKIP" if not c["failed"] else "FAIL"))
+        print(f"  {block:<22} {status}  ({c['passed']} passed, {c['failed']} failed, "
+              f"{c['skipped']} skipped)")
     return int(rc)
 
 

@@ -64,7 +64,6 @@ and exit with status 2; nothing is written. Rows flagged ``overflow`` are
 skipped as for the synthetic cohort.
 """
 
-import argparse
 import hashlib
 import json
 import multiprocessing
@@ -77,8 +76,8 @@ import numpy as np
 from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
 from golden.stride_indexes_model import record_to_row
 from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, FS, LEGS, MUSCLES
-from sw.extract import write_csv_atomic
-from sw.recording import InputError
+from spec.cli import InputError, fail, parser, write_csv_atomic, write_json_atomic
+from spec.constants import DEFAULT_OUT
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
            "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
@@ -220,22 +219,30 @@ def load_user_features(paths):
         df.columns = [c.strip() for c in df.columns]
         missing = [c for c in required if c not in df.columns]
         if missing:
-            raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(missing)} (need sw.extract emg columns plus subject, session)")
+            raise InputError(
+                f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (need sw.extract emg columns plus subject, session)"
+            )
         if len(df) == 0:
             raise InputError(f"{path}: no rows")
         if "flags" in df.columns:
             df = df[~df["flags"].str.contains("overflow")]
-        numeric = list(MUSCULAR_COLUMNS) + ["start_s"] + [c for c in CORTICAL_COLUMNS if c in df.columns]
+        numeric = (
+            list(MUSCULAR_COLUMNS) + ["start_s"] + [c for c in CORTICAL_COLUMNS if c in df.columns]
+        )
         for c in numeric:
             v = pd.to_numeric(df[c].str.strip(), errors="coerce")
-            bad = np.flatnonzero(v.isna().to_numpy() | ~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)))
+            bad = np.flatnonzero(
+                v.isna().to_numpy() | ~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan))
+            )
             if c in CORTICAL_COLUMNS:
                 bad = bad[df[c].iloc[bad].str.strip().to_numpy() != ""]    # empty = no record
             if len(bad):
                 i = bad[0]
-                raise InputError(f"{path}: row {i + 2}, column {c}: {df[c].iloc[i]!r} is not a number "
-                                 f"(NaN/empty feature; {len(bad)} such row{'s' if len(bad) > 1 else ''})")
+                raise InputError(
+                    f"{path}: row {i + 2}, column {c}: {df[c].iloc[i]!r} is not a number "
+                    f"(NaN/empty feature; {len(bad)} such row{'s' if len(bad) > 1 else ''})"
+                )
             df[c] = v
         for c in ("subject", "session", "leg"):
             empty = np.flatnonzero(df[c].str.strip().to_numpy() == "")
@@ -244,7 +251,9 @@ def load_user_features(paths):
         sess = df["session"].str.strip().str.lower()
         unknown = sorted(set(sess) - set(_SESSION_NAMES))
         if unknown:
-            raise InputError(f"{path}: unknown session {unknown[0]!r} (expected pre/post or off/on)")
+            raise InputError(
+                f"{path}: unknown session {unknown[0]!r} (expected pre/post or off/on)"
+            )
         df["session"] = sess.map(_SESSION_NAMES)
         legs = sorted(set(df["leg"].str.strip()) - set(LEGS))
         if legs:
@@ -296,18 +305,11 @@ def _file_digest(path):
     return h.hexdigest()
 
 
-def _write_json_atomic(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join("out", "cohort"),
-                    help="cohort folder (default out/cohort): cohort.csv + cohort.json")
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(DEFAULT_OUT / "cohort"),
+                    help=f"cohort folder (default {DEFAULT_OUT / 'cohort'}): "
+                         "cohort.csv + cohort.json")
     ap.add_argument("--seed", type=int, default=2024, help="master seed (default 2024)")
     ap.add_argument("--walks", type=int, default=8, help="walks per session (default 8)")
     ap.add_argument("--steps", type=int, default=150, help="strides per leg per walk (default 150)")
@@ -315,11 +317,6 @@ def main(argv=None):
     ap.add_argument("--features", nargs="+", metavar="CSV",
                     help="your own per-stride CSVs (sw.extract emg + subject, session) "
                          "instead of the synthetic cohort")
-
-    def error(message):
-        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = error
     a = ap.parse_args(argv)
     try:
         if a.seed < 0:
@@ -352,9 +349,11 @@ def main(argv=None):
             print(f"cohort cache: reusing {csv_path} (same parameters as {json_path})")
             return 0
         if not a.features:
-            print(f"building SYNTHETIC cohort: {len(SUBJECTS)} subjects x pre/post x {a.walks} walks "
-                  f"x {a.steps} strides per leg, seed {a.seed}, {a.jobs} job(s)"
-                  + (" (parameters changed: rebuilding)" if cached is not None else ""))
+            print(
+                f"building SYNTHETIC cohort: {len(SUBJECTS)} subjects x pre/post x {a.walks} walks "
+                f"x {a.steps} strides per leg, seed {a.seed}, {a.jobs} job(s)"
+                + (" (parameters changed: rebuilding)" if cached is not None else "")
+            )
             t0 = time.perf_counter()
             rows = build_cohort(a.seed, a.walks, a.steps, a.jobs)
             params_note = f" in {time.perf_counter() - t0:.1f} s"
@@ -364,12 +363,11 @@ def main(argv=None):
         if os.path.exists(json_path):
             os.unlink(json_path)                  # the table is about to change
         write_csv_atomic(csv_path, COLUMNS, rows)
-        _write_json_atomic(json_path, params)
+        write_json_atomic(json_path, params)
         print(f"wrote {len(rows)} strides to {csv_path}{params_note}")
         return 0
     except InputError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(PROG, e)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,8 @@
    each (``DIR/strides_<subject>_<session>.csv``, columns of ``sw.extract emg``)
    plus the generator's ground truth beside it (``..._truth.csv``); then the
    golden EEG branch, triggered by the LG onsets the EMG branch found
-   (``DIR/mrp_<subject>_<session>.csv``: BP, mu, beta dBuV per trigger and site).
+   (``DIR/mrp_<subject>_<session>.csv``: BP, mu, beta dBuV per trigger and site, the
+   columns of ``sw.extract eeg``).
 3. Replays the start of one walk through the simulated gateware of both branches
    (cocotb + Icarus) and checks that every output is identical to the golden models.
 4. Prints Pre vs Post means of the features -- figures from synthetic data.
@@ -18,43 +19,38 @@ The classifier steps of the chain (cohort -> Table 1 -> DNN4 -> C for the
 Cortex-A9) are ``python -m sw.train_dnn``, which ``make run`` runs next.
 """
 
-import argparse
 import os
 import sys
 import time
 
 import numpy as np
 
-from golden.eeg_mrp_model import BANDS, EEGParams
-from golden.eeg_pipeline import run_golden_eeg
+from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
+from golden.eeg_pipeline import MRP_CSV_COLUMNS, mrp_record_to_row, run_golden_eeg
 from golden.emg_pipeline import run_golden
 from golden.fabric_pipeline import lg_onset_trigger
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, MUSCLES
-from sw.extract import write_csv_atomic
+from spec.cli import fail, parser, write_csv_atomic
+from spec.constants import CLOCK_HZ, DEFAULT_OUT
 from synthetic.eeg_gen import generate_eeg
 from synthetic.emg_gen import generate_walk, make_subject
 
+PROG = "sw.demo"
 SUBJECTS = (("S1", "mild"), ("S2", "severe"))
 
 
-def mrp_rows(recs):
-    return [{"trigger_s": f"{r['index'] / 500:.3f}", "site": EEG_CHANNELS[r["channel"]],
-             **{f"{b}_dBu": f"{r[b] / 256:.8g}" for b in BANDS},
-             "flags": "partial" if r["partial"] else ""} for r in recs]
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m sw.demo", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="out", help="output folder (default: out)")
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(DEFAULT_OUT),
+                    help=f"output folder (default: {DEFAULT_OUT})")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--strides", type=int, default=60, help="strides per walk (default 60)")
     ap.add_argument("--hdl-samples", type=int, default=3000,
                     help="samples replayed through the gateware simulation (0 = skip)")
     a = ap.parse_args(argv)
     if a.strides < 2:
-        print("sw.demo: error: --strides must be at least 2", file=sys.stderr)
-        return 2
+        return fail(PROG, "--strides must be at least 2")
     os.makedirs(a.out, exist_ok=True)
     print(f"== 1. synthetic cohort (SYNTHETIC data): {len(SUBJECTS)} subjects x pre/post x "
           f"{a.strides} strides, seed {a.seed}")
@@ -73,21 +69,26 @@ def main(argv=None):
                                movement_onsets=np.flatnonzero(onsets), condition=session,
                                subject_seed=a.seed + k)
             erecs = run_golden_eeg(eeg.eeg, onsets, params=EEGParams(eeg.uv_per_lsb))
-            write_csv_atomic(os.path.join(a.out, f"mrp_{sid}_{session}.csv"),
-                             ["trigger_s", "site", *[f"{b}_dBu" for b in BANDS], "flags"],
-                             mrp_rows(erecs))
+            write_csv_atomic(os.path.join(a.out, f"mrp_{sid}_{session}.csv"), MRP_CSV_COLUMNS,
+                             [mrp_record_to_row(r) for r in erecs])
             mrp[session] += [r for r in erecs if not r["partial"]]
             first = first or (w, eeg, onsets)
             rows = [record_to_row(r) for r in recs]
             base = os.path.join(a.out, f"strides_{sid}_{session}")
             write_csv_atomic(base + ".csv", CSV_COLUMNS, rows)
             truth_cols = [c for c in CSV_COLUMNS if c in w.strides[0]] if w.strides else []
-            write_csv_atomic(base + "_truth.csv", ["leg", "start"] + truth_cols[1:] if truth_cols else ["leg"],
-                             [{c: t[c] for c in (["leg", "start"] + truth_cols[1:])} for t in w.strides])
+            write_csv_atomic(
+                base + "_truth.csv",
+                ["leg", "start"] + truth_cols[1:] if truth_cols else ["leg"],
+                [{c: t[c] for c in (["leg", "start"] + truth_cols[1:])} for t in w.strides],
+            )
             feats[session] += [r for r in recs if not r["overflow"]]
-            print(f"   {sid} ({sev}) {session:<4}: {len(w.emg)} samples, {len(recs)} strides "
-                  f"(truth {len(w.strides)}), golden model {len(w.emg) / dt:,.0f} samples/s -> {base}.csv; "
-                  f"{int(onsets.sum())} EEG triggers x {len(EEG_CHANNELS)} sites")
+            print(
+                f"   {sid} ({sev}) {session:<4}: {len(w.emg)} samples, {len(recs)} strides "
+                f"(truth {len(w.strides)}), golden model {len(w.emg) / dt:,.0f} samples/s -> "
+                f"{base}.csv; "
+                f"{int(onsets.sum())} EEG triggers x {len(EEG_CHANNELS)} sites"
+            )
 
     print("== 2. gateware simulation vs golden model")
     if a.hdl_samples > 0:
@@ -114,10 +115,17 @@ def main(argv=None):
             eh, cycles = run_hdl_eeg(eeg.eeg[:a.hdl_samples], onsets[:a.hdl_samples], params=params,
                                      return_cycles=True)
             dt = time.perf_counter() - t0
-            same = eh == run_golden_eeg(eeg.eeg[:a.hdl_samples], onsets[:a.hdl_samples], params=params)
-            print(f"   EEG: {len(eh)} MRP records in {dt:.1f} s, {'IDENTICAL' if same else 'DIFFER'} to the "
-                  f"bit-exact model; {cycles.max():.0f} cycles ({cycles.max() / 50:.0f} us at 50 MHz) "
-                  "from trigger to last record")
+            same = eh == run_golden_eeg(
+                eeg.eeg[: a.hdl_samples], onsets[: a.hdl_samples], params=params
+            )
+            print(
+                f"   EEG: {len(eh)} MRP records in {dt:.1f} s, "
+                f"{'IDENTICAL' if same else 'DIFFER'} to the "
+                f"bit-exact model; {cycles.max():.0f} cycles "
+                f"({cycles.max() / (CLOCK_HZ / 1e6):.0f} us at "
+                f"{CLOCK_HZ / 1e6:.0f} MHz) "
+                "from trigger to last record"
+            )
             if not same:
                 return 1
 
@@ -131,7 +139,8 @@ def main(argv=None):
         print(f"   {name + ' (' + unit + ')':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
     print("   cortical features (SYNTHETIC; mean over triggers and sites, dBuV)")
     for b in BANDS:
-        vals = [np.mean([r[b] for r in mrp[s]]) / 256 if mrp[s] else float("nan") for s in ("pre", "post")]
+        vals = [np.mean(db_from_q([r[b] for r in mrp[s]])) if mrp[s] else float("nan")
+                for s in ("pre", "post")]
         print(f"   {b + ' (dBuV)':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
     print("== next: python -m sw.train_dnn (cohort -> Table 1 -> DNN4 -> C), run by make run")
     print(f"done: outputs in {a.out}/")

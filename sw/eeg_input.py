@@ -165,7 +165,9 @@ def load_eeg(path, fs=None, map_spec=None, unit=None, uv_per_lsb=0.1):
     if unit is not None and parse_unit(unit) is None:
         raise InputError(f"--unit {unit!r} is not one of uV, mV, V")
     if not (isinstance(uv_per_lsb, (int, float)) and math.isfinite(uv_per_lsb) and uv_per_lsb > 0):
-        raise InputError(f"--uv-per-lsb must be a positive number of microvolts, not {uv_per_lsb:g}")
+        raise InputError(
+            f"--uv-per-lsb must be a positive number of microvolts, not {uv_per_lsb:g}"
+        )
     path = str(path)
     trimmed = 0
     if is_edf(path):
@@ -289,7 +291,7 @@ def read_trigger_file(path, n):
     col = next((c for c in (*TRIGGER_TIME_COLUMNS, "sample") if c in names), None)
     if col is None:
         raise InputError(f"{path}: trigger file needs a column time_s or time (seconds) or "
-                         f"sample (500 Hz frame); header is {', '.join(rows[0])}")
+                         f"sample ({FS} Hz frame); header is {', '.join(rows[0])}")
     j = names.index(col)
     vals = []
     for i, r in enumerate(rows[1:]):
@@ -298,7 +300,9 @@ def read_trigger_file(path, n):
             v = float(c)
         except ValueError:
             what = "empty cell" if c == "" else f"non-numeric value {c!r}"
-            raise InputError(f"{path}: column '{rows[0][j].strip()}', data row {i + 1}: {what}") from None
+            raise InputError(
+                f"{path}: column '{rows[0][j].strip()}', data row {i + 1}: {what}"
+            ) from None
         if not math.isfinite(v):
             raise InputError(f"{path}: column '{rows[0][j].strip()}', data row {i + 1}: "
                              f"{c} is not a finite number")

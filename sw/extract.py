@@ -48,28 +48,27 @@ one source: the EDF+ annotations (default for EDF: events ``T1,T2``), a CSV of
 times (``time_s``/``time`` in s, or ``sample`` at 500 Hz), or the LG onsets of
 the golden EMG branch on a simultaneous EMG recording (``--emg``, started at the
 same time, same length to 1 s). The output has one row per trigger and present
-site: ``trigger_s``, ``index`` (500 Hz frame), ``site``, ``BP_dBu``, ``mu_dBu``,
-``beta_dBu`` (the branch's Q8.8 values written exactly, ``-inf`` for an all-zero
-window) and ``flags`` (``partial``: fewer than 256 frames before the trigger,
-the older samples count as zero). Sites not mapped are absent: no rows.
+site (columns :data:`golden.eeg_pipeline.MRP_CSV_COLUMNS`, rows from
+:func:`golden.eeg_pipeline.mrp_record_to_row`): ``trigger_s``, ``index`` (500 Hz
+frame), ``site``, ``BP_dBu``, ``mu_dBu``, ``beta_dBu`` (the branch's Q8.8 values
+written exactly, ``-inf`` for an all-zero window) and ``flags`` (``partial``:
+fewer than 256 frames before the trigger, the older samples count as zero).
+Sites not mapped are absent: no rows.
 """
 
-import argparse
-import csv
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS, LEGS, MUSCLES
-from sw.recording import InputError, prepare_emg
+from spec.cli import InputError, guard, one_line_errors, parser, write_csv_atomic
+from sw.recording import prepare_emg
 
-__all__ = ["main", "write_csv_atomic", "EEG_CSV_COLUMNS"]
+__all__ = ["main"]
 
-#: columns of the ``eeg`` output CSV
-EEG_CSV_COLUMNS = ("trigger_s", "index", "site", "BP_dBu", "mu_dBu", "beta_dBu", "flags")
+PROG = "sw.extract"
 
 
 def _progress_printer(label):
@@ -86,21 +85,6 @@ def _progress_printer(label):
     return show
 
 
-def write_csv_atomic(path, columns, rows):
-    """Write a CSV through a temporary file and rename it into place."""
-    path = os.path.abspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=columns)
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _require_simulator():
     """InputError naming the install step when ``--engine hdl`` cannot run here."""
     try:
@@ -108,7 +92,8 @@ def _require_simulator():
 
         from sim.hdl_build import simulator_missing
     except ImportError as e:
-        raise InputError(f"--engine hdl needs the simulation packages ({e.name}); run `make setup`") from None
+        raise InputError(f"--engine hdl needs the simulation packages ({e.name}); "
+                         "run `make setup`") from None
     hint = simulator_missing()
     if hint:
         raise InputError(hint)
@@ -117,11 +102,7 @@ def _require_simulator():
 def run_emg(args):
     ref = MUSCLES.index(args.stride_ref)
     samples, present, info = prepare_emg(args.recording, args.fs, args.map, args.full_scale)
-    out = args.output or os.path.splitext(os.path.basename(args.recording))[0] + "_strides.csv"
-    if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-        raise InputError(f"output folder of {out} does not exist")
-    if os.path.isdir(out):
-        raise InputError(f"output {out} is a directory; give a file name with -o")
+    out = _output_path(args, "_strides.csv")
     n = len(samples)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"{args.recording}: {n} samples at {FS} Hz ({n / FS:.1f} s) from {info['fs']:g} Hz"
@@ -166,23 +147,14 @@ def _output_path(args, suffix):
     return out
 
 
-def format_db_q(raw):
-    """Q8.8 raw dB -> exact decimal text (at least 2 decimals), ``-inf`` for the floor."""
-    from golden.eeg_mrp_model import DB_FLOOR
-    if raw == DB_FLOOR:
-        return "-inf"
-    text = f"{raw / 256:.8f}".rstrip("0")
-    whole, frac = text.split(".")
-    return f"{whole}.{frac:0<2}"
-
-
 def _eeg_trigger_source(args):
     given = [name for name, v in (("--triggers-from", args.triggers_from),
                                   ("--triggers", args.triggers), ("--emg", args.emg)) if v]
     if len(given) > 1:
         raise InputError(f"give one trigger source, not {' and '.join(given)}")
     if args.triggers_from is not None and args.triggers_from != "annotations":
-        raise InputError(f"--triggers-from {args.triggers_from!r}: the only source is 'annotations'")
+        raise InputError(f"--triggers-from {args.triggers_from!r}: "
+                         "the only source is 'annotations'")
     if not args.emg:
         extra = [o for o, v in (("--emg-fs", args.emg_fs), ("--emg-map", args.emg_map),
                                 ("--emg-full-scale", args.emg_full_scale)) if v is not None]
@@ -210,6 +182,7 @@ def run_eeg(args):
         raise InputError(f"--uv-per-lsb must be a positive number of microvolts "
                          f"(1e-6 .. 1e3), not {args.uv_per_lsb:g}") from None
     source = _eeg_trigger_source(args)
+    from golden.eeg_pipeline import MRP_CSV_COLUMNS, mrp_record_to_row
     if args.engine == "golden":
         from golden.eeg_pipeline import run_golden_eeg
     else:                       # before any work: fail fast without the simulator
@@ -262,11 +235,8 @@ def run_eeg(args):
         records = run_hdl_eeg(eeg.samples, trigger, eeg.present, params,
                               progress=None if args.quiet else _progress_printer("hdl"))
     records = sorted(records, key=lambda r: (r["index"], r["channel"]))
-    rows = [{"trigger_s": f"{r['index'] / FS:.3f}", "index": r["index"],
-             "site": EEG_CHANNELS[r["channel"]],
-             **{f"{b}_dBu": format_db_q(r[b]) for b in BANDS},
-             "flags": "partial" if r["partial"] else ""} for r in records]
-    write_csv_atomic(out, EEG_CSV_COLUMNS, rows)
+    rows = [mrp_record_to_row(r) for r in records]
+    write_csv_atomic(out, MRP_CSV_COLUMNS, rows)
     full = [r for r in records if not r["partial"]]
     if full:
         means = []
@@ -279,28 +249,22 @@ def run_eeg(args):
                if len(full) < len(records) else ""))
     elif records:
         say("  every record is partial (trigger within 256 frames of the start): no means")
-    say(f"wrote {len(rows)} rows ({len(unique)} triggers x {int(eeg.present.sum())} sites) to {out}")
+    say(f"wrote {len(rows)} rows ({len(unique)} triggers x {int(eeg.present.sum())} sites) "
+        f"to {out}")
     return 0
 
 
-def _one_line_error(parser):
-    """Usage errors of a subcommand as one ``sw.extract: error:`` line, exit 2."""
-    def error(message):
-        print(f"sw.extract: error: {message} (see {parser.prog} --help)", file=sys.stderr)
-        sys.exit(2)
-    parser.error = error
-
-
 def build_parser():
-    ap = argparse.ArgumentParser(prog="python -m sw.extract",
-                                 description="Run the fabric feature extraction on a recording.")
+    ap = parser(PROG, "Run the fabric feature extraction on a recording.")
     sub = ap.add_subparsers(dest="branch", required=True)
     e = sub.add_parser("emg", help="EMG triggers and per-stride muscular indexes",
                        description="EMG triggers and per-stride indexes -> per-stride CSV.")
+    one_line_errors(e, PROG)
     e.add_argument("recording", help="CSV/TSV with a header row, or a UCI lower-limb EMG .txt")
     e.add_argument("--fs", type=float, help="sample rate in Hz (when there is no time column)")
     e.add_argument("--map", help="SLOT=COLUMN pairs, e.g. R_LG=GL,R_TA=TA "
-                                 f"(slots: {', '.join(EMG_CHANNELS)}); default: columns named like slots")
+                                 f"(slots: {', '.join(EMG_CHANNELS)}); "
+                                 "default: columns named like slots")
     e.add_argument("--stride-ref", default="LG", choices=MUSCLES,
                    help="muscle whose onset starts a stride (default LG, as in the paper)")
     e.add_argument("--full-scale", type=float, default=None,
@@ -309,11 +273,11 @@ def build_parser():
                    help="golden = bit-exact model (default), hdl = simulated gateware")
     e.add_argument("-o", "--output", help="output CSV (default: RECORDING_strides.csv here)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
-    e.set_defaults(func=run_emg)
+    e.set_defaults(func=run_emg, parser=e)
 
     g = sub.add_parser("eeg", help="EEG band powers (BP, mu, beta) at each trigger",
                        description="EEG movement-related potentials -> per-trigger, per-site CSV.")
-    _one_line_error(g)
+    one_line_errors(g, PROG)
     g.add_argument("recording", help="EDF/EDF+C file, or CSV/TSV with a header row")
     g.add_argument("--fs", type=float, help="sample rate in Hz (CSV without a time column)")
     g.add_argument("--map", help="SITE=LABEL pairs, e.g. T3=T7,T4=T8 "
@@ -327,7 +291,7 @@ def build_parser():
                    help="EDF+ annotations (the default for EDF)")
     g.add_argument("--events", help="annotation texts that trigger (default T1,T2)")
     g.add_argument("--triggers", metavar="FILE.csv",
-                   help="CSV with a column time_s or time (s) or sample (500 Hz frame)")
+                   help=f"CSV with a column time_s or time (s) or sample ({FS} Hz frame)")
     g.add_argument("--emg", metavar="EMGFILE",
                    help="simultaneous EMG recording: trigger on either leg's LG onset")
     g.add_argument("--emg-fs", type=float, help="sample rate of EMGFILE (no time column)")
@@ -338,27 +302,16 @@ def build_parser():
                    help="golden = bit-exact model (default), hdl = simulated gateware")
     g.add_argument("-o", "--output", help="output CSV (default: RECORDING_mrp.csv here)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
-    g.set_defaults(func=run_eeg)
+    g.set_defaults(func=run_eeg, parser=g)
     return ap
 
 
 def main(argv=None):
     ap = build_parser()
-    args, extra = ap.parse_known_args(argv)     # = parse_args, but eeg errors in one line
+    args, extra = ap.parse_known_args(argv)     # = parse_args, hint naming the sub-command
     if extra:
-        msg = f"unrecognized arguments: {' '.join(extra)}"
-        if args.branch == "eeg":
-            print(f"sw.extract: error: {msg} (see {ap.prog} eeg --help)", file=sys.stderr)
-            return 2
-        ap.error(msg)
-    try:
-        return args.func(args)
-    except InputError as e:
-        print(f"sw.extract: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("sw.extract: interrupted, nothing written", file=sys.stderr)
-        return 130
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return guard(PROG, args.func, args, interrupted="interrupted, nothing written")
 
 
 if __name__ == "__main__":

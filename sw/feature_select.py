@@ -49,7 +49,6 @@ not a physical pairing, and strides of one subject are not independent; the
 p-values therefore overstate the evidence for a per-patient effect.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -59,9 +58,9 @@ from scipy import stats
 
 from golden.eeg_mrp_model import BANDS
 from spec.channels import EEG_CHANNELS
+from spec.cli import InputError, fail, parser, write_csv_atomic, write_text_atomic
+from spec.constants import DEFAULT_OUT
 from sw.cohort import TABLE1_MUSCULAR, read_cohort
-from sw.extract import write_csv_atomic
-from sw.recording import InputError
 
 __all__ = ["TABLE1_FEATURES", "paired_ttests", "pair_sessions", "default_train", "main"]
 
@@ -126,24 +125,21 @@ def _p_text(p):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
-    ap.add_argument("--cohort", default=os.path.join("out", "cohort"),
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--cohort", default=str(DEFAULT_OUT / "cohort"),
                     help="cohort folder from python -m sw.cohort (default out/cohort)")
     ap.add_argument("--train", help="training subjects, e.g. S1,S2,S4 "
                                     "(default: 2 mild + 1 severe drawn from the cohort seed)")
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-
-    def error(message):
-        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = error
     a = ap.parse_args(argv)
     try:
         if not 0 < a.alpha < 1:
             raise InputError("--alpha must be between 0 and 1")
         csv_path = os.path.join(a.cohort, "cohort.csv")
         if not os.path.isfile(csv_path):
-            raise InputError(f"{csv_path} not found; build it with python -m sw.cohort --out {a.cohort}")
+            raise InputError(
+                f"{csv_path} not found; build it with python -m sw.cohort --out {a.cohort}"
+            )
         try:
             with open(os.path.join(a.cohort, "cohort.json")) as f:
                 meta = json.load(f)
@@ -167,13 +163,21 @@ def main(argv=None):
         if not rows or all(r["n_pairs"] == 0 for r in rows):
             raise InputError(f"no Pre/Post stride pairs for subjects {', '.join(train)}")
     except InputError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    write_csv_atomic(os.path.join(a.cohort, "table1.csv"),
-                     ["feature", "mean_pre", "mean_post", "p", "selected", "n_pairs"],
-                     [{**r, "mean_pre": f"{r['mean_pre']:.6g}", "mean_post": f"{r['mean_post']:.6g}",
-                       "p": f"{r['p']:.6g}", "selected": "yes" if r["selected"] else "no"}
-                      for r in rows])
+        return fail(PROG, e)
+    write_csv_atomic(
+        os.path.join(a.cohort, "table1.csv"),
+        ["feature", "mean_pre", "mean_post", "p", "selected", "n_pairs"],
+        [
+            {
+                **r,
+                "mean_pre": f"{r['mean_pre']:.6g}",
+                "mean_post": f"{r['mean_post']:.6g}",
+                "p": f"{r['p']:.6g}",
+                "selected": "yes" if r["selected"] else "no",
+            }
+            for r in rows
+        ],
+    )
     synthetic = meta.get("source") == "synthetic"
     lines = [f"Table 1 -- paired t-test Pre vs Post L-dopa, alpha = {a.alpha:g}"
              + (" (SYNTHETIC cohort)" if synthetic else ""),
@@ -181,17 +185,20 @@ def main(argv=None):
              "| feature | mean Pre | mean Post | p | selected | pairs |",
              "|---|---:|---:|---:|:---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['feature']} | {r['mean_pre']:.2f} | {r['mean_post']:.2f} | {_p_text(r['p'])} "
-                     f"| {'yes' if r['selected'] else 'no'} | {r['n_pairs']} |")
+        lines.append(
+            f"| {r['feature']} | {r['mean_pre']:.2f} | {r['mean_post']:.2f} | {_p_text(r['p'])} "
+            f"| {'yes' if r['selected'] else 'no'} | {r['n_pairs']} |"
+        )
     if synthetic:
-        lines += ["", "SYNTHETIC data: the generators are calibrated so that the muscular means differ "
-                      "Pre vs Post and the cortical ones do not; significance here reflects that "
-                      "calibration and the number of strides (see the sw.feature_select docstring)."]
+        lines += [
+            "",
+            "SYNTHETIC data: the generators are calibrated so that the muscular means differ "
+            "Pre vs Post and the cortical ones do not; significance here reflects that "
+            "calibration and the number of strides (see the sw.feature_select docstring).",
+        ]
     text = "\n".join(lines) + "\n"
     md = os.path.join(a.cohort, "table1.md")
-    with open(md + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(md + ".tmp", md)
+    write_text_atomic(md, text)
     print(text, end="")
     print(f"wrote {os.path.join(a.cohort, 'table1.csv')} and {md}")
     return 0

@@ -39,15 +39,12 @@ import numpy as np
 from scipy import signal
 
 from spec.channels import EMG_CHANNELS, FS
+from spec.cli import InputError  # the one definition; re-exported for ``except InputError``
 
 __all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map", "prepare_emg"]
 
 TIME_NAMES = ("time", "t", "time_s", "timestamp")
 AUTO_TARGET = 8192
-
-
-class InputError(ValueError):
-    """Bad user input; the message is one line meant for the user."""
 
 
 @dataclass
@@ -133,10 +130,14 @@ def read_recording(path):
         dt = np.diff(t)
         if np.any(dt <= 0):
             bad = int(np.flatnonzero(dt <= 0)[0]) + 2
-            raise InputError(f"{path}: time column '{tname}' is not strictly increasing (data row {bad})")
+            raise InputError(
+                f"{path}: time column '{tname}' is not strictly increasing (data row {bad})"
+            )
         med = float(np.median(dt))
         if np.max(np.abs(dt - med)) > 0.01 * med:
-            raise InputError(f"{path}: time column '{tname}' is not uniformly sampled (jitter > 1 %)")
+            raise InputError(
+                f"{path}: time column '{tname}' is not uniformly sampled (jitter > 1 %)"
+            )
         fs = 1.0 / med
     return Recording(names, columns, fs, str(path))
 
@@ -150,7 +151,9 @@ def _numeric(path, name, cells):
             what = "empty cell" if c == "" else f"non-numeric value {c!r}"
             raise InputError(f"{path}: column '{name}', data row {i + 1}: {what}") from None
         if not np.isfinite(v):
-            raise InputError(f"{path}: column '{name}', data row {i + 1}: {c} is not a finite number")
+            raise InputError(
+                f"{path}: column '{name}', data row {i + 1}: {c} is not a finite number"
+            )
         out[i] = v
     return out
 
@@ -168,7 +171,9 @@ def parse_map(spec, slots, what="muscle slot", target="COLUMN"):
             raise InputError(f"--map entry {item!r} is not {name}={target}")
         slot, col = (s.strip() for s in item.split("=", 1))
         if slot not in slots:
-            raise InputError(f"--map: unknown {what} {slot!r}; {what.split()[-1]}s are {', '.join(slots)}")
+            raise InputError(
+                f"--map: unknown {what} {slot!r}; {what.split()[-1]}s are {', '.join(slots)}"
+            )
         if slot in mapping:
             raise InputError(f"--map: {what.split()[-1]} {slot} given twice")
         if not col:

@@ -5,7 +5,8 @@ Usage::
 
     python -m sw.samples_file --synthetic 30 -o samples.bin
     python -m sw.samples_file --emg walk.csv [--fs HZ] [--map SLOT=COL,...] [--full-scale X] \\
-                              [--eeg run.edf [--eeg-fs HZ] [--eeg-map SITE=LABEL,...] [--unit uV]] -o samples.bin
+                              [--eeg run.edf [--eeg-fs HZ] [--eeg-map SITE=LABEL,...] \\
+                               [--unit uV]] -o samples.bin
     python -m sw.samples_file --synthetic 60 --port /dev/ttyUSB1 [--baud 921600]
 
 Each 500 Hz sample becomes one ``SAMPLES`` frame of :mod:`spec.frames` (emg i16 x 8
@@ -16,16 +17,14 @@ the shorter length is used. ``--port`` paces the frames at 500 Hz (a sensor
 emulator for bench tests of the board). The file is written atomically.
 """
 
-import argparse
-import os
 import sys
 import time
 
 import numpy as np
 
+from spec.cli import InputError, fail, parser, write_bytes_atomic
 from spec.constants import FS, SENSOR_BAUD
 from spec.frames import encode
-from sw.recording import InputError
 
 PROG = "sw.samples_file"
 
@@ -77,10 +76,14 @@ def _load(a):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
-    ap.add_argument("--synthetic", type=float, metavar="SECONDS", help="synthetic walk + EEG (SYNTHETIC data)")
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument(
+        "--synthetic", type=float, metavar="SECONDS", help="synthetic walk + EEG (SYNTHETIC data)"
+    )
     ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    ap.add_argument("--session", choices=("pre", "post"), default="pre", help="synthetic L-dopa session")
+    ap.add_argument(
+        "--session", choices=("pre", "post"), default="pre", help="synthetic L-dopa session"
+    )
     ap.add_argument("--emg", help="EMG recording (as python -m sw.extract emg)")
     ap.add_argument("--fs", type=float, help="EMG sample rate (no time column)")
     ap.add_argument("--map", help="EMG SLOT=COLUMN pairs")
@@ -91,22 +94,25 @@ def main(argv=None):
     ap.add_argument("--unit", help="EEG CSV unit: uV, mV or V")
     out = ap.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", help="write the frames to this file")
-    out.add_argument("--port", help="stream the frames at 500 Hz to this serial port (pyserial)")
-    ap.add_argument("--baud", type=int, default=SENSOR_BAUD, help=f"baud rate for --port (default {SENSOR_BAUD})")
+    out.add_argument("--port", help=f"stream the frames at {FS} Hz to this serial port (pyserial)")
+    ap.add_argument(
+        "--baud",
+        type=int,
+        default=SENSOR_BAUD,
+        help=f"baud rate for --port (default {SENSOR_BAUD})",
+    )
     a = ap.parse_args(argv)
     if a.synthetic is not None and not a.synthetic >= 2:
-        ap.exit(1, f"{ap.prog}: error: --synthetic needs at least 2 seconds (a positive number of seconds, one stride)\n")
+        return fail(PROG, "--synthetic needs at least 2 seconds "
+                          "(a positive number of seconds, one stride)", 1)
     try:
         emg, eeg = _load(a)
         data = samples_bytes(emg, eeg)
     except (InputError, ValueError, OSError) as e:
-        ap.exit(1, f"{ap.prog}: error: {str(e).splitlines()[0]}\n")
+        return fail(PROG, e, 1)
     n = len(emg)
     if a.output:
-        tmp = a.output + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, a.output)
+        write_bytes_atomic(a.output, data)
         print(f"wrote {a.output}: {n} SAMPLES frames ({n / FS:.1f} s, {len(data)} bytes)"
               + (" -- SYNTHETIC data" if a.synthetic is not None else ""))
         return 0
@@ -114,7 +120,7 @@ def main(argv=None):
     try:
         port = serial.serial_for_url(a.port, baudrate=a.baud)
     except (serial.SerialException, ValueError) as e:
-        ap.exit(1, f"{ap.prog}: error: {a.port}: {e}\n")
+        return fail(PROG, f"{a.port}: {e}", 1)
     frame = len(data) // n
     t0 = time.monotonic()
     try:

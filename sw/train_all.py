@@ -22,23 +22,23 @@ validation). Writes, atomically, into ``--out`` (default ``out/classifiers``):
 About 5 minutes on 2 cores for the default cohort (the four DNNs dominate).
 """
 
-import argparse
 import os
 import sys
 import time
 
-from sw.classifiers import MODELS
-from sw.extract import write_csv_atomic
-from sw.recording import InputError
-from sw.train_dnn import add_data_args, load_dataset, table1_md
-from sw.wo_train import (
-    PAPER_TABLE4,
+from spec.cli import (
+    InputError,
     OutputFolder,
-    complexity_md,
-    dataset_info,
-    train_and_export,
-    write_json,
+    fail,
+    parser,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
 )
+from spec.constants import DEFAULT_OUT
+from sw.classifiers import MODELS
+from sw.train_dnn import add_data_args, load_dataset, table1_md
+from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
 
 PROG = "sw.train_all"
 
@@ -48,38 +48,46 @@ def _say(msg):
 
 
 def table4_md(results, synthetic):
-    lines = ["| classifier | accuracy % | recall % | precision % | F1 % | AUC | paper acc. / F1 / AUC |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| classifier | accuracy % | recall % | precision % | F1 % | AUC | paper acc. / F1 / AUC |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         m = r["test"]
         p = PAPER_TABLE4[r["model"]]
-        lines.append(f"| {r['model'].upper()} | {m['accuracy']:.2f} | {m['recall']:.2f} | {m['precision']:.2f} | "
-                     f"{m['f1']:.2f} | {m['auc']:.3f} | {p[0]} / {p[3]} / {p[4]} |")
+        lines.append(
+            f"| {r['model'].upper()} | {m['accuracy']:.2f} | {m['recall']:.2f} | "
+            f"{m['precision']:.2f} | "
+            f"{m['f1']:.2f} | {m['auc']:.3f} | {p[0]} / {p[3]} / {p[4]} |"
+        )
         for cn, f in r["c"].items():
             if "test" in f:
                 m = f["test"]
-                lines.append(f"| {cn} (C, int8 weights) | {m['accuracy']:.2f} | {m['recall']:.2f} | "
-                             f"{m['precision']:.2f} | {m['f1']:.2f} | {m['auc']:.3f} | |")
+                lines.append(
+                    f"| {cn} (C, int8 weights) | {m['accuracy']:.2f} | {m['recall']:.2f} | "
+                    f"{m['precision']:.2f} | {m['f1']:.2f} | {m['auc']:.3f} | |"
+                )
     lines.append("")
-    lines.append("Positive class: Pre L-dopa (OFF). "
-                 + ("SYNTHETIC cohort: these figures measure how separable the generator's Pre/Post "
-                    "distributions are for unseen synthetic subjects, not a clinical result; the paper's "
-                    "columns are patients." if synthetic else "Paper columns: the paper's patients."))
+    lines.append(
+        "Positive class: Pre L-dopa (OFF). "
+        + (
+            "SYNTHETIC cohort: these figures measure how separable the generator's Pre/Post "
+            "distributions are for unseen synthetic subjects, not a clinical result; the paper's "
+            "columns are patients."
+            if synthetic
+            else "Paper columns: the paper's patients."
+        )
+    )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated subset of {','.join(MODELS)} (default: all eight)")
-    ap.add_argument("--out", default=os.path.join("out", "classifiers"),
-                    help="output folder (default out/classifiers)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT / "classifiers"),
+                    help=f"output folder (default {DEFAULT_OUT / 'classifiers'})")
     add_data_args(ap)
-
-    def error(message):
-        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = error
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -101,32 +109,61 @@ def main(argv=None):
             t6 = complexity_md(results, ds.synthetic)
             t1 = table1_md(ds, a.alpha)
             for fn, text in (("table4.md", t4), ("table6.md", t6), ("table1.md", t1)):
-                with open(os.path.join(tmp, fn), "w") as f:
-                    f.write(text)
-            write_csv_atomic(os.path.join(tmp, "table4.csv"),
-                             ["model", "accuracy", "recall", "precision", "f1", "auc", "tp", "tn", "fp", "fn"],
-                             [{"model": r["model"], **{k: (f"{r['test'][k]:.4f}" if isinstance(r['test'][k], float)
-                                                          else r["test"][k])
-                                                       for k in ("accuracy", "recall", "precision", "f1", "auc",
-                                                                 "tp", "tn", "fp", "fn")}} for r in results])
-            write_json(os.path.join(tmp, "metrics.json"), {"dataset": dataset_info(ds), "models": results})
+                write_text_atomic(os.path.join(tmp, fn), text)
+            write_csv_atomic(
+                os.path.join(tmp, "table4.csv"),
+                ["model", "accuracy", "recall", "precision", "f1", "auc", "tp", "tn", "fp", "fn"],
+                [
+                    {
+                        "model": r["model"],
+                        **{
+                            k: (
+                                f"{r['test'][k]:.4f}"
+                                if isinstance(r["test"][k], float)
+                                else r["test"][k]
+                            )
+                            for k in (
+                                "accuracy",
+                                "recall",
+                                "precision",
+                                "f1",
+                                "auc",
+                                "tp",
+                                "tn",
+                                "fp",
+                                "fn",
+                            )
+                        },
+                    }
+                    for r in results
+                ],
+            )
+            write_json_atomic(os.path.join(tmp, "metrics.json"),
+                              {"dataset": dataset_info(ds), "models": results}, sort_keys=False)
             cmd = "python -m " + PROG + ("" if not (argv if argv is not None else sys.argv[1:]) else
                                          " " + " ".join(argv if argv is not None else sys.argv[1:]))
-            plots = "\n".join(f"- {r['model'].upper()}: ![{r['model']}]({r['model']}_confusion_roc.png)"
-                              for r in results)
-            with open(os.path.join(tmp, "report.md"), "w") as f:
-                f.write("# Wearing-off classifiers (Table 2)" + (" -- SYNTHETIC cohort" if ds.synthetic else "")
-                        + f"\n\nMade by `{cmd}` in {time.perf_counter() - t0:.0f} s.\n\n{ds.describe()}\n\n"
-                        f"## Table 4 (test subjects {', '.join(ds.test_subjects)})\n\n{t4}\n"
-                        f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## Plots\n\n{plots}\n")
+            plots = "\n".join(
+                f"- {r['model'].upper()}: ![{r['model']}]({r['model']}_confusion_roc.png)"
+                for r in results
+            )
+            write_text_atomic(
+                os.path.join(tmp, "report.md"),
+                "# Wearing-off classifiers (Table 2)"
+                + (" -- SYNTHETIC cohort" if ds.synthetic else "")
+                + f"\n\nMade by `{cmd}` in {time.perf_counter() - t0:.0f} s.\n\n{ds.describe()}\n\n"
+                f"## Table 4 (test subjects {', '.join(ds.test_subjects)})\n\n{t4}\n"
+                f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## "
+                f"Plots\n\n{plots}\n",
+            )
     except InputError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(PROG, e)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130
     print(t4, end="")
-    print(f"wrote {a.out}/ (report.md, table4, table6, plots, c/) in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"wrote {a.out}/ (report.md, table4, table6, plots, c/) in {time.perf_counter() - t0:.0f} s"
+    )
     return 0
 
 

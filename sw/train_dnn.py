@@ -4,8 +4,10 @@ Usage::
 
     python -m sw.train_dnn                       # DNN4 on the default SYNTHETIC cohort -> out/dnn4
     python -m sw.train_dnn --model dnn2 --out out/dnn2 --seed 3
-    python -m sw.train_dnn --features mine/*.csv  # your per-stride CSVs (sw.extract emg + subject, session)
-    python -m sw.train_dnn --tune                 # KerasTuner Hyperband over the paper's ranges first
+    python -m sw.train_dnn --features mine/*.csv  # your per-stride CSVs
+                                                  # (sw.extract emg + subject, session)
+    python -m sw.train_dnn --tune                 # KerasTuner Hyperband over the paper's
+                                                  # ranges first
 
 Steps: (1) the cohort -- ``--cohort DIR`` (default ``out/cohort``; built with
 ``python -m sw.cohort`` defaults if missing, about 4 min on 2 cores) or
@@ -37,24 +39,24 @@ Bad input (missing columns, NaN, a single class, unknown subject) prints one
 ``sw.train_dnn: error: ...`` line and exits with status 2, writing nothing.
 """
 
-import argparse
 import json
 import os
 import sys
 import time
 
+from spec.cli import (
+    InputError,
+    OutputFolder,
+    fail,
+    parser,
+    write_json_atomic,
+    write_text_atomic,
+)
+from spec.constants import DEFAULT_OUT
 from sw.classifiers import DNN_SPECS, DNNS
-from sw.recording import InputError
 from sw.wo_data import load_table, make_dataset
 from sw.wo_metrics import metrics_table_md
-from sw.wo_train import (
-    PAPER_TABLE4,
-    OutputFolder,
-    complexity_md,
-    dataset_info,
-    train_and_export,
-    write_json,
-)
+from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
 
 PROG = "sw.train_dnn"
 
@@ -79,7 +81,10 @@ def ensure_cohort(cohort, progress=_say):
                  f"{cohort_mod.FORMAT_VERSION}); rebuilding it with the same seed and size")
         args = [f"--{k}={meta[k]}" for k in ("seed", "walks", "steps") if k in meta]
     else:
-        progress(f"{cohort}: no cohort yet, building the default SYNTHETIC one (python -m sw.cohort --out {cohort})")
+        progress(
+            f"{cohort}: no cohort yet, building the default SYNTHETIC one (python -m sw.cohort "
+            f"--out {cohort})"
+        )
         args = []
     rc = cohort_mod.main(["--out", cohort, *args])
     if rc:
@@ -87,9 +92,14 @@ def ensure_cohort(cohort, progress=_say):
 
 
 def table1_md(ds, alpha):
-    lines = [f"Table 1 -- paired t-test Pre vs Post on training subjects {', '.join(ds.train_subjects)}, "
-             f"alpha = {alpha:g}" + (" (SYNTHETIC cohort)" if ds.synthetic else ""), "",
-             "| feature | mean Pre | mean Post | p | selected |", "|---|---:|---:|---:|:---:|"]
+    lines = [
+        "Table 1 -- paired t-test Pre vs Post on training subjects "
+        f"{', '.join(ds.train_subjects)}, "
+        f"alpha = {alpha:g}" + (" (SYNTHETIC cohort)" if ds.synthetic else ""),
+        "",
+        "| feature | mean Pre | mean Post | p | selected |",
+        "|---|---:|---:|---:|:---:|",
+    ]
     for r in ds.table1:
         p = r["p"]
         lines.append(f"| {r['feature']} | {r['mean_pre']:.2f} | {r['mean_post']:.2f} | "
@@ -99,15 +109,30 @@ def table1_md(ds, alpha):
 
 
 def add_data_args(ap):
-    ap.add_argument("--cohort", default=os.path.join("out", "cohort"),
-                    help="cohort folder from python -m sw.cohort (default out/cohort; built if missing)")
-    ap.add_argument("--features", nargs="+", metavar="CSV",
-                    help="per-stride feature CSVs (sw.extract emg columns + subject, session) instead of a cohort")
-    ap.add_argument("--train", help="training subjects, comma-separated (default: 2 mild + 1 severe "
-                                    "drawn from the cohort seed; the rest are the test subjects)")
-    ap.add_argument("--alpha", type=float, default=0.05, help="Table 1 significance level (default 0.05)")
+    ap.add_argument(
+        "--cohort",
+        default=str(DEFAULT_OUT / "cohort"),
+        help="cohort folder from python -m sw.cohort (default out/cohort; built if missing)",
+    )
+    ap.add_argument(
+        "--features",
+        nargs="+",
+        metavar="CSV",
+        help="per-stride feature CSVs (sw.extract emg columns + subject, session) instead of a "
+             "cohort",
+    )
+    ap.add_argument(
+        "--train",
+        help="training subjects, comma-separated (default: 2 mild + 1 severe "
+        "drawn from the cohort seed; the rest are the test subjects)",
+    )
+    ap.add_argument(
+        "--alpha", type=float, default=0.05, help="Table 1 significance level (default 0.05)"
+    )
     ap.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    ap.add_argument("--epochs", type=int, default=60, help="max epochs per fold, early stopping (default 60)")
+    ap.add_argument(
+        "--epochs", type=int, default=60, help="max epochs per fold, early stopping (default 60)"
+    )
 
 
 def load_dataset(a, progress=_say):
@@ -125,22 +150,22 @@ def load_dataset(a, progress=_say):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="dnn4", choices=DNNS, help="DNN of the paper's Table 2 (default dnn4)")
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument(
+        "--model", default="dnn4", choices=DNNS, help="DNN of the paper's Table 2 (default dnn4)"
+    )
     ap.add_argument("--out", help="output folder (default out/<model>, or out/tuned with --tune)")
     add_data_args(ap)
-    ap.add_argument("--tune", action="store_true",
-                    help="KerasTuner Hyperband over 1-3 layers x 8/16/32/64 units x relu/selu/tanh x "
-                         "nadam/rmsprop (objective: mean validation loss of 4 folds), then train the best")
+    ap.add_argument(
+        "--tune",
+        action="store_true",
+        help="KerasTuner Hyperband over 1-3 layers x 8/16/32/64 units x relu/selu/tanh x "
+        "nadam/rmsprop (objective: mean validation loss of 4 folds), then train the best",
+    )
     ap.add_argument("--tune-epochs", type=int, default=30, help="Hyperband max epochs (default 30)")
-
-    def error(message):
-        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = error
     a = ap.parse_args(argv)
     name = "tuned" if a.tune else a.model
-    out = a.out or os.path.join("out", name)
+    out = a.out or str(DEFAULT_OUT / name)
     t0 = time.perf_counter()
     try:
         if os.path.exists(out) and not os.path.isdir(out):
@@ -153,19 +178,23 @@ def main(argv=None):
             layers, optimizer, tune_info = tune(ds.X_train, ds.y_train, seed=a.seed,
                                                 max_epochs=a.tune_epochs, progress=_say)
         with OutputFolder(out) as tmp:
-            res, _ = train_and_export(name if not a.tune else "tuned", ds, tmp, seed=a.seed, epochs=a.epochs,
-                                      layers=layers or DNN_SPECS[a.model]["layers"],
-                                      optimizer=optimizer or DNN_SPECS[a.model]["optimizer"])
+            res, _ = train_and_export(
+                name if not a.tune else "tuned",
+                ds,
+                tmp,
+                seed=a.seed,
+                epochs=a.epochs,
+                layers=layers or DNN_SPECS[a.model]["layers"],
+                optimizer=optimizer or DNN_SPECS[a.model]["optimizer"],
+            )
             if tune_info:
                 res["tuning"] = tune_info
             res["dataset"] = dataset_info(ds)
-            write_json(os.path.join(tmp, "metrics.json"), res)
+            write_json_atomic(os.path.join(tmp, "metrics.json"), res, sort_keys=False)
             t1 = table1_md(ds, a.alpha)
             t6 = complexity_md([res], ds.synthetic)
-            with open(os.path.join(tmp, "table1.md"), "w") as f:
-                f.write(t1)
-            with open(os.path.join(tmp, "table6.md"), "w") as f:
-                f.write(t6)
+            write_text_atomic(os.path.join(tmp, "table1.md"), t1)
+            write_text_atomic(os.path.join(tmp, "table6.md"), t6)
             rows = [(name.upper(), res["test"])]
             rows += [(f"{cn} (C)", fig["test"]) for cn, fig in res["c"].items() if "test" in fig]
             paper = PAPER_TABLE4.get(name)
@@ -174,32 +203,57 @@ def main(argv=None):
                 t4 += (f"\nPaper Table 4, {name.upper()}: accuracy {paper[0]}, recall {paper[1]}, "
                        f"precision {paper[2]}, F1 {paper[3]}, AUC {paper[4]} (patients).\n")
             cfig = "\n".join(
-                f"- `{cn}`: labels agree with Keras on {100 * f['label_agreement']:.2f} % of {f['rows']} test rows"
-                + (f", max |Δp| {f['max_abs_dscore']:.2e}" if f.get("max_abs_dscore") is not None else "")
-                + (f", max |Δp| vs float {f['int8_max_abs_dp']:.4f}, labels == int8 golden model: "
-                   f"{f['int8_model_identical']}" if "int8_max_abs_dp" in f else "")
-                + ("" if f["arm_identical"] is None else
-                   f"; qemu-arm output {'identical to' if f['arm_identical'] else 'DIFFERS from'} host")
-                for cn, f in res["c"].items())
-            report = (f"# {name.upper()} wearing-off classifier"
-                      + (" -- SYNTHETIC cohort" if ds.synthetic else "") + "\n\n"
-                      f"Made by `python -m {PROG}{' ' + ' '.join(argv if argv is not None else sys.argv[1:])}`.\n\n"
-                      f"Layers: BatchNorm -> " + " -> ".join(f"Dense({u}, {act})" for u, act in res["layers"])
-                      + " -> Dense(1, sigmoid)" + f"; {res['epochs']} epochs on all training rows.\n\n"
-                      f"{ds.describe()}\n\n## Test subjects (Table 4)\n\n{t4}\n"
-                      f"![confusion and ROC]({name}_confusion_roc.png)\n\n## C on the ARM side\n\n{cfig}\n\n"
-                      f"## Complexity (Table 6)\n\n{t6}\n## Feature selection\n\n{t1}")
-            with open(os.path.join(tmp, "report.md"), "w") as f:
-                f.write(report)
+                f"- `{cn}`: labels agree with Keras on {100 * f['label_agreement']:.2f} % of "
+                f"{f['rows']} test rows"
+                + (
+                    f", max |Δp| {f['max_abs_dscore']:.2e}"
+                    if f.get("max_abs_dscore") is not None
+                    else ""
+                )
+                + (
+                    f", max |Δp| vs float {f['int8_max_abs_dp']:.4f}, labels == int8 golden model: "
+                    f"{f['int8_model_identical']}"
+                    if "int8_max_abs_dp" in f
+                    else ""
+                )
+                + (
+                    ""
+                    if f["arm_identical"] is None
+                    else "; qemu-arm output "
+                         f"{'identical to' if f['arm_identical'] else 'DIFFERS from'} host"
+                )
+                for cn, f in res["c"].items()
+            )
+            report = (
+                f"# {name.upper()} wearing-off classifier"
+                + (" -- SYNTHETIC cohort" if ds.synthetic else "")
+                + "\n\n"
+                "Made by `python -m "
+                f"{PROG}{' ' + ' '.join(argv if argv is not None else sys.argv[1:])}`.\n\n"
+                f"Layers: BatchNorm -> "
+                + " -> ".join(f"Dense({u}, {act})" for u, act in res["layers"])
+                + " -> Dense(1, sigmoid)"
+                + f"; {res['epochs']} epochs on all training rows.\n\n"
+                f"{ds.describe()}\n\n## Test subjects (Table 4)\n\n{t4}\n"
+                f"![confusion and ROC]({name}_confusion_roc.png)\n\n## C on the ARM "
+                f"side\n\n{cfig}\n\n"
+                f"## Complexity (Table 6)\n\n{t6}\n## Feature selection\n\n{t1}"
+            )
+            write_text_atomic(os.path.join(tmp, "report.md"), report)
     except InputError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(PROG, e)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130
-    print(f"wrote {out}/ (report.md, metrics.json, {name}.keras, plots, c/) in {time.perf_counter() - t0:.0f} s")
-    print(f"test accuracy {res['test']['accuracy']:.2f} %, F1 {res['test']['f1']:.2f} %, AUC {res['test']['auc']:.3f}"
-          + (" (SYNTHETIC cohort)" if ds.synthetic else ""))
+    print(
+        f"wrote {out}/ (report.md, metrics.json, {name}.keras, plots, c/) in "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
+    print(
+        f"test accuracy {res['test']['accuracy']:.2f} %, F1 {res['test']['f1']:.2f} %, AUC "
+        f"{res['test']['auc']:.3f}"
+        + (" (SYNTHETIC cohort)" if ds.synthetic else "")
+    )
     return 0
 
 

@@ -21,23 +21,21 @@ the logs are closed and a summary printed; exit status 0. A port that cannot be
 opened gives one ``sw.uart: error:`` line and status 2.
 """
 
-import argparse
 import csv
 import os
 import sys
 import time
 
-from golden.eeg_mrp_model import BANDS
+from golden.eeg_pipeline import MRP_CSV_COLUMNS, mrp_record_to_row
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
-from spec.channels import EEG_CHANNELS
-from spec.constants import RESULTS_BAUD
+from spec.cli import fail, parser
+from spec.constants import DEFAULT_OUT, RESULTS_BAUD
 from spec.frames import Decoder
-from sw.extract import EEG_CSV_COLUMNS, format_db_q
 from sw.wo_state import state_line
 
 PROG = "sw.uart"
 STRIDE_LOG_COLUMNS = ("received_s", "seq") + CSV_COLUMNS + ("p_off", "state")
-MRP_LOG_COLUMNS = ("received_s", "seq") + EEG_CSV_COLUMNS
+MRP_LOG_COLUMNS = ("received_s", "seq") + MRP_CSV_COLUMNS
 
 
 class Monitor:
@@ -53,11 +51,16 @@ class Monitor:
             if os.path.isdir(model):
                 cands = sorted(f for f in os.listdir(model) if f.endswith("_weights.npz"))
                 if not cands:
-                    raise FileNotFoundError(f"{model}: no *_weights.npz (a python -m sw.train_dnn folder?)")
+                    raise FileNotFoundError(
+                        f"{model}: no *_weights.npz (a python -m sw.train_dnn folder?)"
+                    )
                 path = os.path.join(model, cands[0])
             self.state = DNNState(path)
         self.files, self.writers = {}, {}
-        for kind, cols, fn in (("STRIDE", STRIDE_LOG_COLUMNS, "strides.csv"), ("MRP", MRP_LOG_COLUMNS, "mrp.csv")):
+        for kind, cols, fn in (
+            ("STRIDE", STRIDE_LOG_COLUMNS, "strides.csv"),
+            ("MRP", MRP_LOG_COLUMNS, "mrp.csv"),
+        ):
             f = open(os.path.join(log_dir, fn), "w", newline="")
             w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()
@@ -78,15 +81,12 @@ class Monitor:
                 p, st = self.state.state(rec) if self.state else (float("nan"), "")
                 row = {"received_s": t, "seq": fr.seq, **record_to_row(rec),
                        "p_off": "" if p != p else f"{p:.4f}", "state": st}
-                self.latest = (self.latest + [state_line(fr.seq, rec, p, st or "NA")])[-self.table_rows:]
+                self.latest = (self.latest + [state_line(fr.seq, rec, p, st or "NA")])[
+                    -self.table_rows :
+                ]
                 self.p_history.append(p)
             elif fr.kind == "MRP":
-                r = fr.record
-                site = EEG_CHANNELS[r["channel"]] if r["channel"] < len(EEG_CHANNELS) else f"ch{r['channel']}"
-                row = {"received_s": t, "seq": fr.seq, "trigger_s": f"{r['index'] / 500:.3f}",
-                       "index": r["index"], "site": site,
-                       **{f"{b}_dBu": format_db_q(r[b]) for b in BANDS},
-                       "flags": "partial" if r["partial"] & 1 else ""}
+                row = {"received_s": t, "seq": fr.seq, **mrp_record_to_row(fr.record)}
             else:
                 continue
             self.writers[fr.kind].writerow(row)
@@ -108,33 +108,38 @@ class Monitor:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--port", required=True, help="serial device or pyserial URL")
-    ap.add_argument("--baud", type=int, default=RESULTS_BAUD, help=f"baud rate (default {RESULTS_BAUD})")
-    ap.add_argument("--log-dir", default=os.path.join("out", "uart"), help="CSV log folder (default out/uart)")
-    ap.add_argument("--model", help="sw.train_dnn output folder (or *_weights.npz) for the wearing-off state")
+    ap.add_argument(
+        "--baud", type=int, default=RESULTS_BAUD, help=f"baud rate (default {RESULTS_BAUD})"
+    )
+    ap.add_argument("--log-dir", default=str(DEFAULT_OUT / "uart"),
+                    help=f"CSV log folder (default {DEFAULT_OUT / 'uart'})")
+    ap.add_argument(
+        "--model", help="sw.train_dnn output folder (or *_weights.npz) for the wearing-off state"
+    )
     ap.add_argument("--duration", type=float, help="stop after this many seconds")
     ap.add_argument("--idle-exit", type=float, help="stop after this many seconds without a byte")
-    ap.add_argument("--plot", action="store_true", help="live plot of p_off per stride (matplotlib window)")
+    ap.add_argument(
+        "--plot", action="store_true", help="live plot of p_off per stride (matplotlib window)"
+    )
     ap.add_argument("--quiet", action="store_true", help="no live table (summary only)")
-
-    def error(message):
-        print(f"{PROG}: error: {message} (see python -m {PROG} --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = error
     a = ap.parse_args(argv)
     import serial
     try:
         port = serial.serial_for_url(a.port, baudrate=a.baud, timeout=0.1)
     except (serial.SerialException, ValueError, OSError) as e:
-        print(f"{PROG}: error: cannot open {a.port}: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return fail(PROG, f"cannot open {a.port}: {e}")
     try:
-        mon = Monitor(a.log_dir, a.model, show=(lambda s: None) if a.quiet else
-                      (lambda s: print("\x1b[H\x1b[J" + s if sys.stdout.isatty() else s, flush=True)))
+        mon = Monitor(
+            a.log_dir,
+            a.model,
+            show=(lambda s: None)
+            if a.quiet
+            else (lambda s: print("\x1b[H\x1b[J" + s if sys.stdout.isatty() else s, flush=True)),
+        )
     except (OSError, ValueError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(PROG, e)
     plot = None
     if a.plot:
         import matplotlib.pyplot as plt
@@ -168,9 +173,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     except serial.SerialException as e:
-        print(f"{PROG}: error: {a.port}: {str(e).splitlines()[0]}", file=sys.stderr)
         mon.close()
-        return 2
+        return fail(PROG, f"{a.port}: {e}")
     finally:
         port.close()
     mon.close()

@@ -7,9 +7,9 @@ the OFF probability with float32 arithmetic in the order of the emitted
 ``wo_<model>_f32.c`` (so it matches that C within float32 rounding).
 
 State line (one per stride; the ARM program ``boards/arm/wo_monitor.c`` prints the
-same format)::
+same format; ``seq`` is 0..255)::
 
-    STRIDE seq=<0..255> leg=<L|R> start_s=<s.sss> stride_time_ms=<ms> p_off=<0.0000> state=<OFF|ON|NA>
+    STRIDE seq=<seq> leg=<L|R> start_s=<s.sss> stride_time_ms=<ms> p_off=<0.0000> state=<OFF|ON|NA>
 
 ``state`` is ``OFF`` (Pre L-dopa-like, wearing-off) when ``p_off >= 0.5``,
 ``ON`` otherwise, ``NA`` (with ``p_off=nan``) when a feature the model needs is
@@ -19,13 +19,18 @@ absent from the record (muscle not present) or the stride overflowed.
 import numpy as np
 
 from golden.stride_indexes_model import record_to_row
+from spec.constants import FS
 
 __all__ = ["save_dnn", "DNNState", "state_line"]
 
 
 def save_dnn(path, layers, features):
     """Write :func:`sw.classifiers.dnn_layers` output + feature names to ``path`` (.npz)."""
-    arrays = {"features": np.array(features), "norm_scale": layers["norm"][0], "norm_shift": layers["norm"][1]}
+    arrays = {
+        "features": np.array(features),
+        "norm_scale": layers["norm"][0],
+        "norm_shift": layers["norm"][1],
+    }
     for k, (W, b, act) in enumerate(layers["dense"]):
         arrays[f"W{k}"], arrays[f"b{k}"], arrays[f"act{k}"] = W, b, np.array(act)
     np.savez(path, **arrays)
@@ -37,11 +42,20 @@ class DNNState:
     def __init__(self, path):
         with np.load(path) as f:
             self.features = [str(s) for s in f["features"]]
-            self.scale, self.shift = f["norm_scale"].astype(np.float32), f["norm_shift"].astype(np.float32)
+            self.scale, self.shift = (
+                f["norm_scale"].astype(np.float32),
+                f["norm_shift"].astype(np.float32),
+            )
             self.dense = []
             k = 0
             while f"W{k}" in f.files:
-                self.dense.append((f[f"W{k}"].astype(np.float32), f[f"b{k}"].astype(np.float32), str(f[f"act{k}"])))
+                self.dense.append(
+                    (
+                        f[f"W{k}"].astype(np.float32),
+                        f[f"b{k}"].astype(np.float32),
+                        str(f[f"act{k}"]),
+                    )
+                )
                 k += 1
         if not self.dense:
             raise ValueError(f"{path}: no dense layers")
@@ -49,11 +63,23 @@ class DNNState:
     def probability(self, x):
         a = np.asarray(x, np.float32) * self.scale + self.shift
         for W, b, act in self.dense[:-1]:
-            z = np.array([np.float32(b[j]) + np.sum(a * W[:, j], dtype=np.float32) for j in range(W.shape[1])],
-                         np.float32)
-            a = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
-                 "selu": lambda v: np.float32(1.0507009873554805) * np.where(
-                     v > 0, v, np.float32(1.6732632423543772) * np.expm1(np.minimum(v, 0)))}[act](z).astype(np.float32)
+            z = np.array(
+                [
+                    np.float32(b[j]) + np.sum(a * W[:, j], dtype=np.float32)
+                    for j in range(W.shape[1])
+                ],
+                np.float32,
+            )
+            a = {
+                "relu": lambda v: np.maximum(v, 0),
+                "tanh": np.tanh,
+                "selu": lambda v: (
+                    np.float32(1.0507009873554805)
+                    * np.where(
+                        v > 0, v, np.float32(1.6732632423543772) * np.expm1(np.minimum(v, 0))
+                    )
+                ),
+            }[act](z).astype(np.float32)
         W, b, _ = self.dense[-1]
         logit = float(np.float32(b[0]) + np.sum(a * W[:, 0], dtype=np.float32))
         return 1.0 / (1.0 + np.exp(-logit))
@@ -80,5 +106,5 @@ class DNNState:
 
 
 def state_line(seq, rec, p, state):
-    return (f"STRIDE seq={seq} leg={'LR'[rec['leg']]} start_s={rec['start'] / 500:.3f} "
+    return (f"STRIDE seq={seq} leg={'LR'[rec['leg']]} start_s={rec['start'] / FS:.3f} "
             f"stride_time_ms={rec['stride_time'] * 2} p_off={p:.4f} state={state}")

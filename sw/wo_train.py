@@ -24,7 +24,6 @@ The output folder is built under a temporary name next to the target and
 renamed into place at the end, so an error leaves no half-written folder.
 """
 
-import json
 import os
 import shutil
 import sys
@@ -38,13 +37,19 @@ from sw.classifiers import DNNS, predict, train_model
 from sw.dnn_int8 import predict_int8, quantize
 from sw.wo_metrics import metrics, plot_confusion_roc, roc_points
 
-__all__ = ["train_and_export", "OutputFolder", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
+__all__ = ["train_and_export", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
 
 #: paper Table 4 (accuracy, recall, precision, F1 %, AUC)
-PAPER_TABLE4 = {"tree": (86.79, 79.58, 92.98, 85.76, 0.92), "qda": (76.50, 68.58, 81.48, 74.48, 0.84),
-                "svm": (70.29, 62.25, 74.18, 67.69, 0.77), "knn": (82.31, 71.79, 90.92, 80.23, 0.91),
-                "dnn1": (83.04, 80.87, 84.53, 82.66, 0.91), "dnn2": (84.33, 81.33, 86.52, 83.84, 0.91),
-                "dnn3": (81.48, 81.04, 81.76, 81.40, 0.90), "dnn4": (83.72, 80.04, 86.41, 83.11, 0.91)}
+PAPER_TABLE4 = {
+    "tree": (86.79, 79.58, 92.98, 85.76, 0.92),
+    "qda": (76.50, 68.58, 81.48, 74.48, 0.84),
+    "svm": (70.29, 62.25, 74.18, 67.69, 0.77),
+    "knn": (82.31, 71.79, 90.92, 80.23, 0.91),
+    "dnn1": (83.04, 80.87, 84.53, 82.66, 0.91),
+    "dnn2": (84.33, 81.33, 86.52, 83.84, 0.91),
+    "dnn3": (81.48, 81.04, 81.76, 81.40, 0.90),
+    "dnn4": (83.72, 80.04, 86.41, 83.11, 0.91),
+}
 #: paper Table 6 (RAM kB, Flash kB, MACC) and §4.3 inference time at 8 MHz (ms)
 PAPER_TABLE6 = {"dnn1": (3.13, 9.30, 2487, 2.8), "dnn2": (3.13, 5.18, 1399, 1.57),
                 "dnn3": (3.13, 9.30, 2775, 3.12), "dnn4": (3.13, 1.05, 311, 0.35)}
@@ -54,49 +59,34 @@ def _say(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-class OutputFolder:
-    """Context manager: write into a temporary sibling, rename to ``path`` on success."""
-
-    def __init__(self, path):
-        self.path = os.path.abspath(path)
-
-    def __enter__(self):
-        parent = os.path.dirname(self.path)
-        os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".partial-", dir=parent)
-        return self.tmp
-
-    def __exit__(self, kind, value, tb):
-        if kind is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        old = None
-        if os.path.exists(self.path):
-            old = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".old-", dir=os.path.dirname(self.path))
-            os.rmdir(old)
-            os.replace(self.path, old)
-        os.replace(self.tmp, self.path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-        return False
-
-
 def _verify_c(cdir, work, cname, X, ref_label, ref_score, progress):
     """Host (+ ARM) run of one emitted model over X; returns (figures dict, host labels)."""
     exe = c_build.build(cdir, cname, os.path.join(work, cname))
     lab, sc, out_host = c_build.run(exe, X)
-    fig = {"rows": int(len(X)), "label_agreement": float(np.mean(lab == ref_label)),
-           "label_mismatches": int(np.sum(lab != ref_label)),
-           "max_abs_dscore": float(np.max(np.abs(sc - ref_score))) if ref_score is not None else None,
-           "arm_identical": None}
+    fig = {
+        "rows": int(len(X)),
+        "label_agreement": float(np.mean(lab == ref_label)),
+        "label_mismatches": int(np.sum(lab != ref_label)),
+        "max_abs_dscore": float(np.max(np.abs(sc - ref_score))) if ref_score is not None else None,
+        "arm_identical": None,
+    }
     if c_build.have_arm():
         arm = c_build.build(cdir, cname, os.path.join(work, cname + ".arm"), arm=True)
         _, _, out_arm = c_build.run(arm, X, arm=True)
         fig["arm_identical"] = out_arm == out_host
-    progress(f"  C {cname}: host labels agree on {100 * fig['label_agreement']:.2f} % of {len(X)} rows"
-             + (f", max |d score| {fig['max_abs_dscore']:.2e}" if fig["max_abs_dscore"] is not None else "")
-             + ("" if fig["arm_identical"] is None else
-                f", qemu-arm output {'identical' if fig['arm_identical'] else 'DIFFERENT'}"))
+    progress(
+        f"  C {cname}: host labels agree on {100 * fig['label_agreement']:.2f} % of {len(X)} rows"
+        + (
+            f", max |d score| {fig['max_abs_dscore']:.2e}"
+            if fig["max_abs_dscore"] is not None
+            else ""
+        )
+        + (
+            ""
+            if fig["arm_identical"] is None
+            else f", qemu-arm output {'identical' if fig['arm_identical'] else 'DIFFERENT'}"
+        )
+    )
     return fig, lab, sc
 
 
@@ -143,11 +133,15 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
                 fig["int8_model_identical"] = bool(np.array_equal(ilab, clab))
                 fig["int8_max_abs_dp"] = float(np.max(np.abs(csc - score)))
                 fig["test"] = metrics(ds.y_test, clab, csc)
-                l8, _, _ = predict_int8(quantize(files["_layers"], ds.X_train, act_bits=8), ds.X_test)
+                l8, _, _ = predict_int8(
+                    quantize(files["_layers"], ds.X_train, act_bits=8), ds.X_test
+                )
                 fig["int8_activations_agreement"] = float(np.mean(l8 == label))
-                progress(f"  C {cname}: labels == int8 golden model: {fig['int8_model_identical']}; "
-                         f"max |dp| vs float Keras {fig['int8_max_abs_dp']:.4f}; "
-                         f"int8 accuracy {fig['test']['accuracy']:.2f} %")
+                progress(
+                    f"  C {cname}: labels == int8 golden model: {fig['int8_model_identical']}; "
+                    f"max |dp| vs float Keras {fig['int8_max_abs_dp']:.4f}; "
+                    f"int8 accuracy {fig['test']['accuracy']:.2f} %"
+                )
             res["c"][cname] = fig
             if c_build.have_arm():
                 fp = c_build.arm_footprint(cdir, cname, work)
@@ -172,38 +166,49 @@ def complexity_md(results, synthetic):
     for r in results:
         for cname, fp in r["complexity"].items():
             p = PAPER_TABLE6.get(r["model"])
-            lines.append(f"| {cname} | {fp['flash']} | {fp['ram']} | {fp['stack']} | {fp['macc']} | "
-                         + (f"{p[1]} | {p[0]} | {p[2]} |" if p else "- | - | - |"))
-    lines += ["", "ARM object built with `arm-linux-gnueabihf-gcc " + " ".join(c_emit.CFLAGS + c_build.ARM_FLAGS)
-              + " -fstack-usage`; MACC: " + "; ".join(sorted({f"{r['model']}: {fp['macc_note']}"
-                                                              for r in results for fp in r["complexity"].values()}))
-              + ". The paper's figures (X-CUBE.AI on an 8 MHz microcontroller) include its runtime library."]
+            lines.append(
+                f"| {cname} | {fp['flash']} | {fp['ram']} | {fp['stack']} | {fp['macc']} | "
+                + (f"{p[1]} | {p[0]} | {p[2]} |" if p else "- | - | - |")
+            )
+    lines += [
+        "",
+        "ARM object built with `arm-linux-gnueabihf-gcc "
+        + " ".join(c_emit.CFLAGS + c_build.ARM_FLAGS)
+        + " -fstack-usage`; MACC: "
+        + "; ".join(
+            sorted(
+                {
+                    f"{r['model']}: {fp['macc_note']}"
+                    for r in results
+                    for fp in r["complexity"].values()
+                }
+            )
+        )
+        + ". The paper's figures (X-CUBE.AI on an 8 MHz microcontroller) include its runtime "
+          "library.",
+    ]
     if synthetic:
-        lines.append("Sizes depend on the trained model only through the feature count (DNNs) or the "
-                     "training set (tree nodes, KNN rows) of the SYNTHETIC cohort.")
+        lines.append(
+            "Sizes depend on the trained model only through the feature count (DNNs) or the "
+            "training set (tree nodes, KNN rows) of the SYNTHETIC cohort."
+        )
     return "\n".join(lines) + "\n"
 
 
-def write_json(path, obj):
-    def default(o):
-        if isinstance(o, (np.integer,)):
-            return int(o)
-        if isinstance(o, (np.floating,)):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        raise TypeError(type(o))
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2, default=default)
-        f.write("\n")
-
-
 def dataset_info(ds):
-    return {"features": ds.features, "train_subjects": ds.train_subjects, "test_subjects": ds.test_subjects,
-            "train_rows": int(len(ds.y_train)), "test_rows": int(len(ds.y_test)),
-            "train_pre": int(ds.y_train.sum()), "test_pre": int(ds.y_test.sum()),
-            "dropped_nan_rows": ds.dropped, "synthetic": ds.synthetic, "source": ds.source,
-            "positive_class": "pre (Pre L-dopa, OFF)"}
+    return {
+        "features": ds.features,
+        "train_subjects": ds.train_subjects,
+        "test_subjects": ds.test_subjects,
+        "train_rows": int(len(ds.y_train)),
+        "test_rows": int(len(ds.y_test)),
+        "train_pre": int(ds.y_train.sum()),
+        "test_pre": int(ds.y_test.sum()),
+        "dropped_nan_rows": ds.dropped,
+        "synthetic": ds.synthetic,
+        "source": ds.source,
+        "positive_class": "pre (Pre L-dopa, OFF)",
+    }
 
 
-__all__ += ["write_json", "dataset_info", "DNNS", "time"]
+__all__ += ["dataset_info", "DNNS", "time"]

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 from golden.eeg_mrp_model import DB_FLOOR
+from golden.eeg_pipeline import MRP_CSV_COLUMNS as EEG_CSV_COLUMNS
+from golden.eeg_pipeline import format_db_q
 from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS
 from spec.constants import SHARED_DATA
 from sw.edf import read_edf
-from sw.extract import EEG_CSV_COLUMNS, format_db_q, main
+from sw.extract import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EEG_DIR = SHARED_DATA / "eeg-motor-physionet"
@@ -235,51 +237,144 @@ BAD = {
     "missing recording": (lambda d: [d / "nope.edf"], "no such file"),
     "empty EDF": (lambda d: [_touch(d / "e.edf")], "empty"),
     "truncated EDF": (lambda d: [_truncated_edf(d)], "truncated"),
-    "nan in CSV": (lambda d: [_small_csv(d / "r.csv", nan_at=100), "--triggers",
-                              _trig(d / "t.csv", "time_s\n1.0\n")], "not a finite number"),
-    "unknown site in --map": (lambda d: [_small_csv(d / "r.csv"), "--map", "X9=C3", "--triggers",
-                                         _trig(d / "t.csv", "time_s\n1.0\n")], "unknown EEG site 'X9'"),
-    "unknown column in --map": (lambda d: [_small_csv(d / "r.csv"), "--map", "C3=C5", "--triggers",
-                                           _trig(d / "t.csv", "time_s\n1.0\n")], "no column 'C5'"),
-    "nothing maps": (lambda d: [_small_csv(d / "r.csv", sites=("a", "b")), "--triggers",
-                                _trig(d / "t.csv", "time_s\n1.0\n")], "named like an EEG site"),
+    "nan in CSV": (
+        lambda d: [
+            _small_csv(d / "r.csv", nan_at=100),
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "not a finite number",
+    ),
+    "unknown site in --map": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--map",
+            "X9=C3",
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "unknown EEG site 'X9'",
+    ),
+    "unknown column in --map": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--map",
+            "C3=C5",
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "no column 'C5'",
+    ),
+    "nothing maps": (
+        lambda d: [
+            _small_csv(d / "r.csv", sites=("a", "b")),
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "named like an EEG site",
+    ),
     "CSV without trigger source": (lambda d: [_small_csv(d / "r.csv")], "no trigger source"),
-    "annotations from CSV": (lambda d: [_small_csv(d / "r.csv"), "--triggers-from", "annotations"],
-                             "no annotations"),
-    "two trigger sources": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                       _trig(d / "t.csv", "time_s\n1.0\n"), "--emg", d / "emg.csv"],
-                            "one trigger source"),
-    "trigger file missing": (lambda d: [_small_csv(d / "r.csv"), "--triggers", d / "no.csv"],
-                             "no such file"),
-    "trigger file without time column": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                                    _trig(d / "t.csv", "onset,event\n1.0,T1\n")],
-                                         "needs a column time_s or time"),
-    "trigger file header only": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                            _trig(d / "t.csv", "time_s\n")], "no triggers found"),
-    "trigger file empty": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                      _trig(d / "t.csv", "")], "empty"),
-    "trigger time not a number": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                             _trig(d / "t.csv", "time\n0.5\nx\n")], "data row 2"),
-    "trigger after the end": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                         _trig(d / "t.csv", "time_s\n0.5\n2.0\n")], "outside the recording"),
-    "trigger sample out of range": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                               _trig(d / "t.csv", "sample\n1000\n")], "outside the recording"),
-    "trigger sample not whole": (lambda d: [_small_csv(d / "r.csv"), "--triggers",
-                                            _trig(d / "t.csv", "sample\n10.5\n")], "whole frame"),
-    "bad unit": (lambda d: [_small_csv(d / "r.csv"), "--unit", "kV", "--triggers",
-                            _trig(d / "t.csv", "time_s\n1.0\n")], "--unit 'kV'"),
-    "bad --uv-per-lsb": (lambda d: [_small_csv(d / "r.csv"), "--uv-per-lsb", "0", "--triggers",
-                                    _trig(d / "t.csv", "time_s\n1.0\n")], "--uv-per-lsb"),
-    "sample rate too low": (lambda d: [_small_csv(d / "r.csv", fs=50), "--triggers",
-                                       _trig(d / "t.csv", "time_s\n1.0\n")], "too low"),
-    "EMG length differs": (lambda d: [_small_csv(d / "r.csv"), "--emg", _emg_csv(d, 4.0)],
-                           "must match to 1 s"),
-    "EMG without LG": (lambda d: [_small_csv(d / "r.csv"), "--emg", _emg_csv(d, 2.0),
-                                  "--emg-map", "R_TA=R_TA"], "no LG muscle"),
-    "EMG option without --emg": (lambda d: [_small_csv(d / "r.csv"), "--emg-fs", "500", "--triggers",
-                                            _trig(d / "t.csv", "time_s\n1.0\n")], "only apply with --emg"),
+    "annotations from CSV": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers-from", "annotations"],
+        "no annotations",
+    ),
+    "two trigger sources": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+            "--emg",
+            d / "emg.csv",
+        ],
+        "one trigger source",
+    ),
+    "trigger file missing": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", d / "no.csv"],
+        "no such file",
+    ),
+    "trigger file without time column": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--triggers",
+            _trig(d / "t.csv", "onset,event\n1.0,T1\n"),
+        ],
+        "needs a column time_s or time",
+    ),
+    "trigger file header only": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "time_s\n")],
+        "no triggers found",
+    ),
+    "trigger file empty": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "")],
+        "empty",
+    ),
+    "trigger time not a number": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "time\n0.5\nx\n")],
+        "data row 2",
+    ),
+    "trigger after the end": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "time_s\n0.5\n2.0\n")],
+        "outside the recording",
+    ),
+    "trigger sample out of range": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "sample\n1000\n")],
+        "outside the recording",
+    ),
+    "trigger sample not whole": (
+        lambda d: [_small_csv(d / "r.csv"), "--triggers", _trig(d / "t.csv", "sample\n10.5\n")],
+        "whole frame",
+    ),
+    "bad unit": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--unit",
+            "kV",
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "--unit 'kV'",
+    ),
+    "bad --uv-per-lsb": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--uv-per-lsb",
+            "0",
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "--uv-per-lsb",
+    ),
+    "sample rate too low": (
+        lambda d: [
+            _small_csv(d / "r.csv", fs=50),
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "too low",
+    ),
+    "EMG length differs": (
+        lambda d: [_small_csv(d / "r.csv"), "--emg", _emg_csv(d, 4.0)],
+        "must match to 1 s",
+    ),
+    "EMG without LG": (
+        lambda d: [_small_csv(d / "r.csv"), "--emg", _emg_csv(d, 2.0), "--emg-map", "R_TA=R_TA"],
+        "no LG muscle",
+    ),
+    "EMG option without --emg": (
+        lambda d: [
+            _small_csv(d / "r.csv"),
+            "--emg-fs",
+            "500",
+            "--triggers",
+            _trig(d / "t.csv", "time_s\n1.0\n"),
+        ],
+        "only apply with --emg",
+    ),
     "unknown option": (lambda d: [_small_csv(d / "r.csv"), "--bogus"], "unrecognized arguments"),
-    "unknown option value": (lambda d: [_small_csv(d / "r.csv"), "--engine", "fpga"], "invalid choice"),
+    "unknown option value": (
+        lambda d: [_small_csv(d / "r.csv"), "--engine", "fpga"],
+        "invalid choice",
+    ),
 }
 
 
@@ -357,7 +452,9 @@ def test_csv_units_samples_and_duplicates(tmp_path, capsys):
     assert rc == 0, err
     assert "1 on an already triggered frame merged" in err
     assert "absent (no rows): T3, T4, C4, P3, P4" in err
-    rc, err = run(capsys, tmp_path / "mv.csv", "--unit", "mV", "--triggers", t2, "-q", "-o", "b.csv")
+    rc, err = run(
+        capsys, tmp_path / "mv.csv", "--unit", "mV", "--triggers", t2, "-q", "-o", "b.csv"
+    )
     assert rc == 0 and err == ""
     a, b = (tmp_path / "a.csv").read_bytes(), (tmp_path / "b.csv").read_bytes()
     assert a == b

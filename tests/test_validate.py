@@ -1,4 +1,4 @@
-"""The real-recording validation (bench.validate) on ../shared/data: the stride rule must pay off."""
+"""The real-recording validation (bench.validate) on ../shared/data: the stride rule pays off."""
 
 import json
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bench import validate
+from spec.cli import json_default
 
 pytestmark = pytest.mark.skipif(not (validate.DATA / "emg-lower-limb-uci").is_dir(),
                                 reason=f"real recordings not found in {validate.DATA} "
@@ -34,7 +35,7 @@ def test_every_walk_is_scored_and_plots_written(uci):
     assert signs["1Amar.txt"] == -1 and signs["1Nmar.txt"] == 1   # mixed signs in the real files
     for p in uci["plots"].values():
         assert p.endswith(".png")
-    json.dumps(uci, default=validate.json_default)
+    json.dumps(uci, default=json_default)
 
 
 def test_physionet_golden_within_documented_bound_of_float():
