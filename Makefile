@@ -1,10 +1,10 @@
 # Two entry points for a fresh machine (see README):
 #   make run   -- set up everything and run the main job on the embedded default
-#   make test  -- run every test (unit tests + cocotb testbenches)
+#   make test  -- lint (import floors, ruff), then every test (unit tests + cocotb testbenches)
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim test bench validate classifiers clean
+.PHONY: setup run sim lint test bench validate classifiers headers clean
 
 setup:
 	bash .ci/setup
@@ -16,7 +16,12 @@ run: setup
 sim: setup
 	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
 
-test: setup
+# imports only go down the floors (pyproject [tool.importlinter]) and ruff is clean
+lint: setup
+	lint-imports
+	ruff check
+
+test: setup lint
 	$(PYTHON) -m pytest -q -n 2 tests
 
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
@@ -30,6 +35,11 @@ validate:
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers
+
+# boards/arm/wo_regs.h, boards/arm/wo_frames.h, docs/frames-and-registers.md from
+# spec/registers.py + spec/frames.py (tests/test_generated.py fails when they are stale)
+headers:
+	$(PYTHON) -m boards.gen_headers
 
 clean:
 	rm -rf sim_build $(OUT) .pytest_cache

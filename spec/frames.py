@@ -15,21 +15,16 @@ Frame (all multi-byte payload fields little-endian)::
 ``(seq - expected) mod 256`` lost frames). The CRC check value of ``b"123456789"``
 is 0x29B1.
 
-Record payloads (field names are the golden models' record keys; widths in bytes):
+Record payloads: the table :data:`FRAMES` (per frame type: type code, payload length, and per
+field: name, byte offset, size, signedness, scale, CSV column; the rendered tables are in
+``docs/frames-and-registers.md``, written by ``python -m boards.gen_headers`` with
+``boards/arm/wo_frames.h``). Field names are the golden models' record keys, columns are the
+CSV columns of ``python -m sw.extract`` (``value = raw * mul / div`` in the column's unit):
 
-``STRIDE`` (type 0x01, 37 bytes) -- :data:`golden.stride_indexes_model.RECORD_FIELDS`
-    leg u8, start u32 (500 Hz frame of the stride's first sample), stride_time u16,
-    then for LG, TA, BF, RF: ``{m}_contraction`` u16, ``{m}_relaxation`` u16,
-    ``{m}_duty`` u16 (0.01 %), then cocon_LG_TA u16, cocon_BF_RF u16 (times in
-    2 ms samples), present u8 (bit k = muscle k of the leg present),
-    overflow u8 (bit 0).
-``MRP`` (type 0x02, 12 bytes) -- :func:`hdl.eeg_mrp.mrp_record_layout`
-    index u32 (trigger frame), channel u8, BP i16, mu i16, beta i16 (Q8.8 dBuV),
-    partial u8 (bit 0).
-``SAMPLES`` (type 0x10, 33 bytes) -- one 500 Hz input frame of the fabric
-    (:func:`hdl.fabric_top.fabric_frame_layout`): emg i16 x 8
-    (:data:`spec.channels.EMG_CHANNELS` order), eeg i16 x 8 (EEG_CHANNELS order,
-    8th unused), flags u8 (bit 0 = ext_trigger).
+``STRIDE`` (type 0x01) -- :data:`golden.stride_indexes_model.RECORD_FIELDS`
+``MRP`` (type 0x02) -- :func:`hdl.eeg_mrp.mrp_record_layout`
+``SAMPLES`` (type 0x10) -- one input frame of the fabric
+    (:func:`hdl.fabric_top.fabric_frame_layout`)
 
 :func:`encode` is the golden model of the gateware framer; :class:`Decoder` is
 the streaming receiver used by ``python -m sw.uart`` (resynchronises on the
@@ -37,29 +32,136 @@ sync bytes after garbage, never accepts a frame whose CRC or length is wrong).
 """
 
 import struct
+from typing import NamedTuple
 
-from spec.channels import COCONTRACTION_PAIRS, MUSCLES
+from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, EMG_CHANNELS, MUSCLES, SAMPLE_MS
+from spec.constants import FS
 
 __all__ = ["SYNC", "FRAME_TYPES", "PAYLOADS", "crc16", "encode", "encode_record", "decode_payload",
-           "Decoder", "Frame", "HEADER_LEN", "FrameError"]
+           "Decoder", "Frame", "HEADER_LEN", "FrameError", "FRAMES", "HEADER", "PayloadField",
+           "FrameType", "PAYLOAD_LEN", "CRC_LEN"]
 
 SYNC = b"\xa5\x5a"
-HEADER_LEN = 5
+
+
+class PayloadField(NamedTuple):
+    """One little-endian integer of a payload (or of the frame header).
+
+    ``column`` is the CSV column of the scaled value ``raw * mul / div`` (in ``unit``), empty
+    when the field has none; ``bits`` names single bits of a flag field as ``(name, bit)``;
+    ``needs`` (STRIDE measures only) is the mask of ``present`` bits the measure needs, ``None``
+    for fields that are not per-stride measures.
+    """
+
+    name: str
+    offset: int
+    size: int
+    signed: bool
+    meaning: str
+    mul: int = 1
+    div: int = 1
+    unit: str = ""
+    column: str = ""
+    bits: tuple = ()
+    needs: int | None = None
+
+    @property
+    def code(self):
+        """:mod:`struct` code (``B H I`` unsigned, ``b h i`` signed)."""
+        c = {1: "B", 2: "H", 4: "I"}[self.size]
+        return c.lower() if self.signed else c
+
+    @property
+    def scale(self):
+        """The scale as text, ``"/500 -> s"``, ``"x2 -> ms"``, ``""`` for raw values."""
+        s = (f"x{self.mul}" if self.mul != 1 else "") + (f"/{self.div}" if self.div != 1 else "")
+        return f"{s} -> {self.unit}" if s else ""
+
+
+class FrameType(NamedTuple):
+    """A frame type: name, type byte, payload fields in order."""
+
+    name: str
+    code: int
+    meaning: str
+    fields: tuple
+
+    @property
+    def length(self):
+        """Payload length in bytes."""
+        return sum(f.size for f in self.fields)
+
+    def field(self, name):
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name!r}")
+
+
+def _layout(rows):
+    """Fields with consecutive offsets from ``(name, size, signed, meaning, **extra)`` rows."""
+    out, off = [], 0
+    for name, size, signed, meaning, *extra in rows:
+        out.append(PayloadField(name, off, size, signed, meaning, **(extra[0] if extra else {})))
+        off += size
+    return tuple(out)
+
+
+_MS = dict(mul=SAMPLE_MS, unit="ms")
+_STRIDE = ([("leg", 1, False, "0 left, 1 right", dict(column="leg")),
+            ("start", 4, False, f"{FS} Hz sample index of the stride's first sample",
+             dict(div=FS, unit="s", column="start_s")),
+            ("stride_time", 2, False, "stride time, samples",
+             dict(_MS, column="stride_time_ms", needs=0))]
+           + [row for k, m in enumerate(MUSCLES) for row in (
+               (f"{m}_contraction", 2, False, f"{m} contraction time, samples",
+                dict(_MS, column=f"{m}_contraction_ms", needs=1 << k)),
+               (f"{m}_relaxation", 2, False, f"{m} relaxation time, samples",
+                dict(_MS, column=f"{m}_relaxation_ms", needs=1 << k)),
+               (f"{m}_duty", 2, False, f"{m} duty cycle, 0.01 %",
+                dict(div=100, unit="%", column=f"{m}_duty_pct", needs=1 << k)))]
+           + [(f"cocon_{name}", 2, False, f"{name} co-contraction time, samples",
+               dict(_MS, column=f"cocon_{name}_ms", needs=1 << a | 1 << b))
+              for name, a, b in COCONTRACTION_PAIRS]
+           + [("present", 1, False, "bit k: muscle k of the leg present",
+               dict(bits=tuple((m, k) for k, m in enumerate(MUSCLES)))),
+              ("overflow", 1, False, "the stride counter saturated",
+               dict(column="flags", bits=(("SATURATED", 0),)))])
+_MRP = ([("index", 4, False, f"{FS} Hz sample index of the trigger",
+          dict(div=FS, unit="s", column="trigger_s")),
+         ("channel", 1, False, "EEG site, EEG_CHANNELS order", dict(column="site"))]
+        + [(band, 2, True, f"{band} band power, Q8.8 dBuV",
+            dict(div=256, unit="dBuV", column=f"{band}_dBu")) for band in ("BP", "mu", "beta")]
+        + [("partial", 1, False, "fewer than 256 samples since reset",
+            dict(column="flags", bits=(("INCOMPLETE", 0),)))])
+_SAMPLES = ([(f"emg{i}", 2, True, f"EMG {name}") for i, name in enumerate(EMG_CHANNELS)]
+            + [(f"eeg{i}", 2, True, f"EEG {name}")
+               for i, name in enumerate(EEG_CHANNELS + ("unused",) * (8 - len(EEG_CHANNELS)))]
+            + [("flags", 1, False, "input flags", dict(bits=(("EXT_TRIGGER", 0),)))])
+
+#: The frame table: name -> :class:`FrameType`.
+FRAMES = {f.name: f for f in (
+    FrameType("STRIDE", 0x01, "one stride record of the EMG branch", _layout(_STRIDE)),
+    FrameType("MRP", 0x02, "one MRP record (trigger x EEG site) of the EEG branch", _layout(_MRP)),
+    FrameType("SAMPLES", 0x10, f"one {FS} Hz input frame of the fabric (sensor in)",
+              _layout(_SAMPLES)),
+)}
+
+#: Frame header and trailer (offsets from the first sync byte; the CRC is big-endian).
+HEADER = _layout([("sync", 2, False, "0xA5 0x5A"),
+                  ("type", 1, False, "frame type (FRAMES)"),
+                  ("seq", 1, False, "per-type sequence number, +1 per frame, modulo 256"),
+                  ("len", 1, False, "payload length in bytes (0..255)")])
+HEADER_LEN = sum(f.size for f in HEADER)
 CRC_LEN = 2
-FRAME_TYPES = {"STRIDE": 0x01, "MRP": 0x02, "SAMPLES": 0x10}
+FRAME_TYPES = {k: f.code for k, f in FRAMES.items()}
 TYPE_NAMES = {v: k for k, v in FRAME_TYPES.items()}
 
 #: payload fields per frame type: (name, struct code); little-endian
-PAYLOADS = {
-    "STRIDE": ([("leg", "B"), ("start", "I"), ("stride_time", "H")]
-               + [(f"{m}_{q}", "H") for m in MUSCLES for q in ("contraction", "relaxation", "duty")]
-               + [(f"cocon_{name}", "H") for name, _, _ in COCONTRACTION_PAIRS]
-               + [("present", "B"), ("overflow", "B")]),
-    "MRP": [("index", "I"), ("channel", "B"), ("BP", "h"), ("mu", "h"), ("beta", "h"), ("partial", "B")],
-    "SAMPLES": [(f"emg{i}", "h") for i in range(8)] + [(f"eeg{i}", "h") for i in range(8)] + [("flags", "B")],
-}
+PAYLOADS = {k: [(p.name, p.code) for p in f.fields] for k, f in FRAMES.items()}
 _STRUCTS = {k: struct.Struct("<" + "".join(c for _, c in v)) for k, v in PAYLOADS.items()}
-PAYLOAD_LEN = {k: s.size for k, s in _STRUCTS.items()}
+PAYLOAD_LEN = {k: f.length for k, f in FRAMES.items()}
+assert all(_STRUCTS[k].size == n for k, n in PAYLOAD_LEN.items())
 
 
 class FrameError(ValueError):
@@ -90,7 +192,7 @@ def encode_record(kind, seq, rec):
     vals = []
     for name, code in PAYLOADS[kind]:
         v = int(rec[name])
-        if code in "BHI" and v < 0:
+        if code.isupper() and v < 0:
             raise FrameError(f"{kind}.{name} = {v} is negative")
         vals.append(v)
     try:
@@ -119,7 +221,8 @@ class Frame:
         self.record = decode_payload(ftype, payload) if self.kind else None
 
     def __repr__(self):
-        return f"Frame({self.kind or hex(self.type)}, seq={self.seq}, {self.record or self.payload.hex()})"
+        body = self.record or self.payload.hex()
+        return f"Frame({self.kind or hex(self.type)}, seq={self.seq}, {body})"
 
 
 class Decoder:
@@ -186,5 +289,6 @@ class Decoder:
         return out
 
     def stats(self):
-        return {k: getattr(self, k) for k in ("frames", "crc_errors", "length_errors", "unknown_types",
-                                              "garbage_bytes", "seq_gaps", "lost_frames")}
+        return {k: getattr(self, k) for k in ("frames", "crc_errors", "length_errors",
+                                              "unknown_types", "garbage_bytes", "seq_gaps",
+                                              "lost_frames")}

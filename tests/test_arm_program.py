@@ -1,4 +1,4 @@
-"""ARM-side monitor (boards/arm/wo_monitor.c): host build vs Cortex-A9 build under qemu-arm vs Python.
+"""ARM-side monitor (boards/arm/wo_monitor.c): host build vs Cortex-A9 build (qemu-arm) vs Python.
 
 The recorded stream: frames (spec.frames) of the golden stride and MRP records
 of a synthetic walk, with garbage, a corrupted frame and a lost frame spliced
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from boards import arm_program
+from spec import registers
 from spec.frames import Decoder, encode_record
 from sw import c_build
 from sw.wo_state import DNNState, state_line
@@ -30,7 +31,7 @@ def setup(tmp_path_factory):
     trig, strides = run_golden(walk.emg)
     eeg = (rng.normal(size=(len(walk.emg), 8)) * 300).astype(np.int16)
     mrp = run_golden_eeg(eeg, lg_onset_trigger(trig))
-    strides[3] = dict(strides[3], present=strides[3]["present"] & 0b1110)     # LG absent on one stride
+    strides[3] = dict(strides[3], present=strides[3]["present"] & 0b1110)   # LG absent on one
     frames = [encode_record("STRIDE", k % 256, r) for k, r in enumerate(strides)]
     frames += [encode_record("MRP", k % 256, r) for k, r in enumerate(mrp[:20])]
     order = np.random.default_rng(4).permutation(len(frames))
@@ -81,11 +82,13 @@ def test_host_build_matches_python(setup):
     assert s["crc_errors"] >= 1 and s["seq_gaps"] >= 1
 
 
-@pytest.mark.skipif(not c_build.have_arm(), reason="apt-get install gcc-arm-linux-gnueabihf qemu-user (make setup)")
+@pytest.mark.skipif(not c_build.have_arm(),
+                    reason="apt-get install gcc-arm-linux-gnueabihf qemu-user (make setup)")
 def test_arm_build_under_qemu_prints_the_same(setup):
     d, stream, _ = setup
     host = arm_program.run(arm_program.build(str(d), "wo_test_f32", str(d / "wom_h")), stream)
-    arm = arm_program.run(arm_program.build(str(d), "wo_test_f32", str(d / "wom_a"), arm=True), stream, arm=True)
+    arm_exe = arm_program.build(str(d), "wo_test_f32", str(d / "wom_a"), arm=True)
+    arm = arm_program.run(arm_exe, stream, arm=True)
     assert arm == host and host.count("\n") > 30
 
 
@@ -101,13 +104,14 @@ def test_cli_builds_and_reports_a_missing_model(setup, tmp_path):
     import subprocess
     import sys
     d, stream, _ = setup
-    r = subprocess.run([sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model", "wo_test_f32",
-                        "--out", str(tmp_path / "wom")], capture_output=True, text=True)
+    cli = [sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model"]
+    r = subprocess.run(cli + ["wo_test_f32", "--out", str(tmp_path / "wom")],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "STRIDE" in arm_program.run(str(tmp_path / "wom"), stream)
-    r = subprocess.run([sys.executable, "-m", "boards.arm_program", "--model-dir", str(d), "--model", "nope"],
-                       capture_output=True, text=True)
-    assert r.returncode == 1 and "nope.c not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = subprocess.run(cli + ["nope"], capture_output=True, text=True)
+    assert r.returncode == 1 and "nope.c not found" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
@@ -122,11 +126,15 @@ def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
     (tmp_path / "result.bin").write_bytes(stream)
     env = dict(os.environ, WO_FAKE_RESULT=str(tmp_path / "result.bin"),
                WO_FAKE_SAMPLES=str(tmp_path / "written.bin"), WO_FAKE_LOG=str(tmp_path / "log.txt"))
-    r = subprocess.run([exe, "--devmem", "--replay", str(tmp_path / "samples.bin"), "--idle-exit", "20"],
-                       capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run([exe, "--devmem", "--replay", str(tmp_path / "samples.bin"),
+                        "--idle-exit", "20"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "written.bin").read_bytes() == samples
-    assert (tmp_path / "log.txt").read_text().splitlines() == ["CONTROL 0x7f00ff01", "CONTROL 0x7f00ff00"]
+    reset = registers.REGISTERS["CONTROL"].reset                  # 0x7f00ff00
+    replay = registers.field("CONTROL", "SOURCE").mask
+    assert (tmp_path / "log.txt").read_text().splitlines() == [f"CONTROL 0x{reset | replay:08x}",
+                                                               f"CONTROL 0x{reset:08x}"]
     assert r.stdout == arm_program.run(exe, stream)
-    r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True, env=env)
+    r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True,
+                       env=env)
     assert r.returncode == 2 and "milliseconds" in r.stderr

@@ -15,7 +15,7 @@
 #include "wo_regs.h"
 
 static FILE *result_in, *samples_out, *log_out;
-static uint32_t control = 0x7F00FF00u;
+static uint32_t control = WO_CONTROL_RESET;
 static unsigned status_reads;
 static int full;
 

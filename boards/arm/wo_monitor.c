@@ -5,7 +5,8 @@
  *   wo_monitor --devmem [--replay PATH] [--idle-exit MS]
  *                              the fabric's result FIFO through the HPS-to-FPGA lightweight
  *                              bridge: mmap of /dev/mem at WO_BRIDGE_BASE (0xFF200000), popping
- *                              bytes from the RESULT register (map: boards/arm/wo_regs.h).
+ *                              bytes from the RESULT register (map: boards/arm/wo_regs.h,
+ *                              generated from spec/registers.py).
  *                              --replay: first set CONTROL.SOURCE to the HPS replay and write the
  *                              SAMPLES frames of PATH byte by byte to SAMPLE (waiting while
  *                              STATUS bit 2 says the sample FIFO is full), popping results
@@ -16,9 +17,9 @@
  * Built with -DWO_FAKE_BRIDGE (host tests only), the register accesses go to
  * boards/arm/wo_fake_bridge.c instead of /dev/mem.
  *
- * Each STRIDE frame is turned into the classifier's features (stride time and co-contractions
- * in ms = samples x 2, duty cycles in % = 0.01 % units / 100, the CSV columns of
- * python -m sw.extract emg), fed to the classifier emitted by python -m sw.train_dnn
+ * Each STRIDE frame is turned into the classifier's features (the per-stride measures of
+ * WO_STRIDE_MEASURES in boards/arm/wo_frames.h, generated from spec/frames.py: offsets, sizes
+ * and scales to the CSV columns of python -m sw.extract emg), fed to the classifier emitted by python -m sw.train_dnn
  * (compiled in with -DWO_HEADER, -DWO_PREDICT, -DWO_N_FEATURES, -DWO_FEATURE_NAMES), and
  * printed on stdout (the console UART on the board) as
  *
@@ -45,11 +46,11 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
+#include "wo_frames.h"
 #include "wo_regs.h"
 #include WO_HEADER
 
 static const char *const FEATURES[WO_N_FEATURES] = {WO_FEATURE_NAMES};
-static const char *const MUSCLE[4] = {"LG", "TA", "BF", "RF"};
 static const char *const SITES[8] = {"T3", "T4", "C3", "C4", "Cz", "P3", "P4", "ch7"};
 
 static unsigned long n_frames, n_crc, n_len, n_gaps, n_lost, n_garbage;
@@ -68,54 +69,74 @@ static uint16_t crc16(const uint8_t *p, unsigned n)
     return crc;
 }
 
-static unsigned u16(const uint8_t *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
-static unsigned long u32(const uint8_t *p) { return u16(p) | (unsigned long)u16(p + 2) << 16; }
-static int s16(const uint8_t *p) { unsigned v = u16(p); return v >= 0x8000 ? (int)v - 0x10000 : (int)v; }
+/* unsigned / signed little-endian payload field of `size` bytes at `off` */
+static unsigned long uf(const uint8_t *pl, unsigned off, unsigned size)
+{
+    unsigned long v = 0;
+    while (size--) v = v << 8 | pl[off + size];
+    return v;
+}
+static long sf(const uint8_t *pl, unsigned off, unsigned size)
+{
+    unsigned long v = uf(pl, off, size), top = 1ul << (8 * size - 1);
+    return (v & top) ? -(long)(~v & (top - 1)) - 1 : (long)v;
+}
+#define UF(pl, F) uf(pl, F##_OFF, F##_SIZE)
+#define SF(pl, F) sf(pl, F##_OFF, F##_SIZE)
 
-/* STRIDE payload (37 bytes): leg, start, stride_time, {LG,TA,BF,RF} x (contraction,
- * relaxation, duty), cocon_LG_TA, cocon_BF_RF, present, overflow. Returns 0 if a feature
- * is unavailable. */
+/* the per-stride measures: CSV column, payload offset and size, scale, present bits needed */
+struct measure {
+    const char *column;
+    unsigned off, size;
+    unsigned long mul;
+    double div;
+    unsigned needs;
+};
+#define WO_MEASURE(column, off, size, mul, div, needs) {column, off, size, mul, div, needs},
+static const struct measure MEASURES[] = {WO_STRIDE_MEASURES(WO_MEASURE)};
+
+/* feature `name` of a STRIDE payload; returns 0 if it is unavailable (a needed muscle absent).
+ * value = raw * mul / div: (float)(raw * 2) for times in ms; for duty cycles in %, the CSV text
+ * "dd.dd" parsed as float == (float)(duty / 100.0) */
 static int stride_feature(const uint8_t *pl, const char *name, float *out)
 {
-    unsigned present = pl[35], m;
-    char buf[32];
-    if (!strcmp(name, "stride_time_ms")) { *out = (float)(u16(pl + 5) * 2u); return 1; }
-    if (!strcmp(name, "cocon_LG_TA_ms")) { *out = (float)(u16(pl + 31) * 2u); return (present & 3u) == 3u; }
-    if (!strcmp(name, "cocon_BF_RF_ms")) { *out = (float)(u16(pl + 33) * 2u); return (present & 12u) == 12u; }
-    for (m = 0; m < 4; m++) {
-        const uint8_t *q = pl + 7 + 6 * m;
-        if (!(present >> m & 1u)) continue;
-        snprintf(buf, sizeof buf, "%s_contraction_ms", MUSCLE[m]);
-        if (!strcmp(name, buf)) { *out = (float)(u16(q) * 2u); return 1; }
-        snprintf(buf, sizeof buf, "%s_relaxation_ms", MUSCLE[m]);
-        if (!strcmp(name, buf)) { *out = (float)(u16(q + 2) * 2u); return 1; }
-        snprintf(buf, sizeof buf, "%s_duty_pct", MUSCLE[m]);
-        /* the CSV text "dd.dd" parsed as float == (float)(duty / 100.0) */
-        if (!strcmp(name, buf)) { *out = (float)((double)u16(q + 4) / 100.0); return 1; }
+    unsigned present = (unsigned)UF(pl, WO_STRIDE_PRESENT), k;
+    for (k = 0; k < sizeof MEASURES / sizeof *MEASURES; k++) {
+        const struct measure *m = &MEASURES[k];
+        if (strcmp(name, m->column)) continue;
+        if ((present & m->needs) != m->needs) return 0;
+        *out = (float)((double)(uf(pl, m->off, m->size) * m->mul) / m->div);
+        return 1;
     }
     return 0;
 }
 
 static void on_frame(unsigned type, unsigned seq, const uint8_t *pl, unsigned len)
 {
-    if (type == 0x01 && len == 37) {
+    if (type == WO_FRAME_STRIDE && len == WO_STRIDE_LEN) {
         float x[WO_N_FEATURES], p = 0.0f;
-        int ok = !(pl[36] & 1u), i;
+        int ok = !(UF(pl, WO_STRIDE_OVERFLOW) & WO_STRIDE_OVERFLOW_SATURATED), i;
         for (i = 0; ok && i < WO_N_FEATURES; i++)
             ok = stride_feature(pl, FEATURES[i], &x[i]);
-        printf("STRIDE seq=%u leg=%c start_s=%.3f stride_time_ms=%u ", seq, pl[0] ? 'R' : 'L',
-               (double)u32(pl + 1) / 500.0, u16(pl + 5) * 2u);
+        printf("STRIDE seq=%u leg=%c start_s=%.3f stride_time_ms=%lu ", seq,
+               UF(pl, WO_STRIDE_LEG) ? 'R' : 'L',
+               (double)(UF(pl, WO_STRIDE_START) * WO_STRIDE_START_MUL) / WO_STRIDE_START_DIV,
+               UF(pl, WO_STRIDE_STRIDE_TIME) * WO_STRIDE_STRIDE_TIME_MUL);
         if (ok) {
             int label = WO_PREDICT(x, &p);
             printf("p_off=%.4f state=%s\n", (double)p, label ? "OFF" : "ON");
         } else {
             printf("p_off=nan state=NA\n");
         }
-    } else if (type == 0x02 && len == 12) {
+    } else if (type == WO_FRAME_MRP && len == WO_MRP_LEN) {
         printf("MRP seq=%u trigger_s=%.3f site=%s BP_dBu=%.2f mu_dBu=%.2f beta_dBu=%.2f partial=%u\n",
-               seq, (double)u32(pl) / 500.0, SITES[pl[4] & 7u], s16(pl + 5) / 256.0,
-               s16(pl + 7) / 256.0, s16(pl + 9) / 256.0, pl[11] & 1u);
-    } else if (type == 0x01 || type == 0x02 || type == 0x10) {
+               seq, (double)(UF(pl, WO_MRP_INDEX) * WO_MRP_INDEX_MUL) / WO_MRP_INDEX_DIV,
+               SITES[UF(pl, WO_MRP_CHANNEL) % (sizeof SITES / sizeof *SITES)],
+               (double)(SF(pl, WO_MRP_BP) * (long)WO_MRP_BP_MUL) / WO_MRP_BP_DIV,
+               (double)(SF(pl, WO_MRP_MU) * (long)WO_MRP_MU_MUL) / WO_MRP_MU_DIV,
+               (double)(SF(pl, WO_MRP_BETA) * (long)WO_MRP_BETA_MUL) / WO_MRP_BETA_DIV,
+               (UF(pl, WO_MRP_PARTIAL) & WO_MRP_PARTIAL_INCOMPLETE) ? 1u : 0u);
+    } else if (type == WO_FRAME_STRIDE || type == WO_FRAME_MRP || type == WO_FRAME_SAMPLES) {
         n_len++;
         return;
     } else {
@@ -144,21 +165,28 @@ static void feed(const uint8_t *data, unsigned n)
         n -= take;
         for (;;) {
             unsigned len, total;
-            while (i + 1 < nbuf && !(buf[i] == 0xA5 && buf[i + 1] == 0x5A)) { i++; n_garbage++; }
+            const uint8_t *fr;
+            while (i + 1 < nbuf && !(buf[i] == WO_FRAME_SYNC0 && buf[i + 1] == WO_FRAME_SYNC1)) {
+                i++;
+                n_garbage++;
+            }
             if (i + 1 >= nbuf) {                 /* keep a trailing A5 */
-                if (i < nbuf && buf[i] != 0xA5) { i++; n_garbage++; }
+                if (i < nbuf && buf[i] != WO_FRAME_SYNC0) { i++; n_garbage++; }
                 break;
             }
-            if (nbuf - i < 5) break;
-            len = buf[i + 4];
-            total = 7 + len;
+            if (nbuf - i < WO_FRAME_HEADER_LEN) break;
+            fr = buf + i;
+            len = fr[WO_FRAME_LEN_OFF];
+            total = WO_FRAME_HEADER_LEN + len + WO_FRAME_CRC_LEN;
             if (nbuf - i < total) break;
-            if (crc16(buf + i + 2, 3 + len) != (unsigned)(buf[i + 5 + len] << 8 | buf[i + 6 + len])) {
+            /* the CRC covers type, seq, len, payload and follows them big-endian */
+            if (crc16(fr + WO_FRAME_TYPE_OFF, WO_FRAME_HEADER_LEN - WO_FRAME_TYPE_OFF + len)
+                != (unsigned)(fr[WO_FRAME_HEADER_LEN + len] << 8 | fr[WO_FRAME_HEADER_LEN + len + 1])) {
                 n_crc++;
                 i++;
                 continue;
             }
-            on_frame(buf[i + 2], buf[i + 3], buf + i + 5, len);
+            on_frame(fr[WO_FRAME_TYPE_OFF], fr[WO_FRAME_SEQ_OFF], fr + WO_FRAME_HEADER_LEN, len);
             i += total;
         }
         memmove(buf, buf + i, nbuf - i);
