@@ -69,8 +69,9 @@ from scipy import signal
 
 from spec.constants import FS
 
-__all__ = ["N", "BANDS", "BAND_BINS", "BINS", "BIN_BAND", "db_from_q", "power_to_db_q", "EEGParams", "mrp_bitexact", "mrp_float",
-           "window_q", "cos_q", "log2_lut", "db_const", "FLOAT_BOUND_DB", "DB_FLOOR"]
+__all__ = ["N", "BANDS", "BAND_BINS", "BINS", "BIN_BAND", "db_from_q", "power_to_db_q", "EEGParams",
+           "mrp_bitexact", "mrp_float", "window_q", "cos_q", "log2_lut", "db_const",
+           "FLOAT_BOUND_DB", "DB_FLOOR"]
 
 N = 256
 #: band name -> (low Hz, high Hz)
@@ -101,7 +102,8 @@ class EEGParams:
 
     def __post_init__(self):
         if not (isinstance(self.uv_per_lsb, (int, float)) and 1e-6 < self.uv_per_lsb < 1e3):
-            raise ValueError(f"uv_per_lsb must be a positive number of microvolts, not {self.uv_per_lsb!r}")
+            raise ValueError("uv_per_lsb must be a positive number of microvolts, "
+                             f"not {self.uv_per_lsb!r}")
 
 
 def window_q():
@@ -121,7 +123,8 @@ def log2_lut():
 
 
 def db_const(params):
-    return int(round(2 ** DB_FRAC * 20 * np.log10(2.0 ** (SHIFT - 15 - XW_FRAC) * params.uv_per_lsb)))
+    return int(round(2 ** DB_FRAC * 20
+                     * np.log10(2.0 ** (SHIFT - 15 - XW_FRAC) * params.uv_per_lsb)))
 
 
 def log2_q(p):

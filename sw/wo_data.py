@@ -117,9 +117,11 @@ def make_dataset(df, meta, train=None, alpha=0.05, select=None):
         train = sorted(set(train))
         unknown = [s for s in train if s not in sev]
         if unknown:
-            raise InputError(f"--train: unknown subject {unknown[0]!r} (have {', '.join(subjects)})")
+            raise InputError(f"--train: unknown subject {unknown[0]!r} "
+                             f"(have {', '.join(subjects)})")
     else:
-        train = default_train(sev, meta.get("seed", 0)) or subjects[:max(1, (len(subjects) + 1) // 2)]
+        train = (default_train(sev, meta.get("seed", 0))
+                 or subjects[:max(1, (len(subjects) + 1) // 2)])
     test = [s for s in subjects if s not in train]
     if not test:
         raise InputError("no test subjects left: --train lists every subject")
@@ -138,7 +140,8 @@ def make_dataset(df, meta, train=None, alpha=0.05, select=None):
     else:
         feats = [r["feature"] for r in table1 if r["selected"]]
         if not feats:
-            raise InputError(f"no feature has p < {alpha:g} over training subjects {', '.join(train)}; "
+            raise InputError(f"no feature has p < {alpha:g} over training subjects "
+                             f"{', '.join(train)}; "
                              "nothing to classify on (see python -m sw.feature_select)")
     X = df[feats].to_numpy(dtype=float)
     ok = np.all(np.isfinite(X), axis=1)

@@ -23,7 +23,8 @@ def test_trigger_and_latency_sections(tmp_path):
     res = json.loads((tmp_path / "report.json").read_text())
     md = (tmp_path / "REPORT.md").read_text()
     t, lat = res["trigger"], res["latency"]
-    assert f"| onset delay median / p95 | {t['onset_delay_median_ms']:.0f} / {t['onset_delay_p95_ms']:.0f} ms" in md
+    assert (f"| onset delay median / p95 | {t['onset_delay_median_ms']:.0f} / "
+            f"{t['onset_delay_p95_ms']:.0f} ms" in md)
     assert 0 < t["onset_delay_median_ms"] < 40 and t["missed_pct"] < 10
     # stride record: 63 cycles after the frame that ends the stride (hdl/stride_indexes.py)
     assert lat["stride_cycles_min"] == lat["stride_cycles_max"] == 63
@@ -41,8 +42,8 @@ def test_readme_quotes_the_committed_report():
                    readme.index(report.README_END)]
     assert block == report.headline_md(res["headline"], res["meta"])
     assert len(res["headline"]) >= 6 and not res["meta"]["failed"]
-    for name in ("REPORT.md", "VALIDATION.md", "uci_trigger_overlay.png", "uci_stride_agreement.png",
-                 "roc_classifiers.png"):
+    for name in ("REPORT.md", "VALIDATION.md", "uci_trigger_overlay.png",
+                 "uci_stride_agreement.png", "roc_classifiers.png"):
         assert (report.BENCH_DIR / name).is_file(), name
 
 

@@ -46,7 +46,8 @@ def test_columns_and_design(tiny):
     assert set(df["leg"]) <= {"L", "R"}
     assert df.groupby(["subject", "session"]).size().min() >= 4
     assert not df[list(MUSCULAR_COLUMNS)].isna().any().any()
-    # every stride starts on an LG onset = an EEG trigger, >= 1 s into the walk: all cortical present
+    # every stride starts on an LG onset = an EEG trigger, >= 1 s into the walk: all cortical
+    # present
     assert df[list(CORTICAL_COLUMNS)].notna().all().all()
     assert df[list(CORTICAL_COLUMNS)].stack().between(0, 100).all()
     # ordinals 0.. per subject, session, walk, leg in start order
@@ -60,12 +61,16 @@ def test_columns_and_design(tiny):
 def test_cortical_value_is_the_record_at_the_stride_start():
     """cohort_rows picks the MRP record whose trigger frame == stride start, NaN if none/partial."""
     rec = {"leg": 0, "start": 600, "stride_time": 500, "present": 15, "overflow": 0,
-           **{f"{m}_{q}": 100 for m in ("LG", "TA", "BF", "RF") for q in ("contraction", "relaxation")},
-           **{f"{m}_duty": 2000 for m in ("LG", "TA", "BF", "RF")}, "cocon_LG_TA": 10, "cocon_BF_RF": 20}
+           **{f"{m}_{q}": 100 for m in ("LG", "TA", "BF", "RF")
+              for q in ("contraction", "relaxation")},
+           **{f"{m}_duty": 2000 for m in ("LG", "TA", "BF", "RF")},
+           "cocon_LG_TA": 10, "cocon_BF_RF": 20}
     rec2 = dict(rec, start=1100)
     over = dict(rec, start=1600, overflow=1)
-    mrp = [{"channel": c, "index": 600, "BP": 256 * 60 + c, "mu": 256 * 48, "beta": 256 * 40, "partial": 0}
-           for c in range(7)] + [{"channel": 0, "index": 700, "BP": 1, "mu": 1, "beta": 1, "partial": 0}]
+    mrp = [{"channel": c, "index": 600, "BP": 256 * 60 + c, "mu": 256 * 48, "beta": 256 * 40,
+            "partial": 0}
+           for c in range(7)] + [{"channel": 0, "index": 700, "BP": 1, "mu": 1, "beta": 1,
+                                  "partial": 0}]
     rows = cohort.cohort_rows("S9", "mild", "pre", 3, [rec, rec2, over], mrp)
     assert len(rows) == 2                                   # overflow skipped
     assert rows[0]["T3_BP_dBu"] == "60.0" and rows[0]["T4_BP_dBu"] == repr(60 + 1 / 256)
@@ -205,7 +210,8 @@ def test_pairing_truncates_to_the_shorter_session():
     df = pd.DataFrame(_table(pre, post) + _table(pre_b, post_b, walk=2))
     pairs = feature_select.pair_sessions(df)
     assert len(pairs) == 5 + 2
-    rows = {r["feature"]: r for r in feature_select.paired_ttests(df, ["stride_time_ms", "T3_BP_dBu"])}
+    rows = {r["feature"]: r
+            for r in feature_select.paired_ttests(df, ["stride_time_ms", "T3_BP_dBu"])}
     a = np.array(pre + pre_b[:2])
     b = np.array(post[:5] + post_b)
     r = rows["stride_time_ms"]
@@ -224,8 +230,9 @@ def test_known_answer_significant_and_not():
     assert r["selected"] and r["p"] < 1e-10
     df = pd.DataFrame(_table(base + rng.normal(0, 5, 40), base + rng.normal(0, 5, 40)))
     r = feature_select.paired_ttests(df, ["stride_time_ms"])[0]
-    assert r["p"] == pytest.approx(stats.ttest_rel(df[df.session == "pre"]["stride_time_ms"],
-                                                   df[df.session == "post"]["stride_time_ms"]).pvalue)
+    assert r["p"] == pytest.approx(
+        stats.ttest_rel(df[df.session == "pre"]["stride_time_ms"],
+                        df[df.session == "post"]["stride_time_ms"]).pvalue)
 
 
 def test_pairs_do_not_cross_subjects_or_legs():
@@ -261,12 +268,14 @@ def test_feature_select_cli_on_tiny_cohort(tiny, capsys):
 
 
 def test_train_dnn_rebuilds_a_cohort_of_an_older_pipeline(tmp_path, monkeypatch):
-    """A cached cohort made before a pipeline change (older FORMAT_VERSION) is rebuilt, same size."""
+    """A cached cohort made before a pipeline change (older FORMAT_VERSION) is rebuilt, same
+    size."""
     import json
 
     from sw import cohort as cohort_mod
     from sw import train_dnn
-    meta = {"source": "synthetic", "format": cohort_mod.FORMAT_VERSION - 1, "seed": 7, "walks": 1, "steps": 4}
+    meta = {"source": "synthetic", "format": cohort_mod.FORMAT_VERSION - 1, "seed": 7, "walks": 1,
+            "steps": 4}
     (tmp_path / "cohort.json").write_text(json.dumps(meta))
     (tmp_path / "cohort.csv").write_text("subject\n")
     calls, msgs = [], []

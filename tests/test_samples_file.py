@@ -33,7 +33,8 @@ def test_frames_carry_the_samples_in_fabric_order():
 
 def test_cli_file_and_serial(tmp_path):
     out = tmp_path / "s.bin"
-    r = subprocess.run([sys.executable, "-m", "sw.samples_file", "--synthetic", "2", "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "sw.samples_file", "--synthetic", "2",
+                        "-o", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "SYNTHETIC" in r.stdout
@@ -44,7 +45,8 @@ def test_cli_file_and_serial(tmp_path):
     master, slave = os.openpty()
     tty.setraw(slave)
     got = bytearray()
-    p = subprocess.Popen([sys.executable, "-m", "sw.samples_file", "--synthetic", "2", "--port", os.ttyname(slave)],
+    p = subprocess.Popen([sys.executable, "-m", "sw.samples_file", "--synthetic", "2",
+                          "--port", os.ttyname(slave)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     while p.poll() is None or select.select([master], [], [], 0.2)[0]:
@@ -58,8 +60,10 @@ def test_cli_file_and_serial(tmp_path):
     assert bytes(got) == out.read_bytes()
     assert time.monotonic() - t0 > 1.8                                 # paced at 500 frames/s
     for args, msg in ((["-o", str(tmp_path / "x")], "give --synthetic"),
-                      (["--emg", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x")], "missing.csv"),
+                      (["--emg", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x")],
+                       "missing.csv"),
                       (["--synthetic", "-1", "-o", str(tmp_path / "x")], "positive")):
-        r = subprocess.run([sys.executable, "-m", "sw.samples_file", *args], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "sw.samples_file", *args],
+                           capture_output=True, text=True)
         assert r.returncode == 1 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x").exists()

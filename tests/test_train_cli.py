@@ -1,4 +1,5 @@
-"""``python -m sw.train_dnn`` / ``sw.train_all``: outputs, bad input, metrics, tuning (small cohort)."""
+"""``python -m sw.train_dnn`` / ``sw.train_all``: outputs, bad input, metrics, tuning (small
+cohort)."""
 
 import json
 import os
@@ -30,9 +31,11 @@ def test_metrics_by_hand():
 
 def test_train_dnn_writes_a_complete_folder(small_cohort, tmp_path, capsys):
     out = tmp_path / "dnn4"
-    assert train_dnn.main(["--cohort", str(small_cohort), "--out", str(out), "--epochs", "4", "--seed", "2"]) == 0
-    for fn in ("dnn4.keras", "metrics.json", "dnn4_confusion_roc.png", "table1.md", "table6.md", "report.md",
-               "c/wo_dnn4_f32.c", "c/wo_dnn4_f32.h", "c/wo_dnn4_i8.c", "c/wo_dnn4_i8.h", "c/wo_predict_main.c"):
+    assert train_dnn.main(["--cohort", str(small_cohort), "--out", str(out), "--epochs", "4",
+                           "--seed", "2"]) == 0
+    for fn in ("dnn4.keras", "metrics.json", "dnn4_confusion_roc.png", "table1.md", "table6.md",
+               "report.md", "c/wo_dnn4_f32.c", "c/wo_dnn4_f32.h", "c/wo_dnn4_i8.c",
+               "c/wo_dnn4_i8.h", "c/wo_predict_main.c"):
         assert (out / fn).is_file(), fn
     assert not [p for p in os.listdir(tmp_path) if "partial" in p or ".old-" in p]
     m = json.loads((out / "metrics.json").read_text())
@@ -52,7 +55,8 @@ def test_train_dnn_writes_a_complete_folder(small_cohort, tmp_path, capsys):
 
 def test_train_all_subset(small_cohort, tmp_path):
     out = tmp_path / "cls"
-    assert train_all.main(["--cohort", str(small_cohort), "--out", str(out), "--models", "tree,knn"]) == 0
+    assert train_all.main(["--cohort", str(small_cohort), "--out", str(out),
+                           "--models", "tree,knn"]) == 0
     t4 = pd.read_csv(out / "table4.csv")
     assert list(t4["model"]) == ["tree", "knn"]
     assert ((t4["accuracy"] > 0) & (t4["accuracy"] <= 100)).all()
@@ -88,7 +92,8 @@ def _fails(capsys, argv, text):
 def test_user_features_train(small_cohort, tmp_path):
     paths = _user_csvs(small_cohort, tmp_path)
     out = tmp_path / "o"
-    assert train_dnn.main(["--features", *paths, "--train", "S1,S3,S4", "--out", str(out), "--epochs", "2"]) == 0
+    assert train_dnn.main(["--features", *paths, "--train", "S1,S3,S4", "--out", str(out),
+                           "--epochs", "2"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["dataset"]["source"] == "features" and m["dataset"]["synthetic"] is False
     assert m["dataset"]["test_subjects"] == ["S2", "S5"]
@@ -96,7 +101,8 @@ def test_user_features_train(small_cohort, tmp_path):
 
 def test_missing_column(small_cohort, tmp_path, capsys):
     paths = _user_csvs(small_cohort, tmp_path, lambda g: g.drop(columns=["TA_duty_pct"]))
-    _fails(capsys, ["--features", *paths, "--out", str(tmp_path / "o")], "missing column TA_duty_pct")
+    _fails(capsys, ["--features", *paths, "--out", str(tmp_path / "o")],
+           "missing column TA_duty_pct")
     assert not (tmp_path / "o").exists()
 
 
@@ -121,7 +127,8 @@ def test_single_class_in_test_subjects(small_cohort, tmp_path, capsys):
         return g[(g["subject"] != "S5") | (g["session"] == "pre")]
     paths = _user_csvs(small_cohort, tmp_path, only_pre_for_s5)
     paths = [p for p in paths if not p.endswith("S2.csv")]
-    _fails(capsys, ["--features", *paths, "--train", "S1,S3,S4", "--out", str(tmp_path / "o")], "single class")
+    _fails(capsys, ["--features", *paths, "--train", "S1,S3,S4", "--out", str(tmp_path / "o")],
+           "single class")
 
 
 def test_unknown_subject_and_existing_output_kept(small_cohort, tmp_path, capsys):
