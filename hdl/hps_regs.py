@@ -1,32 +1,8 @@
 """Avalon-MM slave register block behind the HPS-to-FPGA lightweight bridge (base 0xFF200000).
 
-Register map (32-bit registers; byte offsets; ``boards/arm/wo_regs.h`` mirrors it and
-``tests/gateware/test_hps_regs.py`` checks the two agree):
-
-======  =========  ====  =============================================================
-offset  name       acc.  content
-======  =========  ====  =============================================================
-0x00    ID         RO    0x574F5452 ("WOTR")
-0x04    STATUS     RO    bit 0 result FIFO not empty; bit 1 result overflow (sticky:
-                         frames were dropped whole); bit 2 sample FIFO full;
-                         bits 31:16 result FIFO level in bytes
-0x08    RESULT     RO    pops one byte of the result frame stream: bits 7:0 byte,
-                         bit 8 VALID (0 = FIFO empty, nothing popped, word reads 0), bit 9 LAST
-0x0C    CONTROL    RW    bit 0 SOURCE (0 sensor UART, 1 HPS replay); bit 1 write 1 to
-                         clear the overflow flag (reads 0); bits 15:8 PRESENT;
-                         bits 17:16 STRIDE_REF; bits 31:24 EEG_ENABLE.
-                         Reset value 0x7F00FF00: all muscles, the 7 EEG sites (slot 7 off), LG, sensor UART
-0x10    SAMPLE     WO    bits 7:0: one byte of a SAMPLES frame into the replay path
-                         (ignored while STATUS bit 2 says the sample FIFO is full:
-                         the ARM polls STATUS before writing)
-0x14    DROPPED    RO    result frames dropped for lack of FIFO space (saturates at
-                         0xFFFFFFFF, never wraps)
-0x18    SAMPLES_IN RO    SAMPLES frames accepted by the ingress parser (saturates)
-0x1C    INGRESS    RO    bits 15:0 SAMPLES frames rejected (type, length, CRC);
-                         bits 31:16 SAMPLES frames lost by sequence number (saturate)
-0x20    RX_ERRORS  RO    sensor UART: bits 15:0 framing errors; bits 31:16 bytes
-                         lost to overrun (saturate)
-======  =========  ====  =============================================================
+Register map: :data:`spec.registers.REGISTERS`, the one table (offsets, access, fields, reset
+values) from which this block decodes the bus and ``python -m boards.gen_headers`` writes
+``boards/arm/wo_regs.h``; rendered for humans in ``docs/frames-and-registers.md``.
 
 Bus: Avalon-MM slave, word addressing (``address`` = byte offset / 4), fixed read
 latency 1 (``readdata`` valid the cycle after ``read``), no wait states. A frame
@@ -40,15 +16,37 @@ from amaranth.hdl import *
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.bus import AvalonMMSignature
 from hdl.frame_tx import byte_layout
+from hdl.saturate import sat_inc
+from spec import registers
+from spec.frames import CRC_LEN, HEADER_LEN
 
 __all__ = ["HPSRegs", "REGS", "ID_VALUE", "CONTROL_RESET", "MAX_FRAME"]
 
-REGS = {"ID": 0x00, "STATUS": 0x04, "RESULT": 0x08, "CONTROL": 0x0C, "SAMPLE": 0x10, "DROPPED": 0x14,
-        "SAMPLES_IN": 0x18, "INGRESS": 0x1C, "RX_ERRORS": 0x20}
-ID_VALUE = 0x574F5452
-CONTROL_RESET = 0x7F00FF00
-MAX_FRAME = 7 + 255
+#: register name -> byte offset (:data:`spec.registers.REGISTERS`)
+REGS = registers.offsets()
+ID_VALUE = registers.ID_VALUE
+CONTROL_RESET = registers.REGISTERS["CONTROL"].reset
+#: the largest frame: header, 255 payload bytes, CRC
+MAX_FRAME = HEADER_LEN + 255 + CRC_LEN
+
+
+def _word(reg, **values):
+    """The read value of ``reg``: each field's value (a Value no wider than the field) at the
+    field's bit position of :data:`spec.registers.REGISTERS`, other bits 0."""
+    parts, pos = [], 0
+    for f in sorted(registers.REGISTERS[reg].fields, key=lambda f: f.lsb):
+        if f.name in values:
+            v = Value.cast(values.pop(f.name))
+            assert len(v) <= f.width, (reg, f.name)
+            parts += [C(0, f.lsb - pos), v] if f.lsb > pos else [v]
+            pos = f.lsb + len(v)
+    assert not values, (reg, values)
+    return Cat(*parts)
+
+
+_CLEAR_OVERFLOW = registers.field("CONTROL", "CLEAR_OVERFLOW")
 
 
 class HPSRegs(wiring.Component):
@@ -63,8 +61,8 @@ class HPSRegs(wiring.Component):
 
     Attributes
     ----------
-    address : In(6), read : In(1), write : In(1), writedata : In(32), readdata : Out(32)
-        Avalon-MM slave (word address).
+    bus : In(AvalonMMSignature(6))
+        Avalon-MM slave (word address; ports ``bus__address``, ``bus__read``, ...).
     frames : In(stream.Signature(byte_layout()))
         Result frame bytes (``ready`` is always 1: full frames are dropped, not stalled).
     samples : Out(stream.Signature(8))
@@ -80,7 +78,7 @@ class HPSRegs(wiring.Component):
             raise ValueError(f"result_depth must be at least {2 * MAX_FRAME}")
         self.result_depth, self.sample_depth = result_depth, sample_depth
         super().__init__({
-            "address": In(6), "read": In(1), "write": In(1), "writedata": In(32), "readdata": Out(32),
+            "bus": In(AvalonMMSignature(6)),
             "frames": In(stream.Signature(byte_layout())),
             "samples": Out(stream.Signature(8)),
             "source": Out(1), "present": Out(8), "stride_ref": Out(2), "eeg_enable": Out(8),
@@ -102,7 +100,9 @@ class HPSRegs(wiring.Component):
         m.d.comb += [self.source.eq(control[0]), self.present.eq(control[8:16]),
                      self.stride_ref.eq(control[16:18]), self.eeg_enable.eq(control[24:32])]
 
-        # --- result frames into the FIFO, whole frames or nothing
+        # --- result frames into the FIFO, whole frames or nothing. Wired by hand, not with
+        # rfifo.w_stream: `frames` never stalls (ready = 1) and a byte is written only if its
+        # frame is kept; the read side is popped by RESULT reads, not by a stream consumer.
         m.d.comb += self.frames.ready.eq(1)
         space = Signal(range(self.result_depth + 1))
         m.d.comb += space.eq(self.result_depth - rfifo.level)
@@ -113,40 +113,47 @@ class HPSRegs(wiring.Component):
                      rfifo.w_en.eq(self.frames.valid & keep)]
         with m.If(self.frames.valid):
             with m.If(first & ~keep):
-                m.d.sync += [overflow.eq(1), dropped.eq(Mux(dropped == 0xFFFFFFFF, dropped, dropped + 1))]
+                m.d.sync += [overflow.eq(1), dropped.eq(sat_inc(dropped))]
             last = self.frames.payload.last
             m.d.sync += [in_frame.eq(keep & ~last), dropping.eq(~keep & ~last)]
 
         # --- bus
         rd = Signal(32)
-        m.d.sync += self.readdata.eq(rd)
-        with m.If(self.read):
-            with m.Switch(self.address):
+        m.d.sync += self.bus.readdata.eq(rd)
+        with m.If(self.bus.read):
+            with m.Switch(self.bus.address):
                 with m.Case(REGS["ID"] // 4):
                     m.d.comb += rd.eq(ID_VALUE)
                 with m.Case(REGS["STATUS"] // 4):
-                    m.d.comb += rd.eq(Cat(rfifo.r_rdy, overflow, ~sfifo.w_rdy, C(0, 13), rfifo.level[:16]))
+                    m.d.comb += rd.eq(_word("STATUS", RESULT_NOT_EMPTY=rfifo.r_rdy,
+                                            OVERFLOW=overflow, SAMPLE_FULL=~sfifo.w_rdy,
+                                            LEVEL=rfifo.level[:16]))
                 with m.Case(REGS["RESULT"] // 4):
-                    m.d.comb += [rd.eq(Mux(rfifo.r_rdy, Cat(rfifo.r_data[:8], C(1, 1), rfifo.r_data[8]), 0)),
+                    popped = _word("RESULT", BYTE=rfifo.r_data[:8], VALID=C(1, 1),
+                                   LAST=rfifo.r_data[8])
+                    m.d.comb += [rd.eq(Mux(rfifo.r_rdy, popped, 0)),
                                  rfifo.r_en.eq(1)]
                 with m.Case(REGS["CONTROL"] // 4):
-                    m.d.comb += rd.eq(control & ~C(2, 32))
+                    m.d.comb += rd.eq(control & ~C(_CLEAR_OVERFLOW.mask, 32))
                 with m.Case(REGS["DROPPED"] // 4):
                     m.d.comb += rd.eq(dropped)
                 with m.Case(REGS["SAMPLES_IN"] // 4):
                     m.d.comb += rd.eq(self.samples_in)
                 with m.Case(REGS["INGRESS"] // 4):
-                    m.d.comb += rd.eq(Cat(self.bad_frames, self.lost_frames))
+                    m.d.comb += rd.eq(_word("INGRESS", REJECTED=self.bad_frames,
+                                            LOST=self.lost_frames))
                 with m.Case(REGS["RX_ERRORS"] // 4):
-                    m.d.comb += rd.eq(Cat(self.framing_errors, self.overruns))
-        with m.If(self.write):
-            with m.Switch(self.address):
+                    m.d.comb += rd.eq(_word("RX_ERRORS", FRAMING=self.framing_errors,
+                                            OVERRUN=self.overruns))
+        with m.If(self.bus.write):
+            with m.Switch(self.bus.address):
                 with m.Case(REGS["CONTROL"] // 4):
-                    m.d.sync += control.eq(self.writedata & ~C(2, 32))
-                    with m.If(self.writedata[1]):
+                    m.d.sync += control.eq(self.bus.writedata & ~C(_CLEAR_OVERFLOW.mask, 32))
+                    with m.If(self.bus.writedata[_CLEAR_OVERFLOW.lsb]):
                         m.d.sync += overflow.eq(0)
                 with m.Case(REGS["SAMPLE"] // 4):
-                    m.d.comb += [sfifo.w_data.eq(self.writedata[:8]), sfifo.w_en.eq(1)]
-        m.d.comb += [self.samples.valid.eq(sfifo.r_rdy), self.samples.payload.eq(sfifo.r_data),
-                     sfifo.r_en.eq(self.samples.ready)]
+                    # not a stream: an Avalon write has no back-pressure, so a byte
+                    # written while the FIFO is full is lost (the ARM polls STATUS bit 2)
+                    m.d.comb += [sfifo.w_data.eq(self.bus.writedata[:8]), sfifo.w_en.eq(1)]
+        wiring.connect(m, sfifo.r_stream, wiring.flipped(self.samples))
         return m

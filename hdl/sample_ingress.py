@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdl.fabric_top import fabric_frame_layout
 from hdl.samples_parser import SamplesParser
+from hdl.saturate import sat_add, sat_inc
 from hdl.uart_rx import UARTRx
 
 __all__ = ["SampleIngress"]
@@ -65,23 +66,23 @@ class SampleIngress(wiring.Component):
         m.submodules.parser = parser = self.parser
         m.submodules.fifo = bfifo = fifo.SyncFIFOBuffered(width=8, depth=self.fifo_depth)
 
+        # UART -> FIFO by hand, not wiring.connect(uart.o, bfifo.w_stream): the UART is never
+        # stalled (ready = 1), a byte that finds the FIFO full is dropped here and counted
         fifo_drops = Signal(16)
         m.d.comb += [uart.rx.eq(self.rx),
                      bfifo.w_data.eq(uart.o.payload), bfifo.w_en.eq(uart.o.valid),
                      uart.o.ready.eq(1)]
         with m.If(uart.o.valid & ~bfifo.w_rdy):
-            m.d.sync += fifo_drops.eq(Mux(fifo_drops == 0xFFFF, fifo_drops, fifo_drops + 1))
-        total = Signal(17)
-        m.d.comb += [total.eq(fifo_drops + uart.overruns),
-                     self.overruns.eq(Mux(total[16], 0xFFFF, total[:16]))]
+            m.d.sync += fifo_drops.eq(sat_inc(fifo_drops))
+        m.d.comb += self.overruns.eq(sat_add(fifo_drops, uart.overruns))
 
+        # source select: the unselected stream is not connected (its ready stays 0)
         with m.If(self.source):
-            m.d.comb += [parser.i.valid.eq(self.replay.valid), parser.i.payload.eq(self.replay.payload),
-                         self.replay.ready.eq(parser.i.ready)]
+            wiring.connect(m, wiring.flipped(self.replay), parser.i)
         with m.Else():
-            m.d.comb += [parser.i.valid.eq(bfifo.r_rdy), parser.i.payload.eq(bfifo.r_data),
-                         bfifo.r_en.eq(parser.i.ready)]
+            wiring.connect(m, bfifo.r_stream, parser.i)
         wiring.connect(m, parser.o, wiring.flipped(self.o))
         m.d.comb += [self.frames.eq(parser.frames), self.bad_frames.eq(parser.bad_frames),
-                     self.lost_frames.eq(parser.lost_frames), self.framing_errors.eq(uart.framing_errors)]
+                     self.lost_frames.eq(parser.lost_frames),
+                     self.framing_errors.eq(uart.framing_errors)]
         return m

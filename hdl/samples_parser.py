@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 from golden.samples_parser_model import SAMPLES_LEN, SAMPLES_TYPE
 from hdl.fabric_top import fabric_frame_layout
 from hdl.frame_tx import crc16_byte
+from hdl.saturate import sat_add, sat_inc
 
 __all__ = ["SamplesParser"]
 
@@ -55,14 +56,12 @@ class SamplesParser(wiring.Component):
         have_seq = Signal()
         crc_hi = Signal(8)
         gap = Signal(8)
-        m.d.comb += [self.o.payload.eq(buf[:len(self.o.payload.as_value())]), gap.eq(seq - expected)]
-
-        lost_sum = Signal(17)
-        m.d.comb += lost_sum.eq(self.lost_frames + gap)
+        m.d.comb += [self.o.payload.eq(buf[:len(self.o.payload.as_value())]),
+                     gap.eq(seq - expected)]
 
         with m.FSM(name="fsm"):
             def bad_and_resync():
-                m.d.sync += self.bad_frames.eq(Mux(self.bad_frames == 0xFFFF, 0xFFFF, self.bad_frames + 1))
+                m.d.sync += self.bad_frames.eq(sat_inc(self.bad_frames))
                 with m.If(b == 0xA5):
                     m.next = "HUNT_SYNC2"
                 with m.Else():
@@ -116,14 +115,12 @@ class SamplesParser(wiring.Component):
                 with m.If(take):
                     with m.If(Cat(b, crc_hi) == crc):
                         with m.If(have_seq & (gap != 0)):
-                            m.d.sync += self.lost_frames.eq(Mux(lost_sum[16], 0xFFFF, lost_sum[:16]))
+                            m.d.sync += self.lost_frames.eq(sat_add(self.lost_frames, gap))
                         m.d.sync += [expected.eq(seq + 1), have_seq.eq(1),
-                                     self.frames.eq(Mux(self.frames == 0xFFFFFFFF, self.frames,
-                                                        self.frames + 1))]
+                                     self.frames.eq(sat_inc(self.frames))]
                         m.next = "EMIT_FRAME"
                     with m.Else():
-                        m.d.sync += self.bad_frames.eq(Mux(self.bad_frames == 0xFFFF, 0xFFFF,
-                                                           self.bad_frames + 1))
+                        m.d.sync += self.bad_frames.eq(sat_inc(self.bad_frames))
                         m.next = "HUNT_SYNC1"
             with m.State("EMIT_FRAME"):
                 m.d.comb += self.o.valid.eq(1)

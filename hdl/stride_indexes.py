@@ -8,8 +8,8 @@ legs in one cycle: samples in the stride, per-muscle contraction samples and the
 LG-TA / BF-RF co-contraction samples. On a *stride onset* of a leg's
 stride-reference muscle (a rising edge after at least ``ref_min_gap`` samples
 off, at least ``min_stride`` samples into the running stride; see
-:mod:`golden.stride_indexes_model`) the finished stride is copied into that leg's ``pending`` slot and the
-counters restart. A serialiser takes pending strides (left leg first),
+:mod:`golden.stride_indexes_model`) the finished stride is copied into that leg's
+``pending`` slot and the counters restart. A serialiser takes pending strides (left leg first),
 ``LOAD_STRIDE``, computes the four duty cycles with one shared restoring divider
 (``DIVIDE_DUTY``, 14 cycles per muscle), and offers the record on ``o``
 (``EMIT_RECORD``). Latency: the record is valid ``4 * 15 + 2`` cycles after the
@@ -26,6 +26,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+from hdl.saturate import sat_inc
 from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
 __all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH"]
@@ -86,10 +87,12 @@ class StrideIndexes(wiring.Component):
         if not isinstance(count_width, int) or not 4 <= count_width <= 24:
             raise TypeError(f"count_width must be an integer in 4..24, not {count_width!r}")
         if not isinstance(start_width, int) or not count_width <= start_width <= 48:
-            raise TypeError(f"start_width must be an integer in count_width..48, not {start_width!r}")
+            raise TypeError(f"start_width must be an integer in count_width..48, "
+                            f"not {start_width!r}")
         for name, v in (("min_stride", min_stride), ("ref_min_gap", ref_min_gap)):
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 4095:
-                raise TypeError(f"{name} must be an integer number of samples in 0..4095, not {v!r}")
+                raise TypeError(f"{name} must be an integer number of samples in 0..4095, "
+                                f"not {v!r}")
         if min_stride > (1 << count_width) - 1:
             raise ValueError(f"min_stride {min_stride} does not fit the {count_width}-bit "
                              f"stride counter (max {(1 << count_width) - 1})")
@@ -117,9 +120,6 @@ class StrideIndexes(wiring.Component):
             "contraction": data.ArrayLayout(unsigned(cw), 4),
             "cocon": data.ArrayLayout(unsigned(cw), 2),
         })
-
-        def sat_inc(v, top):
-            return Mux(v == top, v, v + 1)
 
         sample_idx = Signal(unsigned(self.start_width))
         accept = Signal()

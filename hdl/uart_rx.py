@@ -12,6 +12,8 @@ from amaranth.hdl import *
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.saturate import sat_inc
+
 __all__ = ["UARTRx"]
 
 
@@ -51,7 +53,7 @@ class UARTRx(wiring.Component):
         shreg = Signal(8)
 
         def bump(counter):
-            m.d.sync += counter.eq(Mux(counter == 0xFFFF, counter, counter + 1))
+            m.d.sync += counter.eq(sat_inc(counter))
 
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)

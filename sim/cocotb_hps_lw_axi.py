@@ -1,4 +1,6 @@
-"""cocotb testbench: AXI3 lightweight-bridge slave + HPS register block (``tests/gateware/test_hps_lw_axi.py``).
+"""cocotb testbench: AXI3 lightweight-bridge slave + HPS register block.
+
+Run by ``tests/gateware/test_hps_lw_axi.py``.
 
 :class:`AXI3Master` plays the HPS side of ``cyclonev_hps_interface_hps2fpga_light_weight``:
 one transaction at a time, INCR bursts, ``ready``/``valid`` handshakes with
@@ -17,17 +19,30 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from hdl.bus import AXI3Signature
+from sim.cocotb_buses import BusHandles
 from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 
 
 class AXI3Master:
-    def __init__(self, dut, seed=1):
+    """AXI3 master on the DUT port ``name`` (an ``In(AXI3Signature())``).
+
+    ``bus`` holds the port's handles by member name (``bus.awid`` is
+    ``dut.axi__awid``); ``bus.idle()`` drives every master output to 0.
+    """
+
+    def __init__(self, dut, seed=1, name="axi"):
         self.dut = dut
         self.rng = random.Random(seed)
+        self.bus = d = BusHandles(dut, name, AXI3Signature())
         for s in ("awvalid", "wvalid", "bready", "arvalid", "rready"):
-            getattr(dut, s).value = 0
+            getattr(d, s).value = 0
         for s in ("awlock", "awcache", "awprot", "arlock", "arcache", "arprot", "wid"):
-            getattr(dut, s).value = 0
+            getattr(d, s).value = 0
+
+    def idle(self):
+        """Drive 0 on every output of the master (the whole bus at rest)."""
+        self.bus.idle()
 
     async def _wait(self, sig):
         clk = self.dut.clk
@@ -41,7 +56,7 @@ class AXI3Master:
             await ClockCycles(self.dut.clk, n)
 
     async def read(self, addr, n=1, burst=1, tid=0x5A5):
-        d = self.dut
+        d = self.bus
         d.araddr.value, d.arlen.value, d.arsize.value = addr, n - 1, 2
         d.arburst.value, d.arid.value, d.arvalid.value = burst, tid, 1
         await self._wait(d.arready)
@@ -59,14 +74,15 @@ class AXI3Master:
         return data, resps
 
     async def write(self, addr, words, strb=0xF, burst=1, tid=0x3C3):
-        d = self.dut
+        d = self.bus
         d.awaddr.value, d.awlen.value, d.awsize.value = addr, len(words) - 1, 2
         d.awburst.value, d.awid.value, d.awvalid.value = burst, tid, 1
         await self._wait(d.awready)
         d.awvalid.value = 0
         for k, w in enumerate(words):
             await self._delay()
-            d.wdata.value, d.wstrb.value, d.wlast.value, d.wvalid.value = w, strb, int(k == len(words) - 1), 1
+            d.wdata.value, d.wstrb.value = w, strb
+            d.wlast.value, d.wvalid.value = int(k == len(words) - 1), 1
             await self._wait(d.wready)
             d.wvalid.value = 0
         await self._delay()
@@ -108,7 +124,7 @@ async def run_test(dut):
         data, resps = await bus.read(addr, n, burst)
         rows.extend([addr, k, v, r] for k, (v, r) in enumerate(zip(data, resps)))
 
-    await rd(0x00, 9)                                  # the whole map in one INCR burst (pops 1 byte)
+    await rd(0x00, 9)                                  # the whole map in one INCR burst (1 pop)
     wresps.append(await bus.write(0x0C, [0x0100FF01]))
     await rd(0x0C)
     wresps.append(await bus.write(0x0C, [0x12345678], strb=0x3))   # partial: SLVERR, not written
@@ -124,4 +140,5 @@ async def run_test(dut):
     for s in a["samples"]:
         wresps.append(await bus.write(0x10, [int(s)]))
     await ClockCycles(dut.clk, 10)
-    save_outputs(reads=np.array(rows, np.int64), write_resps=np.array(wresps), samples_out=np.array(samples_out))
+    save_outputs(reads=np.array(rows, np.int64), write_resps=np.array(wresps),
+                 samples_out=np.array(samples_out))

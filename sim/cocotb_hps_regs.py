@@ -12,35 +12,41 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from hdl.bus import AvalonMMSignature
+from sim.cocotb_buses import BusHandles
 from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 
 
 class AvalonMaster:
-    """Avalon-MM master: word addresses, fixed read latency 1, no waitrequest."""
+    """Avalon-MM master: word addresses, fixed read latency 1, no waitrequest.
 
-    def __init__(self, dut):
+    Drives the DUT port ``name`` (an ``In(AvalonMMSignature(addr_width))``).
+    """
+
+    def __init__(self, dut, name="bus", addr_width=6):
         self.dut = dut
-        dut.read.value = 0
-        dut.write.value = 0
+        self.bus = BusHandles(dut, name, AvalonMMSignature(addr_width))
+        self.bus.read.value = 0
+        self.bus.write.value = 0
 
     async def read(self, byte_offset):
-        d = self.dut
-        d.address.value = byte_offset // 4
-        d.read.value = 1
-        await RisingEdge(d.clk)            # the slave samples read here ...
-        d.read.value = 0
+        b, clk = self.bus, self.dut.clk
+        b.address.value = byte_offset // 4
+        b.read.value = 1
+        await RisingEdge(clk)              # the slave samples read here ...
+        b.read.value = 0
         await ReadOnly()                   # ... and readdata holds the value until the next edge
-        v = int(d.readdata.value)
-        await RisingEdge(d.clk)
+        v = int(b.readdata.value)
+        await RisingEdge(clk)
         return v
 
     async def write(self, byte_offset, value):
-        d = self.dut
-        d.address.value = byte_offset // 4
-        d.writedata.value = value
-        d.write.value = 1
-        await RisingEdge(d.clk)
-        d.write.value = 0
+        b = self.bus
+        b.address.value = byte_offset // 4
+        b.writedata.value = value
+        b.write.value = 1
+        await RisingEdge(self.dut.clk)
+        b.write.value = 0
 
 
 @cocotb.test()

@@ -1,4 +1,6 @@
-"""cocotb testbench: the ARM's replay path through the whole design (``tests/gateware/test_system_top.py``).
+"""cocotb testbench: the ARM's replay path through the whole design.
+
+Run by ``tests/gateware/test_system_top.py``.
 
 An AXI3 master BFM plays ``wo_monitor --devmem --replay``: it sets CONTROL.SOURCE to
 the HPS replay, writes the SAMPLES frame bytes to SAMPLE one by one (polling
@@ -24,9 +26,7 @@ async def run_test(dut):
     args = load_inputs()
     tb = StreamTB(dut, outputs=())
     bus = AXI3Master(dut)
-    for s in ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast",
-              "arid", "araddr", "arlen", "arsize", "arburst"):
-        getattr(dut, s).value = 0
+    bus.idle()
     dut.rx.value = 1
     bus.rng.seed(0)
     await tb.reset()

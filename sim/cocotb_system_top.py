@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.system_top.SystemTop` (run by ``tests/gateware/test_system_top.py``).
+"""cocotb testbench of :class:`hdl.system_top.SystemTop`.
+
+Run by ``tests/gateware/test_system_top.py``.
 
 A UART transmitter BFM (cocotbext-uart ``UartSource``) plays the sensor receiver
 on ``rx``; a UART receiver BFM (``UartSink``) records ``tx``. The AXI3 bridge
@@ -14,7 +16,8 @@ import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotbext.uart import UartSink, UartSource
 
-from hdl.hps_lw_axi import lw_axi_ports
+from hdl.bus import AXI3Signature
+from sim.cocotb_buses import BusHandles
 from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
 
 
@@ -24,9 +27,7 @@ async def run_test(dut):
     period = 10
     divisor = int(args["divisor"])
     tb = StreamTB(dut, outputs=(), period_ns=period)
-    for n, (d, _) in lw_axi_ports().items():
-        if d == "i":
-            getattr(dut, n).value = 0
+    BusHandles(dut, "axi", AXI3Signature()).idle()
     dut.rx.value = 1
     baud = 1e9 / (period * divisor)
     src = UartSource(dut.rx, baud=baud, bits=8, stop_bits=1)

