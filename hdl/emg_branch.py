@@ -2,8 +2,10 @@
 
 ::
 
-    i (sample frames) -> [SamplePacer] -> [EMGTrigger] -> trig frames -+-> [StrideIndexes] -> o (records)
-                                                                       +-> trig (level, for the EEG branch)
+    i (sample frames) -> [SamplePacer] -> [EMGTrigger] -> trig frames -+-> [StrideIndexes] -> o
+                                                                       +-> trig (level, to EEG)
+
+(``o``: stride records; ``trig``: trigger levels for the EEG branch.)
 
 The pacer admits at most one frame every ``cycles_per_sample`` clock cycles, so a
 burst of frames written by the ARM (replay) is consumed at the real sample rate
@@ -57,7 +59,8 @@ class EMGBranch(wiring.Component):
         self.indexes = StrideIndexes(count_width, start_width)
         if cycles_per_sample is not None:
             if not isinstance(cycles_per_sample, int):
-                raise TypeError(f"cycles_per_sample must be an integer or None, not {cycles_per_sample!r}")
+                raise TypeError("cycles_per_sample must be an integer or None, "
+                                f"not {cycles_per_sample!r}")
             if cycles_per_sample < self.trigger.cycles_per_frame:
                 raise ValueError(f"cycles_per_sample={cycles_per_sample} is below the "
                                  f"{self.trigger.cycles_per_frame} cycles the trigger core "

@@ -68,7 +68,8 @@ class RecordFramer(wiring.Component):
         self.kind = kind
         self._layout = layout
         self.payload_len = sum(_SIZES[c] for _, c in PAYLOADS[kind])
-        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(byte_layout())),
+        super().__init__({"i": In(stream.Signature(layout)),
+                          "o": Out(stream.Signature(byte_layout())),
                           "seq": Out(8)})
 
     def elaborate(self, platform):
@@ -161,7 +162,8 @@ class FrameArbiter(wiring.Component):
         with m.Switch(grant):
             for k in range(self.n):
                 with m.Case(k):
-                    m.d.comb += [self.o.valid.eq(self.i[k].valid), self.o.payload.eq(self.i[k].payload),
+                    m.d.comb += [self.o.valid.eq(self.i[k].valid),
+                                 self.o.payload.eq(self.i[k].payload),
                                  self.i[k].ready.eq(self.o.ready)]
         accept = self.o.valid & self.o.ready
         nxt = Mux(grant == self.n - 1, 0, grant + 1)

@@ -3,7 +3,7 @@
 ::
 
     stride records -> [RecordFramer STRIDE] -+
-                                             +-> [FrameArbiter] -> frames (byte stream) -> [UARTTx] -> tx
+                                             +-> [FrameArbiter] -> frames (bytes) -> [UARTTx] -> tx
     MRP records    -> [RecordFramer MRP]    -+
 
 ``frames`` is also an output (``frames_tap``): the same bytes, offered to a second

@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.emg_trigger.EMGTrigger` (run by ``tests/gateware/test_emg_trigger.py``).
+"""cocotb testbench of :class:`hdl.emg_trigger.EMGTrigger`.
+
+Run by ``tests/gateware/test_emg_trigger.py``.
 
 Inputs (``TB_IN``): ``samples`` (n, channels) int, ``present`` (channels,) bool,
 optional ``reset_at`` (sample indices before which the core is reset).

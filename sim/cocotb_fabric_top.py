@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.fabric_top.FabricTop` (run by ``tests/gateware/test_fabric_top.py``).
+"""cocotb testbench of :class:`hdl.fabric_top.FabricTop`.
+
+Run by ``tests/gateware/test_fabric_top.py``.
 
 Inputs (``TB_IN``): ``emg`` (n, 8), ``eeg`` (n, n_eeg), ``ext`` (n,), ``present``,
 ``stride_ref``, ``eeg_enable``. Outputs (``TB_OUT``): raw ``stride`` and ``mrp``

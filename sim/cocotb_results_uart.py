@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.results_uart.ResultsUART` (run by ``tests/gateware/test_results_uart.py``).
+"""cocotb testbench of :class:`hdl.results_uart.ResultsUART`.
+
+Run by ``tests/gateware/test_results_uart.py``.
 
 Inputs (``TB_IN``): ``stride``, ``mrp`` -- record words as decimal strings; ``divisor``;
 ``gap`` -- idle cycles between records on each input.

@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.sample_ingress.SampleIngress` (run by ``tests/gateware/test_sample_ingress.py``).
+"""cocotb testbench of :class:`hdl.sample_ingress.SampleIngress`.
+
+Run by ``tests/gateware/test_sample_ingress.py``.
 
 Inputs (``TB_IN``): ``stream`` -- the bytes to send; ``source`` -- 0 sends them
 through a UART transmitter BFM (cocotbext-uart ``UartSource``, 8N1) on ``rx``,

@@ -1,4 +1,6 @@
-"""cocotb testbench of :class:`hdl.stride_indexes.StrideIndexes` (run by ``tests/gateware/test_stride_indexes.py``).
+"""cocotb testbench of :class:`hdl.stride_indexes.StrideIndexes`.
+
+Run by ``tests/gateware/test_stride_indexes.py``.
 
 Inputs (``TB_IN``): ``trig`` (n, 8) trigger bits, ``present`` (8,), ``stride_ref``,
 optional ``reset_at``, ``gap`` (idle cycles between frames).

