@@ -26,7 +26,42 @@ __all__ = ["AvalonMMSignature", "AXI3Signature"]
 _POW2_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
 
-class AvalonMMSignature(wiring.Signature):
+def _check_data_width(data_width):
+    if data_width not in _POW2_WIDTHS:
+        raise ValueError(f"Data width must be one of {', '.join(map(str, _POW2_WIDTHS))}, "
+                         f"not {data_width!r}")
+
+
+class _BusSignature(wiring.Signature):
+    """What both bus signatures share: widths as read-only properties, equality by widths."""
+
+    #: names of the width parameters, in constructor order (set by each subclass)
+    _WIDTHS = ("addr_width", "data_width")
+
+    def __init__(self, members, **widths):
+        self._widths = tuple(widths[name] for name in self._WIDTHS)
+        super().__init__(members)
+
+    @property
+    def addr_width(self):
+        return self._widths[0]
+
+    @property
+    def data_width(self):
+        return self._widths[1]
+
+    def __eq__(self, other):
+        """Two signatures of the same bus are equal if all their widths are equal."""
+        return type(other) is type(self) and other._widths == self._widths
+
+    def __hash__(self):
+        return hash((type(self), self._widths))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.members!r})"
+
+
+class AvalonMMSignature(_BusSignature):
     """Avalon-MM interface signature: the subset used by the register block.
 
     Word addressing, fixed read latency 1 (``readdata`` is valid the cycle after
@@ -64,44 +99,17 @@ class AvalonMMSignature(wiring.Signature):
     def __init__(self, addr_width, data_width=32):
         if not isinstance(addr_width, int) or isinstance(addr_width, bool) or addr_width < 0:
             raise TypeError(f"Address width must be a non-negative integer, not {addr_width!r}")
-        if data_width not in _POW2_WIDTHS:
-            raise ValueError(f"Data width must be one of {', '.join(map(str, _POW2_WIDTHS))}, "
-                             f"not {data_width!r}")
-        self._addr_width = addr_width
-        self._data_width = data_width
+        _check_data_width(data_width)
         super().__init__({
             "address": Out(addr_width),
             "read": Out(1),
             "write": Out(1),
             "writedata": Out(data_width),
             "readdata": In(data_width),
-        })
-
-    @property
-    def addr_width(self):
-        return self._addr_width
-
-    @property
-    def data_width(self):
-        return self._data_width
-
-    def __eq__(self, other):
-        """Compare signatures.
-
-        Two Avalon-MM signatures are equal if they have the same address and data widths.
-        """
-        return (isinstance(other, AvalonMMSignature) and
-                self.addr_width == other.addr_width and
-                self.data_width == other.data_width)
-
-    def __hash__(self):
-        return hash((AvalonMMSignature, self.addr_width, self.data_width))
-
-    def __repr__(self):
-        return f"AvalonMMSignature({self.members!r})"
+        }, addr_width=addr_width, data_width=data_width)
 
 
-class AXI3Signature(wiring.Signature):
+class AXI3Signature(_BusSignature):
     """AXI3 interface signature, as the Cyclone V lightweight HPS-to-FPGA bridge presents it.
 
     The five channels (write address ``aw*``, write data ``w*``, write response
@@ -153,6 +161,8 @@ class AXI3Signature(wiring.Signature):
         Driven by the master (slave: input).
     """
 
+    _WIDTHS = ("addr_width", "data_width", "id_width")
+
     def __init__(self, addr_width=21, data_width=32, id_width=12):
         for name, value in (("Address", addr_width), ("ID", id_width)):
             if not isinstance(value, int) or isinstance(value, bool):
@@ -161,12 +171,7 @@ class AXI3Signature(wiring.Signature):
             raise ValueError(f"Address width must be 1 to 64, not {addr_width}")
         if id_width < 1:
             raise ValueError(f"ID width must be at least 1, not {id_width}")
-        if data_width not in _POW2_WIDTHS:
-            raise ValueError(f"Data width must be one of {', '.join(map(str, _POW2_WIDTHS))}, "
-                             f"not {data_width!r}")
-        self._addr_width = addr_width
-        self._data_width = data_width
-        self._id_width = id_width
+        _check_data_width(data_width)
 
         def address_channel(p):
             return {
@@ -183,32 +188,8 @@ class AXI3Signature(wiring.Signature):
             **address_channel("ar"),
             "rid": In(id_width), "rdata": In(data_width), "rresp": In(2), "rlast": In(1),
             "rvalid": In(1), "rready": Out(1),
-        })
-
-    @property
-    def addr_width(self):
-        return self._addr_width
-
-    @property
-    def data_width(self):
-        return self._data_width
+        }, addr_width=addr_width, data_width=data_width, id_width=id_width)
 
     @property
     def id_width(self):
-        return self._id_width
-
-    def __eq__(self, other):
-        """Compare signatures.
-
-        Two AXI3 signatures are equal if they have the same address, data and ID widths.
-        """
-        return (isinstance(other, AXI3Signature) and
-                self.addr_width == other.addr_width and
-                self.data_width == other.data_width and
-                self.id_width == other.id_width)
-
-    def __hash__(self):
-        return hash((AXI3Signature, self.addr_width, self.data_width, self.id_width))
-
-    def __repr__(self):
-        return f"AXI3Signature({self.members!r})"
+        return self._widths[2]
