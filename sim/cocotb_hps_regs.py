@@ -52,19 +52,11 @@ class AvalonMaster:
 @cocotb.test()
 async def run_test(dut):
     a = load_inputs()
-    tb = StreamTB(dut, outputs=())
+    tb = StreamTB(dut, outputs=("samples",))   # SAMPLE bytes out, ready held high
     bus = AvalonMaster(dut)
     dut.frames__valid.value = 0
-    dut.samples__ready.value = 1
-    samples_out = []
-
-    async def sample_monitor():
-        while True:
-            await RisingEdge(dut.clk)
-            if dut.samples__valid.value == 1:
-                samples_out.append(int(dut.samples__payload.value))
+    samples_out = tb.received["samples"]
     await tb.reset()
-    cocotb.start_soon(sample_monitor())
     out = {"id": await bus.read(0x00), "control_reset": await bus.read(0x0C)}
     await bus.write(0x0C, int(a["control"]))
     await RisingEdge(dut.clk)
