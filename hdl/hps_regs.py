@@ -97,8 +97,11 @@ class HPSRegs(wiring.Component):
         in_frame = Signal()          # inside a frame that is being kept
         dropping = Signal()          # inside a frame that is being dropped
 
-        m.d.comb += [self.source.eq(control[0]), self.present.eq(control[8:16]),
-                     self.stride_ref.eq(control[16:18]), self.eeg_enable.eq(control[24:32])]
+        def ctrl(name):                  # a CONTROL field, at its place in spec.registers
+            f = registers.field("CONTROL", name)
+            return control[f.lsb:f.msb + 1]
+        m.d.comb += [self.source.eq(ctrl("SOURCE")), self.present.eq(ctrl("PRESENT")),
+                     self.stride_ref.eq(ctrl("STRIDE_REF")), self.eeg_enable.eq(ctrl("EEG_ENABLE"))]
 
         # --- result frames into the FIFO, whole frames or nothing. Wired by hand, not with
         # rfifo.w_stream: `frames` never stalls (ready = 1) and a byte is written only if its
