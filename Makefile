@@ -9,9 +9,10 @@ OUT ?= out
 setup:
 	bash .ci/setup
 
+# --force: a second run replaces the files the first one wrote (and nothing else)
 run: setup
-	$(PYTHON) -m sw.demo --out $(OUT)
-	$(PYTHON) -m sw.train_dnn --cohort $(OUT)/cohort --out $(OUT)/dnn4
+	$(PYTHON) -m sw.demo --out $(OUT) --force
+	$(PYTHON) -m sw.train_dnn --cohort $(OUT)/cohort --out $(OUT)/dnn4 --force
 
 sim: setup
 	$(PYTHON) -m sim.summary $(if $(WAVES),--waves)
@@ -34,7 +35,7 @@ validate:
 	$(PYTHON) -m bench.validate
 
 classifiers: setup
-	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers
+	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers --force
 
 # boards/arm/wo_regs.h, boards/arm/wo_frames.h, docs/frames-and-registers.md from
 # spec/registers.py + spec/frames.py (tests/test_generated.py fails when they are stale)

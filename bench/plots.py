@@ -31,7 +31,8 @@ def trigger_overlay(path, name, samples, trig, records, knee, peaks, names, seco
     from spec.channels import EMG_CHANNELS
     plt = _plt()
     a, b = (int(s * FS) for s in seconds)
-    b = min(b, len(samples))
+    if b > len(samples):           # a short walk: the same span, ending at its last sample
+        a, b = max(0, len(samples) - (b - a)), len(samples)
     t = np.arange(a, b) / FS
     fig, axes = plt.subplots(3, 1, figsize=(11, 6.5), sharex=True)
     for ax, slot, label in ((axes[0], "R_BF", names[1]), (axes[1], "R_RF", names[0])):
@@ -71,12 +72,17 @@ def stride_agreement(path, scores):
     plt = _plt()
     ok = (scores["kind"] == "matched") & np.isfinite(scores["ref_ms"])
     fig, ax = plt.subplots(figsize=(5.5, 5.2))
-    healthy = np.array(["N" in f for f in scores["file"]])
-    for sel, lab, col, mk in ((ok & ~healthy, "knee abnormality (A)", "tab:red", "o"),
-                              (ok & healthy, "healthy (N)", "tab:blue", "s")):
-        ax.plot(
-            scores["ref_ms"][sel], scores["emg_ms"][sel], mk, ms=4, alpha=0.6, color=col, label=lab
-        )
+    group = scores.get("group")
+    if group is None:              # no groups given: from the UCI names <n>N / <n>A
+        group = np.array(["healthy" if "N" in f else "knee abnormality" for f in scores["file"]])
+    group = np.asarray(group)
+    for g, lab, col, mk in (("knee abnormality", "knee abnormality (A)", "tab:red", "o"),
+                            ("healthy", "healthy (N)", "tab:blue", "s"),
+                            ("unknown", "group not given", "0.4", "^")):
+        sel = ok & (group == g)
+        if sel.any():
+            ax.plot(scores["ref_ms"][sel], scores["emg_ms"][sel], mk, ms=4, alpha=0.6, color=col,
+                    label=lab)
     if ok.any():
         both = np.concatenate([scores["ref_ms"][ok], scores["emg_ms"][ok]])
         lo = np.min(both) - 100
@@ -96,7 +102,8 @@ def stride_agreement(path, scores):
     )
     ax.set_xlabel("goniometer stride time, ms")
     ax.set_ylabel("EMG pipeline stride time, ms")
-    ax.legend(fontsize=8, loc="upper left")
+    if ok.any():
+        ax.legend(fontsize=8, loc="upper left")
     name_out = _save(fig, path)
     plt.close(fig)
     return name_out

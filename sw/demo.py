@@ -31,19 +31,24 @@ from golden.emg_pipeline import run_golden
 from golden.fabric_pipeline import lg_onset_trigger
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, MUSCLES
-from spec.cli import fail, parser, write_csv_atomic
+from spec.cli import InputError, OutputFolder, fail, os_error_line, parser, write_csv_atomic
 from spec.constants import CLOCK_HZ, DEFAULT_OUT
 from synthetic.eeg_gen import generate_eeg
 from synthetic.emg_gen import generate_walk, make_subject
 
 PROG = "sw.demo"
 SUBJECTS = (("S1", "mild"), ("S2", "severe"))
+#: what an --out folder held before output folders carried a marker: this tool's CSVs and the
+#: folders the next steps of make run write there (kept; only same-named files are replaced)
+LEGACY = ("strides_*.csv", "mrp_*.csv", "cohort", "dnn*", "tuned", "classifiers", "bench")
 
 
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"output folder (default: {DEFAULT_OUT})")
+    ap.add_argument("--force", action="store_true",
+                    help="replace this tool's earlier files in --out (make run passes it)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--strides", type=int, default=60, help="strides per walk (default 60)")
     ap.add_argument("--hdl-samples", type=int, default=3000,
@@ -51,7 +56,32 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.strides < 2:
         return fail(PROG, "--strides must be at least 2")
-    os.makedirs(a.out, exist_ok=True)
+    try:
+        folder = OutputFolder(a.out, PROG, force=a.force, legacy=LEGACY)
+        with folder as tmp:
+            rc = _run(a, tmp)
+            if rc:
+                raise _Failed(rc)
+    except _Failed as e:
+        return e.rc
+    except InputError as e:
+        return fail(PROG, e)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    print(f"done: outputs in {a.out}/")
+    return 0
+
+
+class _Failed(Exception):
+    def __init__(self, rc):
+        self.rc = rc
+
+
+def _run(a, tmp):
+    """Steps 1-3, files into the temporary folder ``tmp`` (shown to the user as ``a.out``)."""
     print(f"== 1. synthetic cohort (SYNTHETIC data): {len(SUBJECTS)} subjects x pre/post x "
           f"{a.strides} strides, seed {a.seed}")
     feats = {"pre": [], "post": []}
@@ -69,12 +99,13 @@ def main(argv=None):
                                movement_onsets=np.flatnonzero(onsets), condition=session,
                                subject_seed=a.seed + k)
             erecs = run_golden_eeg(eeg.eeg, onsets, params=EEGParams(eeg.uv_per_lsb))
-            write_csv_atomic(os.path.join(a.out, f"mrp_{sid}_{session}.csv"), MRP_CSV_COLUMNS,
+            write_csv_atomic(os.path.join(tmp, f"mrp_{sid}_{session}.csv"), MRP_CSV_COLUMNS,
                              [mrp_record_to_row(r) for r in erecs])
             mrp[session] += [r for r in erecs if not r["partial"]]
             first = first or (w, eeg, onsets)
             rows = [record_to_row(r) for r in recs]
-            base = os.path.join(a.out, f"strides_{sid}_{session}")
+            base = os.path.join(tmp, f"strides_{sid}_{session}")
+            shown = os.path.join(a.out, f"strides_{sid}_{session}")
             write_csv_atomic(base + ".csv", CSV_COLUMNS, rows)
             truth_cols = [c for c in CSV_COLUMNS if c in w.strides[0]] if w.strides else []
             write_csv_atomic(
@@ -86,7 +117,7 @@ def main(argv=None):
             print(
                 f"   {sid} ({sev}) {session:<4}: {len(w.emg)} samples, {len(recs)} strides "
                 f"(truth {len(w.strides)}), golden model {len(w.emg) / dt:,.0f} samples/s -> "
-                f"{base}.csv; "
+                f"{shown}.csv; "
                 f"{int(onsets.sum())} EEG triggers x {len(EEG_CHANNELS)} sites"
             )
 
@@ -143,7 +174,6 @@ def main(argv=None):
                 for s in ("pre", "post")]
         print(f"   {b + ' (dBuV)':<14}{vals[0]:>10.1f}{vals[1]:>10.1f}")
     print("== next: python -m sw.train_dnn (cohort -> Table 1 -> DNN4 -> C), run by make run")
-    print(f"done: outputs in {a.out}/")
     return 0
 
 

@@ -40,7 +40,9 @@ its declared size, a version field other than ``"0"`` (e.g. BDF), non-numeric
 header fields, zero signals, zero data records, EDF+D (discontinuous: the
 signals would not be continuous arrays), an EDF+C file whose time-keeping TALs
 show a gap (record r must start at t0 + r x duration, to 1 us), ``dmax ==
-dmin`` or ``pmax == pmin``, duplicate cleaned labels, malformed TALs, and
+dmin`` or ``pmax == pmin``, a digital min/max that is not a 16-bit integer, a
+non-finite physical min/max or one beyond +-1e15 (``PHYS_LIMIT``: it would give
+infinite values), duplicate cleaned labels, malformed TALs, and
 **truncated data**: fewer bytes than records x record size
 (the message says how many records are complete). The EEG pipeline must not
 silently work on a partial file, so nothing is read from a truncated one. A
@@ -63,6 +65,10 @@ ANNOT_LABEL = "EDF Annotations"
 PAPER_SITES = ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")
 #: old 10-20 name -> modern (10-10, ACNS 2006) name: T3/T4 became T7/T8
 MODERN_NAME = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
+
+#: largest physical min/max magnitude accepted: far beyond any sensor in any unit, and
+#: small enough that the later unit and count scalings cannot overflow
+PHYS_LIMIT = 1e15
 
 # per-signal fields: (name, width)
 _SIGNAL_FIELDS = (("label", 16), ("transducer", 80), ("unit", 8), ("pmin", 8), ("pmax", 8),
@@ -197,10 +203,20 @@ def read_edf(path):
             raise InputError(f"{path}: signal {label}: digital min equals digital max ({dmin:g})")
         if pmax == pmin:
             raise InputError(f"{path}: signal {label}: physical min equals physical max ({pmin:g})")
+        for k, v in (("digital min", dmin), ("digital max", dmax)):
+            if not (-32768 <= v <= 32767 and v == int(v)):
+                raise InputError(f"{path}: signal {label}: {k} {v:g} is not a 16-bit integer")
+        if max(abs(pmin), abs(pmax)) > PHYS_LIMIT:
+            raise InputError(f"{path}: signal {label}: physical range {pmin:g} .. {pmax:g} is "
+                             f"absurd (beyond +-{PHYS_LIMIT:g})")
         gain = (pmax - pmin) / (dmax - dmin)
+        rate = nsamp[i] / duration
+        if not np.isfinite(rate):
+            raise InputError(f"{path}: signal {label}: {nsamp[i]} samples per record of "
+                             f"{duration:g} s give no usable sample rate")
         labels.append(label)
         signals[label] = (block.reshape(-1).astype(np.float64) - dmin) * gain + pmin
-        fs[label] = nsamp[i] / duration
+        fs[label] = rate
         units[label] = fields["unit"][i]
     t0 = t0 or 0.0
     annotations = sorted(((round(on - t0, 9), dur, text) for on, dur, text in annotations),

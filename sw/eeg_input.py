@@ -197,7 +197,9 @@ def load_eeg(path, fs=None, map_spec=None, unit=None, uv_per_lsb=0.1):
                                  "not uV/mV/V; give the unit with --unit uV|mV|V")
             scale.append(k)
         unit_name = unit if unit is not None else rec.units[next(iter(mapping.values()))]
-        mat = np.column_stack([rec.signals[lab] for lab in mapping.values()]) * np.array(scale)
+        with np.errstate(over="ignore"):
+            mat = (np.column_stack([rec.signals[lab] for lab in mapping.values()])
+                   * np.array(scale))
         annotations = rec.annotations
     else:
         kind = "CSV"
@@ -212,12 +214,17 @@ def load_eeg(path, fs=None, map_spec=None, unit=None, uv_per_lsb=0.1):
                              "give the sample rate with --fs HZ")
         mat, trimmed = mapped_matrix(rec, mapping)
         unit_name = unit if unit is not None else "uV"
-        mat = mat * parse_unit(unit_name)
+        with np.errstate(over="ignore"):
+            mat = mat * parse_unit(unit_name)
         annotations = None
     n_in = len(mat)
-    x = resample_to_fabric_rate(mat, rate, min_fs=EEG_MIN_FS,
-                                kind="the EEG bands (beta reaches 30 Hz)")
-    y = np.round(x / uv_per_lsb)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = resample_to_fabric_rate(mat, rate, min_fs=EEG_MIN_FS,
+                                    kind="the EEG bands (beta reaches 30 Hz)")
+        y = np.round(x / uv_per_lsb)
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"{path}: values too large to convert to microvolt counts "
+                         "(beyond the float range)")
     clipped = ((y > INT16_MAX) | (y < INT16_MIN)).sum(axis=0)
     counts = np.clip(y, INT16_MIN, INT16_MAX).astype(np.int16)
     samples = np.zeros((len(counts), len(EEG_CHANNELS)), np.int16)

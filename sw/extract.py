@@ -63,7 +63,16 @@ import numpy as np
 
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS, LEGS, MUSCLES
-from spec.cli import InputError, guard, one_line_errors, parser, write_csv_atomic
+from spec.cli import (
+    InputError,
+    check_output_file,
+    fail,
+    guard,
+    one_line_errors,
+    os_error_line,
+    parser,
+    write_csv_atomic,
+)
 from sw.recording import prepare_emg
 
 __all__ = ["main"]
@@ -101,8 +110,8 @@ def _require_simulator():
 
 def run_emg(args):
     ref = MUSCLES.index(args.stride_ref)
-    samples, present, info = prepare_emg(args.recording, args.fs, args.map, args.full_scale)
     out = _output_path(args, "_strides.csv")
+    samples, present, info = prepare_emg(args.recording, args.fs, args.map, args.full_scale)
     n = len(samples)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"{args.recording}: {n} samples at {FS} Hz ({n / FS:.1f} s) from {info['fs']:g} Hz"
@@ -139,12 +148,13 @@ def run_emg(args):
 
 
 def _output_path(args, suffix):
-    out = args.output or os.path.splitext(os.path.basename(args.recording))[0] + suffix
-    if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-        raise InputError(f"output folder of {out} does not exist")
-    if os.path.isdir(out):
-        raise InputError(f"output {out} is a directory; give a file name with -o")
-    return out
+    """The output CSV, refused (one line) when it is a folder, symlink, FIFO or device, one of
+    the inputs, or in a missing folder."""
+    out = args.output
+    if out is None:
+        out = os.path.splitext(os.path.basename(args.recording))[0] + suffix
+    inputs = [getattr(args, k, None) for k in ("recording", "triggers", "emg")]
+    return check_output_file(out, [i for i in inputs if i], "-o")
 
 
 def _eeg_trigger_source(args):
@@ -182,6 +192,7 @@ def run_eeg(args):
         raise InputError(f"--uv-per-lsb must be a positive number of microvolts "
                          f"(1e-6 .. 1e3), not {args.uv_per_lsb:g}") from None
     source = _eeg_trigger_source(args)
+    out = _output_path(args, "_mrp.csv")
     from golden.eeg_pipeline import MRP_CSV_COLUMNS, mrp_record_to_row
     if args.engine == "golden":
         from golden.eeg_pipeline import run_golden_eeg
@@ -211,7 +222,6 @@ def run_eeg(args):
                   if emg_info["dropped"] else ""))
     unique = sorted(set(frames))
     merged = len(frames) - len(unique)
-    out = _output_path(args, "_mrp.csv")
     trigger = np.zeros(n, np.uint8)
     trigger[unique] = 1
 
@@ -311,7 +321,10 @@ def main(argv=None):
     args, extra = ap.parse_known_args(argv)     # = parse_args, hint naming the sub-command
     if extra:
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return guard(PROG, args.func, args, interrupted="interrupted, nothing written")
+    try:
+        return guard(PROG, args.func, args, interrupted="interrupted, nothing written")
+    except OSError as e:                        # disk full, permission: one line, status 1
+        return fail(PROG, os_error_line(e), 1)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,20 @@ Accepted files
   signal. A column named ``time``, ``t``, ``time_s`` or ``timestamp`` (seconds)
   gives the sample rate; otherwise pass ``fs``. Times must be strictly
   increasing and uniform to 1 %.
+  Line endings may be ``\n``, ``\r\n`` or a lone ``\r``.
 * **The UCI lower-limb EMG text format** (``../shared/data/emg-lower-limb-uci``):
-  a header of ``Channel N: 'NAME', ...`` lines, a blank line, then tab-separated
-  rows; no time column (1000 Hz: pass ``fs=1000``). Rows at the *end* whose
-  mapped cells are all empty are trimmed (some UCI files end with knee-angle-only
-  rows); an empty or non-numeric cell anywhere else is an error.
+  a header (first line ``File Name: ...`` or ``Channel N: ...``, any case), then
+  tab-separated rows; no time column (1000 Hz: pass ``fs=1000``). The header is
+  every line before the first data row (a line holding a tab, or a number);
+  its ``Channel N: 'NAME', ...`` lines name the columns in order, a
+  ``Digitals combined (...): N values`` line names an extra (event) column that
+  is recognised and left out, other header lines are ignored. Column names are
+  matched case-insensitively by ``--map``; :func:`uci_role` recognises the
+  channels' wording variants (``RF``/``Recto Femoral``/``rectus femoris``,
+  ``BF``, ``VM``, ``ST``, ``FX``/``Flexo-Extension``/goniometer) and
+  :attr:`Recording.roles` maps each recognised role to its column. Rows at the
+  *end* whose mapped cells are all empty are trimmed (some UCI files end with
+  knee-angle-only rows); an empty or non-numeric cell anywhere else is an error.
 
 Conversion to fabric samples (:func:`to_fabric`)
 ------------------------------------------------
@@ -31,8 +40,10 @@ Conversion to fabric samples (:func:`to_fabric`)
 
 import csv
 import io
+import math
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -41,7 +52,8 @@ from scipy import signal
 from spec.channels import EMG_CHANNELS, FS
 from spec.cli import InputError  # the one definition; re-exported for ``except InputError``
 
-__all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map", "prepare_emg"]
+__all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map", "prepare_emg",
+           "uci_role", "UCI_ROLES"]
 
 TIME_NAMES = ("time", "t", "time_s", "timestamp")
 AUTO_TARGET = 8192
@@ -53,6 +65,7 @@ class Recording:
     columns: dict        # name -> list of raw cell strings (without header)
     fs: float | None     # from the time column, if any
     path: str
+    roles: dict = field(default_factory=dict)  # UCI files: role (RF, BF, ...) -> column name
 
 
 def _read_text(path):
@@ -67,15 +80,62 @@ def _read_text(path):
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
 
 
+#: the UCI channels: role -> what it is
+UCI_ROLES = {"RF": "rectus femoris", "BF": "biceps femoris", "VM": "vastus medialis",
+             "ST": "semitendinosus", "FX": "knee flexion goniometer"}
+#: the name given to a UCI ``Digitals combined`` column (left out of the recording)
+UCI_DIGITAL = "Digitals combined"
+_UCI_FIRST = re.compile(r"\s*(File\s*Name|Channel\s+\d+)\s*:", re.I)
+_UCI_CHANNEL = re.compile(r"\s*Channel\s+\d+\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,]*))", re.I)
+_UCI_DIGITAL_LINE = re.compile(r"\s*Digitals?\s+combined\b", re.I)
+# role -> (short codes, word prefixes): English and Spanish wordings, any case
+_ROLE_WORDS = (("RF", ("rf",), ("rect",)), ("BF", ("bf",), ("bicep",)),
+               ("VM", ("vm",), ("vast",)), ("ST", ("st",), ("semitend",)),
+               ("FX", ("fx",), ("flex", "gonio", "knee", "rodilla")))
+
+
+def _fold(name):
+    """Lower-case words of ``name``, accents and punctuation dropped."""
+    s = unicodedata.normalize("NFKD", str(name))
+    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
+    return re.sub(r"[^0-9a-z]+", " ", s).split()
+
+
+def uci_role(name):
+    """The UCI channel a header name denotes (``"RF"``, ``"BF"``, ``"VM"``, ``"ST"``,
+    ``"FX"``), or None: ``"Recto Femoral"``, ``"rectus femoris"``, ``"RF"`` -> ``"RF"``,
+    ``"EMG Semitendinoso"`` -> ``"ST"``, ``"Flexo-Extension"`` -> ``"FX"``."""
+    words = [w for w in _fold(name) if w not in ("emg", "m")]
+    if not words:
+        return None
+    found = {role for role, codes, prefixes in _ROLE_WORDS
+             if " ".join(words) in codes
+             or any(w.startswith(p) for w in words for p in prefixes)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _is_uci_data(line):
+    if "\t" in line:
+        return True
+    try:
+        float(line)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_uci(path, lines):
+    """Header names (in column order) and the raw data rows of a UCI file."""
     names = []
     k = 0
-    while k < len(lines) and lines[k].strip():
-        mt = re.match(r"\s*Channel\s+\d+\s*:\s*'([^']*)'", lines[k])
+    while k < len(lines) and not _is_uci_data(lines[k]):
+        mt = _UCI_CHANNEL.match(lines[k])
         if mt:
-            names.append(mt.group(1).strip())
+            names.append(next(g for g in mt.groups() if g is not None).strip())
+        elif _UCI_DIGITAL_LINE.match(lines[k]):
+            names.append(UCI_DIGITAL)
         k += 1
-    rows = _trim_blank([ln.split("\t") for ln in lines[k + 1:]])
+    rows = _trim_blank([ln.split("\t") for ln in lines[k:]])
     return names, rows
 
 
@@ -90,29 +150,34 @@ def _trim_blank(rows):
 
 def read_recording(path):
     """Read a recording's columns as raw strings (validated later per mapped column)."""
-    text = _read_text(path)
-    lines = text.splitlines()
-    if not any(ln.strip() for ln in lines):
+    text = _read_text(path).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    first = next((ln for ln in lines if ln.strip()), None)
+    if first is None:
         raise InputError(f"{path}: file is empty")
-    if re.match(r"\s*File Name\s*:", lines[0]) or re.match(r"\s*Channel\s+\d+\s*:", lines[0]):
+    uci = _UCI_FIRST.match(first) is not None
+    if uci:
         names, rows = _read_uci(path, lines)
         if not names:
             raise InputError(f"{path}: UCI-style header without 'Channel N: ...' lines")
+        if any(not n for n in names):
+            raise InputError(f"{path}: a 'Channel N:' header line has an empty name")
     else:
-        head = lines[0]
-        delim = max(("\t", ",", ";"), key=head.count)
-        if head.count(delim) == 0:
+        delim = max(("\t", ",", ";"), key=first.count)
+        if first.count(delim) == 0:
             delim = ","
-        reader = csv.reader(io.StringIO(text), delimiter=delim)
-        table = _trim_blank(list(reader))
+        try:
+            table = _trim_blank(list(csv.reader(io.StringIO(text), delimiter=delim)))
+        except csv.Error as e:
+            raise InputError(f"{path}: not a readable CSV file ({e})") from None
         if not table:
             raise InputError(f"{path}: file is empty")
         names = [c.strip() for c in table[0]]
         rows = _trim_blank(table[1:])
         if any(not n for n in names):
             raise InputError(f"{path}: header row has an empty column name")
-        if len(set(names)) != len(names):
-            raise InputError(f"{path}: duplicate column names in the header")
+    if len(set(names)) != len(names):
+        raise InputError(f"{path}: duplicate column names in the header")
     if not rows:
         raise InputError(f"{path}: no data rows after the header")
     ncol = len(names)
@@ -120,6 +185,16 @@ def read_recording(path):
         if len(r) > ncol:
             raise InputError(f"{path}: data row {i + 1} has {len(r)} cells, header names {ncol}")
     columns = {n: [r[j].strip() if j < len(r) else "" for r in rows] for j, n in enumerate(names)}
+    roles = {}
+    if uci:
+        if UCI_DIGITAL in columns:          # event bits: not a signal
+            del columns[UCI_DIGITAL]
+            names.remove(UCI_DIGITAL)
+        found = {}
+        for n in names:
+            found.setdefault(uci_role(n), []).append(n)
+        roles = {r: ns[0] for r, ns in found.items() if r is not None and len(ns) == 1}
+        roles = {r: roles[r] for r in UCI_ROLES if r in roles}
     fs = None
     tname = next((n for n in names if n.lower() in TIME_NAMES), None)
     if tname is not None:
@@ -127,7 +202,11 @@ def read_recording(path):
         names.remove(tname)
         if len(t) < 2:
             raise InputError(f"{path}: need at least two samples")
-        dt = np.diff(t)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = np.diff(t)
+        if not np.all(np.isfinite(dt)):
+            raise InputError(f"{path}: time column '{tname}' has steps too large to be "
+                             f"times (data row {int(np.flatnonzero(~np.isfinite(dt))[0]) + 2})")
         if np.any(dt <= 0):
             bad = int(np.flatnonzero(dt <= 0)[0]) + 2
             raise InputError(
@@ -139,7 +218,10 @@ def read_recording(path):
                 f"{path}: time column '{tname}' is not uniformly sampled (jitter > 1 %)"
             )
         fs = 1.0 / med
-    return Recording(names, columns, fs, str(path))
+        if not math.isfinite(fs):
+            raise InputError(f"{path}: time column '{tname}' steps of {med:g} s give no "
+                             "usable sample rate")
+    return Recording(names, columns, fs, str(path), roles)
 
 
 def _numeric(path, name, cells):
@@ -179,7 +261,25 @@ def parse_map(spec, slots, what="muscle slot", target="COLUMN"):
         if not col:
             raise InputError(f"--map: no {target.lower()} given for {slot}")
         mapping[slot] = col
+    if not mapping:
+        raise InputError(f"--map is empty; give {name}={target} pairs separated by commas")
     return mapping
+
+
+def _key(name):
+    return " ".join(str(name).casefold().split())
+
+
+def _column(rec, slot, col):
+    """The column ``col`` names: exactly, else the one column equal to it ignoring case
+    and runs of spaces (``"recto femoral"`` -> ``"Recto Femoral"``)."""
+    if col in rec.columns:
+        return col
+    same = [n for n in rec.names if _key(n) == _key(col)]
+    if len(same) == 1:
+        return same[0]
+    raise InputError(f"{rec.path}: no column {col!r} (for {slot}); columns are "
+                     f"{', '.join(rec.names)}")
 
 
 def mapped_matrix(rec, mapping):
@@ -187,10 +287,9 @@ def mapped_matrix(rec, mapping):
 
     Returns ``(matrix, trimmed_rows)``.
     """
-    for slot, col in mapping.items():
-        if col not in rec.columns:
-            raise InputError(f"{rec.path}: no column {col!r} (for {slot}); columns are "
-                             f"{', '.join(rec.names)}")
+    if not mapping:
+        raise InputError(f"{rec.path}: no column mapped")
+    mapping = {slot: _column(rec, slot, col) for slot, col in mapping.items()}
     cols = [rec.columns[c] for c in mapping.values()]
     n = len(cols[0])
     end = n
@@ -222,6 +321,18 @@ def resample_to_fabric_rate(x, fs, min_fs=250, kind="sEMG"):
     return signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
 
 
+def check_full_scale(full_scale, option="--full-scale"):
+    """A fixed full scale must be a positive finite number (``None`` = auto)."""
+    if full_scale is None:
+        return
+    try:
+        ok = math.isfinite(full_scale) and full_scale > 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise InputError(f"{option} must be a positive finite number, not {full_scale}")
+
+
 def to_fabric(x, full_scale=None):
     """Scale float data to int16 counts (see module docstring).
 
@@ -231,15 +342,20 @@ def to_fabric(x, full_scale=None):
     x = np.asarray(x, float)
     if full_scale is None:
         med = np.median(x, axis=0)
-        dev = np.percentile(np.abs(x - med), 99.9, axis=0)
-        dev = np.where(dev > 0, dev, 1.0)
-        scale = AUTO_TARGET / dev
-        y = (x - med) * scale
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            dev = np.percentile(np.abs(x - med), 99.9, axis=0)
+            scale = AUTO_TARGET / np.where(dev > 0, dev, 1.0)
+            scale = np.where(np.isfinite(scale) & (scale > 0), scale, AUTO_TARGET)
+            y = (x - med) * scale
     else:
-        if not full_scale > 0:
-            raise InputError(f"--full-scale must be positive, not {full_scale}")
+        check_full_scale(full_scale)
         scale = np.full(x.shape[1], 32767.0 / full_scale)
-        y = x * scale
+        if not np.all(np.isfinite(scale) & (scale > 0)):
+            raise InputError(f"--full-scale {full_scale:g} is too small to scale by")
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = x * scale
+    if not np.all(np.isfinite(y)):
+        raise InputError("the recording's values are too large to scale to 16 bits")
     y = np.round(y)
     clipped = ((y > 32767) | (y < -32768)).sum(axis=0)
     return np.clip(y, -32768, 32767).astype(np.int16), 1.0 / scale, clipped
@@ -250,8 +366,9 @@ def prepare_emg(path, fs=None, map_spec=None, full_scale=None):
 
     Returns ``(samples int16 (n, 8), present bool (8,), info dict)``.
     """
+    check_full_scale(full_scale)
     rec = read_recording(path)
-    if map_spec:
+    if map_spec is not None:
         mapping = parse_map(map_spec, EMG_CHANNELS)
     else:
         mapping = {s: s for s in EMG_CHANNELS if s in rec.columns}
@@ -266,7 +383,10 @@ def prepare_emg(path, fs=None, map_spec=None, full_scale=None):
         raise InputError(f"{path}: no time column ({'/'.join(TIME_NAMES)}); "
                          "give the sample rate with --fs HZ")
     mat, trimmed = mapped_matrix(rec, mapping)
-    x = resample_to_fabric_rate(mat, rate)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = resample_to_fabric_rate(mat, rate)
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{path}: values too large to resample (beyond the float range)")
     counts, scale, clipped = to_fabric(x, full_scale)
     samples = np.zeros((len(counts), 8), np.int16)
     present = np.zeros(8, bool)

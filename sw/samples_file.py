@@ -14,19 +14,23 @@ in :data:`spec.channels.EMG_CHANNELS` order, eeg i16 x 8, flags), ``seq`` counti
 up modulo 256. EMG is mapped, resampled and scaled as by ``python -m sw.extract
 emg``, EEG as by ``sw.extract eeg``; a missing modality is sent as zeros; with both,
 the shorter length is used. ``--port`` paces the frames at 500 Hz (a sensor
-emulator for bench tests of the board). The file is written atomically.
+emulator for bench tests of the board; Ctrl-C stops it and reports the frames sent). The file
+is written atomically; ``-o`` onto an input, a symlink, FIFO, device or folder is refused.
 """
 
+import math
+import signal
 import sys
 import time
 
 import numpy as np
 
-from spec.cli import InputError, fail, parser, write_bytes_atomic
+from spec.cli import InputError, check_output_file, fail, os_error_line, parser, write_bytes_atomic
 from spec.constants import FS, SENSOR_BAUD
 from spec.frames import encode
 
 PROG = "sw.samples_file"
+MAX_SECONDS = 86400                            # one day of frames (about 1.7 GB)
 
 __all__ = ["samples_bytes", "main"]
 
@@ -71,6 +75,10 @@ def _load(a):
         emg = np.zeros((len(eeg), 8), np.int16)
     if eeg is not None:
         n = min(len(emg), len(eeg))
+        if len(emg) != len(eeg):
+            longer, m = ("EEG", len(eeg)) if len(eeg) > n else ("EMG", len(emg))
+            print(f"{PROG}: warning: {longer} cut from {m / FS:.1f} s to the other's "
+                  f"{n / FS:.1f} s ({m - n} samples dropped)", file=sys.stderr)
         emg, eeg = emg[:n], eeg[:n]
     return emg, eeg
 
@@ -102,17 +110,49 @@ def main(argv=None):
         help=f"baud rate for --port (default {SENSOR_BAUD})",
     )
     a = ap.parse_args(argv)
-    if a.synthetic is not None and not a.synthetic >= 2:
-        return fail(PROG, "--synthetic needs at least 2 seconds "
-                          "(a positive number of seconds, one stride)", 1)
+    if a.synthetic is not None:
+        given = [o for o, v in (("--emg", a.emg), ("--fs", a.fs), ("--map", a.map),
+                                ("--full-scale", a.full_scale), ("--eeg", a.eeg),
+                                ("--eeg-fs", a.eeg_fs), ("--eeg-map", a.eeg_map),
+                                ("--unit", a.unit)) if v is not None]
+        if given:
+            ap.error(f"{given[0]} cannot be used with --synthetic (the generators make both)")
+    else:
+        for opt, v, needs, base in (("--fs", a.fs, "--emg", a.emg),
+                                    ("--map", a.map, "--emg", a.emg),
+                                    ("--full-scale", a.full_scale, "--emg", a.emg),
+                                    ("--eeg-fs", a.eeg_fs, "--eeg", a.eeg),
+                                    ("--eeg-map", a.eeg_map, "--eeg", a.eeg),
+                                    ("--unit", a.unit, "--eeg", a.eeg)):
+            if v is not None and base is None:
+                ap.error(f"{opt} needs {needs}")
+    if a.synthetic is not None and not (math.isfinite(a.synthetic)
+                                        and MAX_SECONDS >= a.synthetic >= 2):
+        return fail(PROG, f"--synthetic needs at least 2 seconds and at most {MAX_SECONDS} "
+                          f"(a positive number of seconds, one stride), not {a.synthetic:g}")
     try:
+        if a.output is not None:
+            check_output_file(a.output, [a.emg, a.eeg], "-o")
         emg, eeg = _load(a)
         data = samples_bytes(emg, eeg)
-    except (InputError, ValueError, OSError) as e:
-        return fail(PROG, e, 1)
+    except ValueError as e:                    # InputError included
+        return fail(PROG, e)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted, nothing written", file=sys.stderr)
+        return 130
     n = len(emg)
-    if a.output:
-        write_bytes_atomic(a.output, data)
+    if a.output is not None:
+        try:
+            write_bytes_atomic(a.output, data)
+        except InputError as e:
+            return fail(PROG, e)
+        except OSError as e:
+            return fail(PROG, os_error_line(e), 1)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted, nothing written", file=sys.stderr)
+            return 130
         print(f"wrote {a.output}: {n} SAMPLES frames ({n / FS:.1f} s, {len(data)} bytes)"
               + (" -- SYNTHETIC data" if a.synthetic is not None else ""))
         return 0
@@ -123,20 +163,40 @@ def main(argv=None):
         return fail(PROG, f"{a.port}: {e}", 1)
     frame = len(data) // n
     t0 = time.monotonic()
+    sent, status = 0, 0
+    stop = []                                  # Ctrl-C between writes: the count stays exact
+    try:
+        old = signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    except ValueError:                         # not the main thread: Ctrl-C raises as usual
+        old = None
     try:
         for k in range(0, n, 50):              # 50 frames = 100 ms per write
+            if stop:
+                raise KeyboardInterrupt
             port.write(data[k * frame:(k + 50) * frame])
+            sent = min(k + 50, n)
             wait = t0 + (k + 50) / FS - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             if k % 2500 == 0:
                 print(f"\r{k / FS:7.1f} / {n / FS:.1f} s", end="", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
-        pass
+        status = 130
+    except (serial.SerialException, OSError) as e:
+        print(f"\n{PROG}: error: {a.port}: {e}", file=sys.stderr)
+        status = 1
     finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
         port.close()
-    print(f"\nsent {n} SAMPLES frames to {a.port}", file=sys.stderr)
-    return 0
+    if stop and status == 0:
+        status = 130
+    if sent == n and status == 0:
+        print(f"\nsent {n} SAMPLES frames to {a.port}", file=sys.stderr)
+    else:
+        print(f"\n{'interrupted: ' if status == 130 else ''}sent {sent} of {n} SAMPLES frames "
+              f"to {a.port}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Usage::
 
 Same data handling and options as ``python -m sw.train_dnn`` (cohort built if
 missing, Table 1 selection on the training subjects, subject-wise split, 4-fold
-validation). Writes, atomically, into ``--out`` (default ``out/classifiers``):
+validation). Writes, atomically, into ``--out`` (default ``out/classifiers``; its own earlier
+output there is replaced with ``--force``, a folder it did not write is refused):
 
 * ``table4.md`` / ``table4.csv`` -- accuracy, recall, precision, F1, AUC of every
   model on the test subjects, next to the paper's Table 4;
@@ -30,6 +31,7 @@ from spec.cli import (
     InputError,
     OutputFolder,
     fail,
+    os_error_line,
     parser,
     write_csv_atomic,
     write_json_atomic,
@@ -37,7 +39,7 @@ from spec.cli import (
 )
 from spec.constants import DEFAULT_OUT
 from sw.classifiers import MODELS
-from sw.train_dnn import add_data_args, load_dataset, table1_md
+from sw.train_dnn import LEGACY, add_data_args, load_dataset, table1_md
 from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
 
 PROG = "sw.train_all"
@@ -87,6 +89,8 @@ def main(argv=None):
                     help=f"comma-separated subset of {','.join(MODELS)} (default: all eight)")
     ap.add_argument("--out", default=str(DEFAULT_OUT / "classifiers"),
                     help=f"output folder (default {DEFAULT_OUT / 'classifiers'})")
+    ap.add_argument("--force", action="store_true",
+                    help="replace an earlier output of this tool in --out (files it wrote only)")
     add_data_args(ap)
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -96,11 +100,13 @@ def main(argv=None):
         if bad or not models:
             raise InputError(f"--models: unknown model {bad[0] if bad else '(none)'!r} "
                              f"(choose from {', '.join(MODELS)})")
-        if os.path.exists(a.out) and not os.path.isdir(a.out):
+        if os.path.lexists(a.out) and not os.path.isdir(a.out):
             raise InputError(f"--out {a.out} exists and is not a folder")
-        ds = load_dataset(a)
+        ds = load_dataset(a)                # data errors first, then the folder, before training
+        folder = OutputFolder(a.out, PROG, force=a.force, legacy=LEGACY,
+                              inputs=[*(a.features or []), os.path.join(a.cohort, "cohort.csv")])
         results = []
-        with OutputFolder(a.out) as tmp:
+        with folder as tmp:
             for i, name in enumerate(models):
                 _say(f"[{i + 1}/{len(models)}] {name} ({time.perf_counter() - t0:.0f} s elapsed)")
                 res, _ = train_and_export(name, ds, tmp, seed=a.seed, epochs=a.epochs)
@@ -157,6 +163,8 @@ def main(argv=None):
             )
     except InputError as e:
         return fail(PROG, e)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130

@@ -20,7 +20,9 @@ and run on every test row, and, if ``arm-linux-gnueabihf-gcc`` and
 ``qemu-arm`` are installed, for the Cortex-A9 under ``qemu-arm``; (6) Flash,
 RAM and MACC of the ARM objects (Table 6).
 
-Output folder (default ``out/<model>``), written atomically:
+Output folder (default ``out/<model>``), written atomically; a non-empty folder this tool did
+not write is refused, its own earlier output is replaced with ``--force`` (nothing else in the
+folder is touched):
 
 =========================  ====================================================
 ``<model>.keras``          the trained Keras model
@@ -48,6 +50,7 @@ from spec.cli import (
     InputError,
     OutputFolder,
     fail,
+    os_error_line,
     parser,
     write_json_atomic,
     write_text_atomic,
@@ -59,6 +62,9 @@ from sw.wo_metrics import metrics_table_md
 from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
 
 PROG = "sw.train_dnn"
+#: names a model folder held before output folders carried a marker (replaced with --force)
+LEGACY = ("*.keras", "*_weights.npz", "*_confusion_roc.png", "metrics.json", "report.md",
+          "table*.md", "table4.csv", "c")
 
 
 def _say(msg):
@@ -140,9 +146,11 @@ def load_dataset(a, progress=_say):
         raise InputError("--alpha must be between 0 and 1")
     if a.epochs < 1:
         raise InputError("--epochs must be at least 1")
+    if getattr(a, "tune_epochs", 1) < 1:
+        raise InputError("--tune-epochs must be at least 1")
     if not a.features:
         ensure_cohort(a.cohort, progress)
-    df, meta = load_table(a.cohort, a.features)
+    df, meta = load_table(a.cohort, a.features, progress=progress)
     train = [s.strip() for s in a.train.split(",") if s.strip()] if a.train else None
     ds = make_dataset(df, meta, train=train, alpha=a.alpha)
     progress(("SYNTHETIC cohort: " if ds.synthetic else "") + ds.describe())
@@ -155,6 +163,8 @@ def main(argv=None):
         "--model", default="dnn4", choices=DNNS, help="DNN of the paper's Table 2 (default dnn4)"
     )
     ap.add_argument("--out", help="output folder (default out/<model>, or out/tuned with --tune)")
+    ap.add_argument("--force", action="store_true",
+                    help="replace an earlier output of this tool in --out (files it wrote only)")
     add_data_args(ap)
     ap.add_argument(
         "--tune",
@@ -168,16 +178,18 @@ def main(argv=None):
     out = a.out or str(DEFAULT_OUT / name)
     t0 = time.perf_counter()
     try:
-        if os.path.exists(out) and not os.path.isdir(out):
+        if os.path.lexists(out) and not os.path.isdir(out):
             raise InputError(f"--out {out} exists and is not a folder")
-        ds = load_dataset(a)
+        ds = load_dataset(a)                # data errors first, then the folder, before training
+        folder = OutputFolder(out, PROG, force=a.force, legacy=LEGACY,
+                              inputs=[*(a.features or []), os.path.join(a.cohort, "cohort.csv")])
         layers = optimizer = None
         tune_info = None
         if a.tune:
             from sw.dnn_tune import tune
             layers, optimizer, tune_info = tune(ds.X_train, ds.y_train, seed=a.seed,
                                                 max_epochs=a.tune_epochs, progress=_say)
-        with OutputFolder(out) as tmp:
+        with folder as tmp:
             res, _ = train_and_export(
                 name if not a.tune else "tuned",
                 ds,
@@ -242,6 +254,8 @@ def main(argv=None):
             write_text_atomic(os.path.join(tmp, "report.md"), report)
     except InputError as e:
         return fail(PROG, e)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130

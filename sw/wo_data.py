@@ -16,7 +16,11 @@ The same names are the CSV columns of ``python -m sw.extract emg``, the
 
 Split (Table 3): train on 3 subjects (by default 2 mild + 1 severe drawn from the
 cohort seed, :func:`sw.feature_select.default_train`), test on the others.
-Rows with NaN in a selected feature are dropped (and counted).
+Rows with NaN in a selected feature are dropped (and counted). In user feature CSVs a
+muscle column that is empty in every row of a file or of one recording (``sw.extract emg``
+leaves unmapped muscles empty, e.g. LG and TA of the UCI walks) is *absent*: it is left out
+of the selection everywhere, with a one-line note; strides flagged ``overflow`` are left out
+and counted. The training rows need at least :data:`FOLDS` strides of each class.
 
 Values are rounded to float32 once, here, because the ARM code receives float32
 features: Python models and C then see identical inputs.
@@ -28,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sw.cohort import COLUMNS, load_user_features, read_cohort
+from spec.channels import MUSCLES
+from sw.cohort import COLUMNS, load_user_features, read_cohort, scan_features
 from sw.feature_select import TABLE1_FEATURES, default_train, paired_ttests
 from sw.recording import InputError
 
@@ -36,6 +41,8 @@ __all__ = ["Dataset", "load_table", "make_dataset", "POSITIVE"]
 
 #: the positive class (label 1)
 POSITIVE = "pre"
+#: folds of the validation on the training rows (paper §3.4)
+FOLDS = 4
 
 
 @dataclass
@@ -64,20 +71,52 @@ class Dataset:
                 + (f"; {self.dropped} rows with NaN features dropped" if self.dropped else ""))
 
 
-def load_table(cohort=None, features=None):
+def _absent_note(absent, where, n_files):
+    """One line: which muscles are absent where, and the columns dropped."""
+    places = {}
+    muscles = [m for m in MUSCLES if any(c.startswith(f"{m}_") for c in absent)]
+    # columns of no absent muscle (e.g. a co-contraction of two present ones) by name
+    names = muscles + [c for c in absent if c.split("_")[0] not in MUSCLES
+                       and not any(m in c.split("_") for m in muscles)]
+    for m in names:
+        cols = [c for c in absent if c == m or c.startswith(f"{m}_")]
+        if cols:
+            files = sorted({p for c in cols for p in where[c]})
+            key = ("every file" if len(files) == n_files
+                   else "in " + ", ".join(files[:3]) + (" ..." if len(files) > 3 else ""))
+            places.setdefault(key, []).append(m)
+    text = "; ".join(f"{', '.join(ms)} ({key})" for key, ms in places.items())
+    feats = [c for c in TABLE1_FEATURES if c in absent]
+    return (f"note: absent muscles {text}: {len(absent)} column{'s' if len(absent) > 1 else ''} "
+            "dropped from the features"
+            + (f" ({', '.join(feats)})" if feats else ""))
+
+
+def load_table(cohort=None, features=None, progress=None):
     """Cohort folder or user feature CSVs -> (DataFrame, meta dict).
 
-    Raises :class:`InputError` with a one-line message on bad input.
+    With user ``features``, absent muscle columns (see :func:`sw.cohort.scan_features`) are set
+    to NaN, listed in ``meta["absent"]`` and left out of the feature selection; a one-line
+    note goes to ``progress``. Raises :class:`InputError` with a one-line message on bad
+    input.
     """
     import pandas as pd
     if features:
-        rows = load_user_features(features)
+        absent, where, overflow = scan_features(features)
+        rows = load_user_features(features, absent)
         df = pd.DataFrame(rows, columns=COLUMNS)
         for c in COLUMNS[6:]:
             df[c] = pd.to_numeric(df[c].replace("", np.nan), errors="coerce")
+        df[absent] = np.nan
         df["walk"] = df["walk"].astype(int)
         df["stride"] = df["stride"].astype(int)
-        return df, {"source": "features", "paths": [os.path.abspath(p) for p in features]}
+        if progress and absent:
+            progress(_absent_note(absent, where, len(features)))
+        if progress and overflow:
+            progress(f"note: {overflow} stride{'s' if overflow > 1 else ''} flagged overflow "
+                     "left out")
+        return df, {"source": "features", "paths": [os.path.abspath(p) for p in features],
+                    "absent": absent, "overflow_dropped": overflow}
     csv_path = os.path.join(cohort, "cohort.csv")
     if not os.path.isfile(csv_path):
         raise InputError(f"{csv_path} not found; build it with python -m sw.cohort --out {cohort}")
@@ -92,6 +131,14 @@ def load_table(cohort=None, features=None):
     if missing:
         raise InputError(f"{csv_path}: missing column {missing[0]}")
     return df, meta
+
+
+def _check_folds(train, y, when=""):
+    n_pre, n_post = int(y.sum()), int(len(y) - y.sum())
+    if min(n_pre, n_post) < FOLDS:
+        raise InputError(f"training subjects {', '.join(train)} have {n_pre} Pre and {n_post} "
+                         f"Post strides{when}: {FOLDS}-fold validation needs at least {FOLDS} of "
+                         "each (more strides or other --train subjects)")
 
 
 def make_dataset(df, meta, train=None, alpha=0.05, select=None):
@@ -131,11 +178,17 @@ def make_dataset(df, meta, train=None, alpha=0.05, select=None):
             raise InputError(f"{name} subjects {', '.join(group)} have only session "
                              f"{', '.join(sorted(sessions)) or 'none'}: a classifier needs both "
                              "Pre and Post strides (a single class)")
-    table1 = paired_ttests(df[df["subject"].isin(train)], alpha=alpha)
+    _check_folds(train, (df[df["subject"].isin(train)]["session"] == POSITIVE).to_numpy())
+    absent = set(meta.get("absent", ()))
+    table1 = paired_ttests(df[df["subject"].isin(train)],
+                           features=[f for f in TABLE1_FEATURES if f not in absent], alpha=alpha)
     if select:
         unknown = [f for f in select if f not in df.columns]
         if unknown:
             raise InputError(f"--select: unknown feature {unknown[0]!r}")
+        gone = [f for f in select if f in absent]
+        if gone:
+            raise InputError(f"--select: feature {gone[0]!r} is absent (empty in the input)")
         feats = list(select)
     else:
         feats = [r["feature"] for r in table1 if r["selected"]]
@@ -153,6 +206,7 @@ def make_dataset(df, meta, train=None, alpha=0.05, select=None):
     for name, m in (("training", tr), ("test", te)):
         if len(set(y[m])) < 2:
             raise InputError(f"{name} rows hold a single class after dropping NaN features")
+    _check_folds(train, y[tr], " after dropping NaN features")
     return Dataset(features=feats, train_subjects=list(train), test_subjects=test,
                    X_train=X[tr], y_train=y[tr], g_train=g[tr],
                    X_test=X[te], y_test=y[te], g_test=g[te], table1=table1,

@@ -18,7 +18,7 @@ absent from the record (muscle not present) or the stride overflowed.
 
 import numpy as np
 
-from golden.stride_indexes_model import record_to_row
+from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.constants import FS
 
 __all__ = ["save_dnn", "DNNState", "state_line"]
@@ -36,8 +36,16 @@ def save_dnn(path, layers, features):
     np.savez(path, **arrays)
 
 
+_ACTS = ("relu", "tanh", "selu", "linear")
+
+
 class DNNState:
-    """OFF probability of stride records from a ``*_weights.npz``."""
+    """OFF probability of stride records from a ``*_weights.npz``.
+
+    A file that is not a complete, consistent network (corrupt zip, missing arrays, shapes that
+    do not chain, an unknown activation or feature) raises :class:`ValueError` (or the
+    :func:`numpy.load` error) here, never later on a stride.
+    """
 
     def __init__(self, path):
         with np.load(path) as f:
@@ -59,6 +67,26 @@ class DNNState:
                 k += 1
         if not self.dense:
             raise ValueError(f"{path}: no dense layers")
+        self._check(path)
+
+    def _check(self, path):
+        n = len(self.features)
+        if self.scale.shape != (n,) or self.shift.shape != (n,):
+            raise ValueError(f"{path}: {n} features but normalisation of shape "
+                             f"{self.scale.shape}/{self.shift.shape}")
+        unknown = [f for f in self.features if f not in CSV_COLUMNS]
+        if unknown:
+            raise ValueError(f"{path}: unknown feature {unknown[0]!r}")
+        width = n
+        for k, (W, b, act) in enumerate(self.dense):
+            if W.ndim != 2 or W.shape[0] != width or b.shape != (W.shape[1],):
+                raise ValueError(f"{path}: layer {k} shapes W{W.shape} b{b.shape} do not "
+                                 f"follow a width of {width}")
+            if k < len(self.dense) - 1 and act not in _ACTS:
+                raise ValueError(f"{path}: layer {k} activation {act!r} unknown")
+            width = W.shape[1]
+        if width != 1:
+            raise ValueError(f"{path}: the last layer has {width} outputs, not 1")
 
     def probability(self, x):
         a = np.asarray(x, np.float32) * self.scale + self.shift
@@ -73,6 +101,7 @@ class DNNState:
             a = {
                 "relu": lambda v: np.maximum(v, 0),
                 "tanh": np.tanh,
+                "linear": lambda v: v,
                 "selu": lambda v: (
                     np.float32(1.0507009873554805)
                     * np.where(

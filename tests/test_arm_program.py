@@ -12,7 +12,7 @@ import pytest
 
 from boards import arm_program
 from spec import registers
-from spec.frames import Decoder, encode_record
+from spec.frames import STATS, Decoder, encode_record
 from sw import c_build
 from sw.wo_state import DNNState, state_line
 from tests.dnn_fixture import write_test_dnn
@@ -53,7 +53,7 @@ def test_host_build_matches_python(setup):
     exe = arm_program.build(str(d), "wo_test_f32", str(d / "wom"))
     out = arm_program.run(exe, stream)
     lines = out.splitlines()
-    dec = Decoder()
+    dec = Decoder(check=True)
     frames = dec.feed(stream)
     st = DNNState(d / "w.npz")
     want = []
@@ -76,9 +76,8 @@ def test_host_build_matches_python(setup):
     mrp_lines = [ln for ln in lines if ln.startswith("MRP")]
     assert len(mrp_lines) == sum(f.kind == "MRP" for f in frames)
     s = dec.stats()
-    assert lines[-1] == (f"# frames={s['frames']} crc_errors={s['crc_errors']} length_errors=0 "
-                         f"seq_gaps={s['seq_gaps']} lost_frames={s['lost_frames']} "
-                         f"garbage_bytes={s['garbage_bytes']}")
+    assert lines[-1] == "# " + " ".join(f"{k}={v}" for k, v in s.items())
+    assert list(s) == list(STATS) and s["length_errors"] == s["invalid_frames"] == 0
     assert s["crc_errors"] >= 1 and s["seq_gaps"] >= 1
 
 
@@ -110,7 +109,7 @@ def test_cli_builds_and_reports_a_missing_model(setup, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "STRIDE" in arm_program.run(str(tmp_path / "wom"), stream)
     r = subprocess.run(cli + ["nope"], capture_output=True, text=True)
-    assert r.returncode == 1 and "nope.c not found" in r.stderr
+    assert r.returncode == 2 and "nope.c not found" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
@@ -138,3 +137,43 @@ def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
     r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True,
                        env=env)
     assert r.returncode == 2 and "milliseconds" in r.stderr
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "boards.arm_program", *args],
+                          capture_output=True, text=True)
+
+
+def test_cli_shows_the_compilers_own_error(setup, tmp_path):
+    """A failed build: one error line naming the compiler, then its last messages (bounded)."""
+    d, _, _ = setup
+    (tmp_path / "wo_test_f32.h").write_bytes((d / "wo_test_f32.h").read_bytes())
+    src = (d / "wo_test_f32.c").read_text()
+    (tmp_path / "wo_test_f32.c").write_text(src + "\n#error boom_marker_13\n"
+                                            + "".join(f"#warning w{k}\n" for k in range(40)))
+    r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
+             "--out", str(tmp_path / "wom"))
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("boards.arm_program: error: ") and "failed (exit 1)" in lines[0]
+    assert len(lines) == 1 + arm_program.STDERR_LINES            # bounded: the last 20 lines
+    assert "w39" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "wom").exists()
+    (tmp_path / "wo_test_f32.c").write_text(src + "\n#error boom_marker_13\n")
+    r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
+             "--out", str(tmp_path / "wom"))
+    assert r.returncode == 1 and "boom_marker_13" in r.stderr      # the compiler's own message
+
+
+def test_cli_non_utf8_header_is_one_line(setup, tmp_path):
+    d, _, _ = setup
+    (tmp_path / "wo_test_f32.c").write_bytes((d / "wo_test_f32.c").read_bytes())
+    header = (d / "wo_test_f32.h").read_bytes()
+    (tmp_path / "wo_test_f32.h").write_bytes(b"/* \xff\xfe */\n" + header)
+    r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
+             "--out", str(tmp_path / "wom"))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "not UTF-8" in r.stderr and "wo_test_f32.h" in r.stderr
+    assert not (tmp_path / "wom").exists()

@@ -115,18 +115,27 @@ def test_csv_writer_output(tmp_path):
         assert list(csv.reader(f)) == [["a", "b"], ["1", ""], ["x", "2.5"]]
 
 
-def test_output_folder_swaps_in_on_success_only(tmp_path):
+def test_output_folder_moves_in_on_success_only(tmp_path):
     out = tmp_path / "model"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
     with pytest.raises(Boom):
-        with cli.OutputFolder(out) as tmp:
+        with cli.OutputFolder(out, "sw.example") as tmp:
             (Path(tmp) / "new.txt").write_text("new")
             raise Boom
-    assert _listing(out) == ["old.txt"] and _listing(tmp_path) == ["model"]
-    with cli.OutputFolder(out) as tmp:
-        (Path(tmp) / "new.txt").write_text("new")
-    assert _listing(out) == ["new.txt"] and _listing(tmp_path) == ["model"]
+    assert _listing(tmp_path) == []                       # the folder it made is gone again
+    with cli.OutputFolder(out, "sw.example") as tmp:
+        (Path(tmp) / "old.txt").write_text("old")
+    assert _listing(out) == [cli.MARKER, "old.txt"]
+    assert (out / cli.MARKER).read_text() == "sw.example\nold.txt\n"
+    with pytest.raises(Boom):
+        with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+            (Path(tmp) / "new.txt").write_text("new")
+            raise Boom
+    assert _listing(out) == [cli.MARKER, "old.txt"] and _listing(tmp_path) == ["model"]
+    with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+        os.mkdir(Path(tmp) / "c")
+        (Path(tmp) / "c" / "new.txt").write_text("new")
+    assert _listing(out) == [cli.MARKER, "c"] and _listing(out / "c") == ["new.txt"]
+    assert (out / "c").stat().st_mode & 0o777 == 0o777 & ~_umask()
 
 
 def test_json_default_and_dumps(tmp_path):

@@ -69,9 +69,13 @@ def test_mistral_plan_has_no_hps(tmp_path, no_toolchain_path):
 def test_rebuild_replaces_the_plan_and_bad_out_is_an_error(tmp_path, no_toolchain_path):
     out = tmp_path / "q"
     assert run("build", "--out", str(out), path=no_toolchain_path).returncode == 0
-    (out / "stale.txt").write_text("x")
-    assert run("build", "--out", str(out), "--no-hps", path=no_toolchain_path).returncode == 0
-    assert not (out / "stale.txt").exists()
+    (out / "mine.txt").write_text("x")                   # a file of the user's: kept
+    r = run("build", "--out", str(out), "--no-hps", path=no_toolchain_path)
+    assert r.returncode == 2 and "add --force" in r.stderr
+    assert LW_PRIMITIVE in (out / "wotrack.v").read_text()
+    assert run("build", "--out", str(out), "--no-hps", "--force",
+               path=no_toolchain_path).returncode == 0
+    assert (out / "mine.txt").read_text() == "x"
     assert LW_PRIMITIVE not in (out / "wotrack.v").read_text()
     f = tmp_path / "file"
     f.write_text("x")

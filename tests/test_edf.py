@@ -312,3 +312,27 @@ def test_label_map_modern_and_old_names():
 def test_label_map_missing_sites():
     with pytest.raises(InputError, match=r"not found: T4 \(T8\), P4; labels are C3, C4"):
         eeg_label_map(["C3", "C4", "Cz", "T7", "P3"])
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("pmax", "1e308", "absurd"),
+    ("pmin", "-1e300", "absurd"),
+    ("pmax", "1e16", "absurd"),
+    ("pmax", "inf", "not a finite number"),
+    ("pmin", "nan", "not a finite number"),
+    ("dmax", "99999", "not a 16-bit integer"),
+    ("dmin", "-40000", "not a 16-bit integer"),
+    ("dmin", "-2047.5", "not a 16-bit integer"),
+])
+def test_absurd_or_non_finite_range_rejected(tmp_path, field, value, expect):
+    """Such a range gave -inf/inf rows before; now one line naming the file and signal."""
+    s = sig("C3..", C3, 20)
+    s[field] = value
+    msg = _error(write_edf(tmp_path / "x.edf", [s], NREC))
+    assert expect in msg and "C3" in msg and str(tmp_path / "x.edf") in msg, msg
+
+
+def test_large_but_sane_range_is_finite(tmp_path):
+    rec = read_edf(write_edf(tmp_path / "x.edf", [sig("C3", C3, 20, pmin="-1e12", pmax="1e12",
+                                                      dmin=-32768, dmax=32767)], NREC))
+    assert np.all(np.isfinite(rec.signals["C3"]))

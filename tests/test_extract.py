@@ -546,3 +546,26 @@ def test_hdl_matches_golden_both_legs_missing_muscle(tmp_path, capsys):
     legs = [r["leg"] for r in rows]
     assert legs.count("L") >= 2 and legs.count("R") >= 2
     assert all((r["RF_duty_pct"] == "") == (r["leg"] == "L") for r in rows)
+
+
+@pytest.mark.parametrize("extra, expect", [
+    (["--map", ",,,"], "--map is empty"),
+    (["--map", ""], "--map is empty"),
+    (["--full-scale", "inf"], "--full-scale must be a positive finite number"),
+    (["--full-scale", "nan"], "--full-scale must be a positive finite number"),
+])
+def test_empty_map_and_non_finite_full_scale(extra, expect, tmp_path, capsys):
+    write(tmp_path / "rec.csv", _small())
+    rc, err = run(capsys, tmp_path / "rec.csv", *extra, "-o", tmp_path / "out.csv")
+    assert rc == 2 and len(err.splitlines()) == 1 and expect in err, err
+    only_file(tmp_path, "rec.csv")
+
+
+def test_cr_only_line_endings_read_like_lf(tmp_path, capsys):
+    write(tmp_path / "lf.csv", _small())
+    text = (tmp_path / "lf.csv").read_text()
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    for name in ("lf", "cr"):
+        rc, err = run(capsys, tmp_path / f"{name}.csv", "-q", "-o", tmp_path / f"{name}.out")
+        assert rc == 0, err
+    assert (tmp_path / "cr.out").read_bytes() == (tmp_path / "lf.out").read_bytes()

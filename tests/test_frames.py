@@ -102,3 +102,45 @@ def test_fuzzed_stream(seed):
     intact = [k for k in range(len(sent)) if k not in damaged]
     assert set(intact) <= set(idx), f"lost intact frames {sorted(set(intact) - set(idx))[:5]}"
     assert d.crc_errors > 0 and d.garbage_bytes > 0
+
+
+def test_check_record_limits_come_from_the_frame_table():
+    """leg <= 1, channel < 8 (the fabric's EEG inputs), no undefined present/flag bits."""
+    rng = np.random.default_rng(7)
+    s = dict(_random_record("STRIDE", rng), leg=1, present=0xF, overflow=1)
+    m = dict(_random_record("MRP", rng), channel=7, partial=1)
+    assert frames.check_record("STRIDE", s) is None and frames.check_record("MRP", m) is None
+    assert frames.check_record("STRIDE", dict(s, leg=2)) == "STRIDE.leg=2 > 1"
+    assert frames.check_record("STRIDE", dict(s, present=0x10)) == \
+        "STRIDE.present=0x10 outside 0xf"
+    assert frames.check_record("STRIDE", dict(s, overflow=2)) == "STRIDE.overflow=0x2 outside 0x1"
+    assert frames.check_record("MRP", dict(m, channel=8)) == "MRP.channel=8 > 7"
+    assert frames.check_record("MRP", dict(m, partial=0x81)) == "MRP.partial=0x81 outside 0x1"
+    assert frames.check_record("SAMPLES", dict(_random_record("SAMPLES", rng), flags=2))
+    assert frames.MRP_SITES[:7] == ("T3", "T4", "C3", "C4", "Cz", "P3", "P4")
+    assert len(frames.MRP_SITES) == 8 == frames.FRAMES["MRP"].field("channel").max + 1
+    checked = {k: [f.name for f in fr.fields if f.checked] for k, fr in frames.FRAMES.items()}
+    assert checked == {"STRIDE": ["leg", "present", "overflow"], "MRP": ["channel", "partial"],
+                       "SAMPLES": ["flags"]}
+
+
+def test_decoder_check_rejects_impossible_records_and_goes_on():
+    rng = np.random.default_rng(8)
+    good = dict(_random_record("STRIDE", rng), leg=0, present=3, overflow=0)
+    rejected = []
+    d = Decoder(check=True, on_reject=lambda raw, why: rejected.append((raw, why)))
+    bad = encode_record("STRIDE", 1, dict(good, leg=2))
+    stream = (encode_record("STRIDE", 0, good) + bad + frames.encode(0x33, 0, b"xy")
+              + frames.encode("MRP", 0, b"short") + encode_record("STRIDE", 2, good)
+              + b"\xa5\x5a\x01")
+    got = d.feed(stream)
+    assert [f.seq for f in got] == [0, 2]                 # the invalid frame advanced the sequence
+    assert rejected == [(bad, "STRIDE.leg=2 > 1"), (frames.encode(0x33, 0, b"xy"),
+                                                     "unknown frame type 0x33"),
+                        (frames.encode("MRP", 0, b"short"), "MRP payload of 5 bytes, expected 12")]
+    d.finish()
+    assert d.stats() == dict(frames=2, crc_errors=0, length_errors=1, unknown_types=1,
+                             invalid_frames=1, garbage_bytes=3, seq_gaps=0, lost_frames=0)
+    assert list(d.stats()) == list(frames.STATS)
+    # without check (transport only) the same frame is accepted
+    assert [f.record["leg"] for f in Decoder().feed(bad)] == [2]

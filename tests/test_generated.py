@@ -70,3 +70,19 @@ def test_stale_names_a_changed_file(tmp_path):
     assert gen_headers.stale(tmp_path) == []
     (tmp_path / "boards/arm/wo_frames.h").write_text("/* edited */\n")
     assert gen_headers.stale(tmp_path) == ["boards/arm/wo_frames.h"]
+
+
+def test_frames_header_carries_the_valid_record_limits():
+    """WO_<FRAME>_CHECKS / WO_FRAME_KINDS / WO_MRP_SITES == spec.frames (check_record's limits)."""
+    from spec.frames import MRP_SITES
+    text = GENERATED["boards/arm/wo_frames.h"]
+    for k, fr in FRAMES.items():
+        block = text.split(f"#define WO_{k}_CHECKS(X) \\\n")[1].split("/* end */")[0]
+        got = re.findall(r'X\("(\w+)", (\d+)u, (\d+)u, 0x([0-9A-F]+)u, 0x([0-9A-F]+)u\)', block)
+        want = [(f.name, str(f.offset), str(f.size), f"{f.max:X}", f"{f.mask:X}")
+                for f in fr.fields if f.checked]
+        assert got == want and want
+        assert f"    X({k}, 0x{fr.code:02X}u, {fr.length}u) \\" in text
+    d = _defines(text)
+    assert d["WO_MRP_SITES"] == ", ".join(f'"{s}"' for s in MRP_SITES)
+    assert d["WO_MRP_N_SITES"] == f"{len(MRP_SITES)}u"

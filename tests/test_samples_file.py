@@ -65,5 +65,6 @@ def test_cli_file_and_serial(tmp_path):
                       (["--synthetic", "-1", "-o", str(tmp_path / "x")], "positive")):
         r = subprocess.run([sys.executable, "-m", "sw.samples_file", *args],
                            capture_output=True, text=True)
-        assert r.returncode == 1 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        # bad input (a missing option, file or value): one line, status 2
+        assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x").exists()

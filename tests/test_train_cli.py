@@ -151,3 +151,43 @@ def test_tune_tiny(small_cohort):
     assert 1 <= len(layers) <= 3
     assert all(u in UNITS and a in ACTIVATIONS for u, a in layers)
     assert opt in OPTIMIZERS and info["trials"] >= 2 and np.isfinite(info["best_val_loss"])
+
+
+# ------------------------------------------- issue #13: no traceback on degenerate training data
+
+def test_every_row_overflow(small_cohort, tmp_path, capsys):
+    paths = _user_csvs(small_cohort, tmp_path, lambda g: g.assign(flags="overflow"))
+    out = tmp_path / "o"
+    _fails(capsys, ["--features", *paths, "--out", str(out)], "flagged overflow")
+    assert not out.exists()
+
+
+def test_overflow_rows_left_out_with_a_note(small_cohort, tmp_path):
+    def some_overflow(g):
+        return g.assign(flags=["overflow" if i % 10 == 0 else "" for i in range(len(g))])
+    from sw.wo_data import load_table
+    paths = _user_csvs(small_cohort, tmp_path, some_overflow)
+    notes = []
+    df, meta = load_table(None, paths, progress=notes.append)
+    n = sum((pd.read_csv(p)["flags"] == "overflow").sum() for p in paths)
+    assert n > 0 and meta["overflow_dropped"] == n and meta["absent"] == []
+    assert notes == [f"note: {n} strides flagged overflow left out"]
+    assert len(df) == sum(len(pd.read_csv(p)) for p in paths) - n
+
+
+def test_too_few_rows_for_four_folds(small_cohort, tmp_path, capsys):
+    def one_post_stride(g):
+        post = g[g["session"] == "post"]
+        return pd.concat([g[g["session"] == "pre"], post.iloc[:1]])
+    paths = _user_csvs(small_cohort, tmp_path, one_post_stride)
+    out = tmp_path / "o"
+    _fails(capsys, ["--features", *paths, "--train", "S1,S3,S4", "--out", str(out)],
+           "4-fold validation needs at least 4")
+    assert not out.exists()
+
+
+def test_tune_epochs_zero(small_cohort, tmp_path, capsys):
+    out = tmp_path / "o"
+    _fails(capsys, ["--cohort", str(small_cohort), "--tune", "--tune-epochs", "0",
+                    "--out", str(out)], "--tune-epochs")
+    assert not out.exists()

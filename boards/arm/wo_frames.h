@@ -21,6 +21,17 @@
 #define WO_FRAME_MRP                       0x02u  /* one MRP record (trigger x EEG site) of the EEG branch */
 #define WO_FRAME_SAMPLES                   0x10u  /* one 500 Hz input frame of the fabric (sensor in) */
 
+/* frame kinds: X(NAME, type code, payload bytes) */
+#define WO_FRAME_KINDS(X) \
+    X(STRIDE, 0x01u, 37u) \
+    X(MRP, 0x02u, 12u) \
+    X(SAMPLES, 0x10u, 33u) \
+    /* end */
+
+/* MRP channel -> site name (spec.frames.MRP_SITES) */
+#define WO_MRP_N_SITES                     8u
+#define WO_MRP_SITES                       "T3", "T4", "C3", "C4", "Cz", "P3", "P4", "ch7"
+
 /* STRIDE payload (little-endian) */
 #define WO_STRIDE_LEN                      37u  /* payload bytes */
 #define WO_STRIDE_LEG_OFF                  0u  /* u8 0 left, 1 right */
@@ -118,13 +129,21 @@
     X("cocon_BF_RF_ms", 33u, 2u, 2u, 1.0, 0xCu) \
     /* end */
 
+/* STRIDE valid records (spec.frames.check_record): X(field, offset, size, max, mask):
+ * raw <= max and no bit outside mask */
+#define WO_STRIDE_CHECKS(X) \
+    X("leg", 0u, 1u, 0x1u, 0xFFu) \
+    X("present", 35u, 1u, 0xFFu, 0xFu) \
+    X("overflow", 36u, 1u, 0xFFu, 0x1u) \
+    /* end */
+
 /* MRP payload (little-endian) */
 #define WO_MRP_LEN                         12u  /* payload bytes */
 #define WO_MRP_INDEX_OFF                   0u  /* u32 500 Hz sample index of the trigger */
 #define WO_MRP_INDEX_SIZE                  4u
 #define WO_MRP_INDEX_MUL                   1u  /* trigger_s = raw * MUL / DIV, s */
 #define WO_MRP_INDEX_DIV                   500.0
-#define WO_MRP_CHANNEL_OFF                 4u  /* u8 EEG site, EEG_CHANNELS order */
+#define WO_MRP_CHANNEL_OFF                 4u  /* u8 EEG site, EEG_CHANNELS order (MRP_SITES) */
 #define WO_MRP_CHANNEL_SIZE                1u
 #define WO_MRP_BP_OFF                      5u  /* i16 BP band power, Q8.8 dBuV */
 #define WO_MRP_BP_SIZE                     2u
@@ -141,6 +160,13 @@
 #define WO_MRP_PARTIAL_OFF                 11u  /* u8 fewer than 256 samples since reset */
 #define WO_MRP_PARTIAL_SIZE                1u
 #define WO_MRP_PARTIAL_INCOMPLETE          (1u << 0)
+
+/* MRP valid records (spec.frames.check_record): X(field, offset, size, max, mask):
+ * raw <= max and no bit outside mask */
+#define WO_MRP_CHECKS(X) \
+    X("channel", 4u, 1u, 0x7u, 0xFFu) \
+    X("partial", 11u, 1u, 0xFFu, 0x1u) \
+    /* end */
 
 /* SAMPLES payload (little-endian) */
 #define WO_SAMPLES_LEN                     33u  /* payload bytes */
@@ -179,5 +205,11 @@
 #define WO_SAMPLES_FLAGS_OFF               32u  /* u8 input flags */
 #define WO_SAMPLES_FLAGS_SIZE              1u
 #define WO_SAMPLES_FLAGS_EXT_TRIGGER       (1u << 0)
+
+/* SAMPLES valid records (spec.frames.check_record): X(field, offset, size, max, mask):
+ * raw <= max and no bit outside mask */
+#define WO_SAMPLES_CHECKS(X) \
+    X("flags", 32u, 1u, 0xFFu, 0x1u) \
+    /* end */
 
 #endif

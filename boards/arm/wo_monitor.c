@@ -29,12 +29,19 @@
  *
  *   MRP seq=<n> trigger_s=<s.sss> site=<name> BP_dBu=<x.xx> mu_dBu=<x.xx> beta_dBu=<x.xx> partial=<0|1>
  *
- * and at the end (EOF, or SIGINT/SIGTERM in --devmem mode)
+ * A frame that passes the CRC but is not accepted prints (hex: the whole frame, sync to CRC)
  *
- *   # frames=<n> crc_errors=<n> length_errors=<n> seq_gaps=<n> lost_frames=<n> garbage_bytes=<n>
+ *   # reject <reason>: <hex>
  *
- * The decoder mirrors spec.frames.Decoder: hunt for A5 5A, check the CRC, on a bad CRC drop one
- * byte and hunt again. C99 + POSIX; the host and the Cortex-A9 builds print identical text.
+ * with the reason text of spec.frames (an unknown type, a wrong payload length, or an
+ * impossible record: a field beyond its WO_<FRAME>_CHECKS limits, spec.frames.check_record), and
+ * at the end (EOF, or SIGINT/SIGTERM in --devmem mode) the counters of spec.frames.STATS
+ *
+ *   # frames=<n> crc_errors=<n> length_errors=<n> unknown_types=<n> invalid_frames=<n> garbage_bytes=<n> seq_gaps=<n> lost_frames=<n>
+ *
+ * The decoder mirrors spec.frames.Decoder(check=True): hunt for A5 5A, check the CRC, on a bad
+ * CRC drop one byte and hunt again; an invalid frame still advances its type's sequence.
+ * C99 + POSIX; the host and the Cortex-A9 builds print identical text.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -51,9 +58,9 @@
 #include WO_HEADER
 
 static const char *const FEATURES[WO_N_FEATURES] = {WO_FEATURE_NAMES};
-static const char *const SITES[8] = {"T3", "T4", "C3", "C4", "Cz", "P3", "P4", "ch7"};
+static const char *const SITES[WO_MRP_N_SITES] = {WO_MRP_SITES};
 
-static unsigned long n_frames, n_crc, n_len, n_gaps, n_lost, n_garbage;
+static unsigned long n_frames, n_crc, n_len, n_unknown, n_invalid, n_gaps, n_lost, n_garbage;
 static int next_seq[256];
 static volatile sig_atomic_t stop;
 
@@ -111,9 +118,88 @@ static int stride_feature(const uint8_t *pl, const char *name, float *out)
     return 0;
 }
 
-static void on_frame(unsigned type, unsigned seq, const uint8_t *pl, unsigned len)
+/* valid-record limits per frame kind (spec.frames.check_record) */
+struct check {
+    const char *field;
+    unsigned off, size;
+    unsigned long max, mask;
+};
+#define WO_CHECK(field, off, size, max, mask) {field, off, size, max, mask},
+static const struct check STRIDE_CHECKS[] = {WO_STRIDE_CHECKS(WO_CHECK)};
+static const struct check MRP_CHECKS[] = {WO_MRP_CHECKS(WO_CHECK)};
+static const struct check SAMPLES_CHECKS[] = {WO_SAMPLES_CHECKS(WO_CHECK)};
+struct kind {
+    const char *name;
+    unsigned code, len;
+    const struct check *checks;
+    unsigned n_checks;
+};
+#define WO_KIND(NAME, code, len) \
+    {#NAME, code, len, NAME##_CHECKS, sizeof NAME##_CHECKS / sizeof *NAME##_CHECKS},
+static const struct kind KINDS[] = {WO_FRAME_KINDS(WO_KIND)};
+
+/* "# reject <why>: <hex of the whole frame>" */
+static void reject(const char *why, const uint8_t *fr, unsigned total)
 {
-    if (type == WO_FRAME_STRIDE && len == WO_STRIDE_LEN) {
+    unsigned i;
+    printf("# reject %s: ", why);
+    for (i = 0; i < total; i++) printf("%02x", fr[i]);
+    printf("\n");
+}
+
+/* the reason a record is impossible (as spec.frames.check_record), or 0 if it is valid */
+static int check_record(const struct kind *k, const uint8_t *pl, char *why, size_t n)
+{
+    unsigned i;
+    for (i = 0; i < k->n_checks; i++) {
+        const struct check *c = &k->checks[i];
+        unsigned long v = uf(pl, c->off, c->size);
+        if (v > c->max) {
+            snprintf(why, n, "%s.%s=%lu > %lu", k->name, c->field, v, c->max);
+            return 1;
+        }
+        if (v & ~c->mask) {
+            snprintf(why, n, "%s.%s=0x%lx outside 0x%lx", k->name, c->field, v, c->mask);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* one frame that passed the CRC: fr points at the sync bytes, total = whole frame length */
+static void on_frame(const uint8_t *fr, unsigned total)
+{
+    unsigned type = fr[WO_FRAME_TYPE_OFF], seq = fr[WO_FRAME_SEQ_OFF];
+    unsigned len = fr[WO_FRAME_LEN_OFF], i;
+    const uint8_t *pl = fr + WO_FRAME_HEADER_LEN;
+    const struct kind *k = NULL;
+    char why[96];
+    for (i = 0; i < sizeof KINDS / sizeof *KINDS; i++)
+        if (KINDS[i].code == type) k = &KINDS[i];
+    if (!k) {
+        n_unknown++;
+        snprintf(why, sizeof why, "unknown frame type 0x%02x", type);
+        reject(why, fr, total);
+        return;
+    }
+    if (len != k->len) {
+        n_len++;
+        snprintf(why, sizeof why, "%s payload of %u bytes, expected %u", k->name, len, k->len);
+        reject(why, fr, total);
+        return;
+    }
+    if (next_seq[type] >= 0 && (int)seq != next_seq[type]) {
+        n_gaps++;
+        n_lost += (seq - (unsigned)next_seq[type]) & 0xFFu;
+    }
+    next_seq[type] = (int)((seq + 1) & 0xFFu);
+    if (check_record(k, pl, why, sizeof why)) {
+        n_invalid++;
+        reject(why, fr, total);
+        return;
+    }
+    n_frames++;
+    if (type == WO_FRAME_STRIDE) {
         float x[WO_N_FEATURES], p = 0.0f;
         int ok = !(UF(pl, WO_STRIDE_OVERFLOW) & WO_STRIDE_OVERFLOW_SATURATED), i;
         for (i = 0; ok && i < WO_N_FEATURES; i++)
@@ -128,26 +214,15 @@ static void on_frame(unsigned type, unsigned seq, const uint8_t *pl, unsigned le
         } else {
             printf("p_off=nan state=NA\n");
         }
-    } else if (type == WO_FRAME_MRP && len == WO_MRP_LEN) {
+    } else if (type == WO_FRAME_MRP) {
         printf("MRP seq=%u trigger_s=%.3f site=%s BP_dBu=%.2f mu_dBu=%.2f beta_dBu=%.2f partial=%u\n",
                seq, (double)(UF(pl, WO_MRP_INDEX) * WO_MRP_INDEX_MUL) / WO_MRP_INDEX_DIV,
-               SITES[UF(pl, WO_MRP_CHANNEL) % (sizeof SITES / sizeof *SITES)],
+               SITES[UF(pl, WO_MRP_CHANNEL)],              /* < WO_MRP_N_SITES: checked */
                (double)(SF(pl, WO_MRP_BP) * (long)WO_MRP_BP_MUL) / WO_MRP_BP_DIV,
                (double)(SF(pl, WO_MRP_MU) * (long)WO_MRP_MU_MUL) / WO_MRP_MU_DIV,
                (double)(SF(pl, WO_MRP_BETA) * (long)WO_MRP_BETA_MUL) / WO_MRP_BETA_DIV,
                (UF(pl, WO_MRP_PARTIAL) & WO_MRP_PARTIAL_INCOMPLETE) ? 1u : 0u);
-    } else if (type == WO_FRAME_STRIDE || type == WO_FRAME_MRP || type == WO_FRAME_SAMPLES) {
-        n_len++;
-        return;
-    } else {
-        return;                                  /* unknown type: ignored */
-    }
-    if (next_seq[type] >= 0 && (int)seq != next_seq[type]) {
-        n_gaps++;
-        n_lost += (seq - (unsigned)next_seq[type]) & 0xFFu;
-    }
-    next_seq[type] = (int)((seq + 1) & 0xFFu);
-    n_frames++;
+    }                                            /* SAMPLES: counted, nothing printed */
 }
 
 /* streaming decoder over a byte buffer */
@@ -186,7 +261,7 @@ static void feed(const uint8_t *data, unsigned n)
                 i++;
                 continue;
             }
-            on_frame(fr[WO_FRAME_TYPE_OFF], fr[WO_FRAME_SEQ_OFF], fr + WO_FRAME_HEADER_LEN, len);
+            on_frame(fr, total);
             i += total;
         }
         memmove(buf, buf + i, nbuf - i);
@@ -311,7 +386,8 @@ int main(int argc, char **argv)
         return 2;
     }
     n_garbage += nbuf;                           /* an incomplete frame at the end */
-    printf("# frames=%lu crc_errors=%lu length_errors=%lu seq_gaps=%lu lost_frames=%lu garbage_bytes=%lu\n",
-           n_frames, n_crc, n_len, n_gaps, n_lost, n_garbage);
+    printf("# frames=%lu crc_errors=%lu length_errors=%lu unknown_types=%lu invalid_frames=%lu "
+           "garbage_bytes=%lu seq_gaps=%lu lost_frames=%lu\n",
+           n_frames, n_crc, n_len, n_unknown, n_invalid, n_garbage, n_gaps, n_lost);
     return rc;
 }

@@ -129,7 +129,8 @@ def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_p
         os.close(master)
         os.close(slave)
     assert p.returncode == 0, err
-    assert "crc errors 1" in out or "crc errors 2" in out, out
+    assert "crc_errors=1 " in out or "crc_errors=2 " in out, out
+    assert "length_errors=0 unknown_types=0 invalid_frames=0" in out        # every counter shown
     s_rows = _read_csv(tmp_path / "log" / "strides.csv")
     m_rows = _read_csv(tmp_path / "log" / "mrp.csv")
     n_s = len(strides) - (damaged_kind == 1)
@@ -146,7 +147,7 @@ def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_p
         if row["start_s"] == record_to_row(r)["start_s"]:
             pp, s = st.state(r)
             assert row["state"] == s and (s == "NA" or abs(float(row["p_off"]) - pp) < 1e-4)
-    assert "seq gaps 1" in out                           # the lost frame shows as a gap
+    assert "seq_gaps=1 " in out                          # the lost frame shows as a gap
 
 
 def test_monitor_ctrl_c_flushes_the_log(board_bytes, tmp_path):
