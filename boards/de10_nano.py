@@ -50,7 +50,6 @@ interface primitives, so ``--toolchain Mistral`` implies ``--no-hps``: the
 results still go out on the UART, the register block is unreachable.
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -246,10 +245,10 @@ def cmd_resources(a):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    ap = cli.parser(PROG, __doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build",
-                       help="write the bitstream build plan; run it if the toolchain is on PATH")
+    b = cli.one_line_errors(sub.add_parser(
+        "build", help="write the bitstream build plan; run it if the toolchain is on PATH"), PROG)
     b.add_argument("--out", default=os.path.join("build", "de10nano"),
                    help="plan folder (default build/de10nano)")
     b.add_argument("--toolchain", choices=("Quartus", "Mistral"), default="Quartus")
@@ -257,7 +256,8 @@ def main(argv=None):
                    help="leave out the HPS lightweight-bridge primitive")
     b.add_argument("--force", action="store_true",
                    help="replace an earlier plan in --out (only the files it wrote)")
-    r = sub.add_parser("resources", help="Cyclone V resource estimate per block and in total")
+    r = cli.one_line_errors(sub.add_parser(
+        "resources", help="Cyclone V resource estimate per block and in total"), PROG)
     r.add_argument("--block", action="append",
                    help="only this block (repeatable); 'total' = whole design")
     r.add_argument("--json", help="also write the figures to this JSON file")

@@ -70,7 +70,18 @@ def parser(prog, description, **kw):
     """An :class:`argparse.ArgumentParser` for ``python -m PROG`` with one-line errors."""
     import argparse
     ap = argparse.ArgumentParser(prog=f"python -m {prog}", description=description, **kw)
-    return one_line_errors(ap, prog)
+    one_line_errors(ap, prog)
+    parse = ap.parse_known_args                       # parse_args goes through it too
+
+    def parse_known_args(args=None, namespace=None):
+        ns, extra = parse(args, namespace)
+        for name, value in vars(ns).items():          # no OS call accepts a NUL byte
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                ap.error(f"argument {name}: contains a NUL byte")
+        return ns, extra
+    ap.parse_known_args = parse_known_args
+    return ap
 
 
 def fail(prog, message, status=2):
