@@ -496,7 +496,10 @@ def main(argv=None):
     if "validation" not in skip:
         if Path(a.data).is_dir():
             from bench import validate
-            run("validation", lambda: validate.run(a.data, out, sim))
+            v = run("validation", lambda: validate.run(a.data, out, sim))
+            if v and v.get("mismatches"):   # gateware != golden on real data: a failed run
+                failed["validation"] = "gateware and golden differ: " + "; ".join(
+                    v["mismatches"])
         else:
             failed["validation"] = (
                 f"real recordings not found in {a.data} (see ../shared/data/README.md)"

@@ -58,3 +58,27 @@ def test_update_readme_replaces_only_the_block(tmp_path):
     q = tmp_path / "other.md"
     q.write_text("no markers\n")
     assert not report.update_readme(q, {"a": "1"}, meta) and q.read_text() == "no markers\n"
+
+
+def test_validation_mismatch_fails_the_run(tmp_path, monkeypatch, capsys):
+    """Gateware differing from golden on real data makes ``make bench`` fail (exit 1), keeps
+    the section's text and leaves the README alone."""
+    from bench import validate
+    monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
+    monkeypatch.setattr(validate, "run", lambda data, out, sim: (
+        {"uci": None, "physionet": None, "mismatches": ["S001R03.edf: 1 record DIFFERENT"]},
+        "Gateware vs golden on S001R03.edf: 1 record DIFFERENT.\n"))
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- bench:headline:start -->\nold\n<!-- bench:headline:end -->\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    rc = report.main(["--skip", "resources,trigger,latency,simspeed,classifiers,dnn",
+                      "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w"),
+                      "--data", str(data), "--readme", str(readme)])
+    assert rc == 1
+    res = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert res["meta"]["failed"] == {
+        "validation": "gateware and golden differ: S001R03.edf: 1 record DIFFERENT"}
+    assert "1 record DIFFERENT" in (tmp_path / "o" / "REPORT.md").read_text()
+    assert "old" in readme.read_text()
+    assert "FAILED sections: validation" in capsys.readouterr().err
