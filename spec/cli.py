@@ -107,6 +107,25 @@ def guard(prog, fn, *args, interrupted=None, **kw):
         return 130
 
 
+#: what :func:`error_status` turns into one line: ``except HANDLED as e: return
+#: error_status(PROG, e)``
+HANDLED = (InputError, OSError, KeyboardInterrupt)
+
+
+def error_status(prog, e, interrupted="interrupted; nothing written"):
+    """One line for a failure caught by a tool's ``main``, and its exit status.
+
+    :class:`InputError` -> 2, other :class:`OSError` (disk full, permission, port) -> 1,
+    Ctrl-C -> 130 with ``PROG: INTERRUPTED``.
+    """
+    if isinstance(e, InputError):
+        return fail(prog, e)
+    if isinstance(e, KeyboardInterrupt):
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    return fail(prog, os_error_line(e), 1)
+
+
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)

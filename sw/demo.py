@@ -31,7 +31,14 @@ from golden.emg_pipeline import run_golden
 from golden.fabric_pipeline import lg_onset_trigger
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, MUSCLES
-from spec.cli import InputError, OutputFolder, fail, os_error_line, parser, write_csv_atomic
+from spec.cli import (
+    HANDLED,
+    OutputFolder,
+    error_status,
+    fail,
+    parser,
+    write_csv_atomic,
+)
 from spec.constants import CLOCK_HZ, DEFAULT_OUT
 from synthetic.eeg_gen import generate_eeg
 from synthetic.emg_gen import generate_walk, make_subject
@@ -64,13 +71,8 @@ def main(argv=None):
                 raise _Failed(rc)
     except _Failed as e:
         return e.rc
-    except InputError as e:
-        return fail(PROG, e)
-    except OSError as e:
-        return fail(PROG, os_error_line(e), 1)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
-        return 130
+    except HANDLED as e:
+        return error_status(PROG, e)
     print(f"done: outputs in {a.out}/")
     return 0
 

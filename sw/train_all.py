@@ -28,10 +28,10 @@ import sys
 import time
 
 from spec.cli import (
+    HANDLED,
     InputError,
     OutputFolder,
-    fail,
-    os_error_line,
+    error_status,
     parser,
     write_csv_atomic,
     write_json_atomic,
@@ -161,13 +161,8 @@ def main(argv=None):
                 f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## "
                 f"Plots\n\n{plots}\n",
             )
-    except InputError as e:
-        return fail(PROG, e)
-    except OSError as e:
-        return fail(PROG, os_error_line(e), 1)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
-        return 130
+    except HANDLED as e:
+        return error_status(PROG, e)
     print(t4, end="")
     print(
         f"wrote {a.out}/ (report.md, table4, table6, plots, c/) in {time.perf_counter() - t0:.0f} s"

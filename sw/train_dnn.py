@@ -47,10 +47,10 @@ import sys
 import time
 
 from spec.cli import (
+    HANDLED,
     InputError,
     OutputFolder,
-    fail,
-    os_error_line,
+    error_status,
     parser,
     write_json_atomic,
     write_text_atomic,
@@ -252,13 +252,8 @@ def main(argv=None):
                 f"## Complexity (Table 6)\n\n{t6}\n## Feature selection\n\n{t1}"
             )
             write_text_atomic(os.path.join(tmp, "report.md"), report)
-    except InputError as e:
-        return fail(PROG, e)
-    except OSError as e:
-        return fail(PROG, os_error_line(e), 1)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
-        return 130
+    except HANDLED as e:
+        return error_status(PROG, e)
     print(
         f"wrote {out}/ (report.md, metrics.json, {name}.keras, plots, c/) in "
         f"{time.perf_counter() - t0:.0f} s"

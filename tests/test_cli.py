@@ -159,3 +159,13 @@ def test_guard_turns_ctrl_c_into_130_when_asked(capsys):
     assert capsys.readouterr().err == "sw.example: interrupted, nothing written\n"
     with pytest.raises(KeyboardInterrupt):
         cli.guard("sw.example", interrupted)
+
+
+def test_error_status_maps_each_failure_to_one_line_and_its_status(capsys):
+    assert cli.error_status("sw.example", cli.InputError("bad.csv: row 3")) == 2
+    assert cli.error_status("sw.example", PermissionError(13, "Permission denied", "o")) == 1
+    assert cli.error_status("sw.example", KeyboardInterrupt()) == 130
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "sw.example: error: bad.csv: row 3"
+    assert lines[1].startswith("sw.example: error: ") and "Permission denied" in lines[1]
+    assert lines[2] == "sw.example: interrupted; nothing written" and len(lines) == 3
