@@ -28,11 +28,11 @@ test: setup lint
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
-	$(PYTHON) -m bench.report --cohort $(OUT)/cohort --work $(OUT)/bench --readme README.md
+	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --readme README.md
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:
-	$(PYTHON) -m bench.validate
+	$(PYTHON) -m bench.validate --force
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers --force

@@ -43,8 +43,9 @@ import tempfile
 
 import numpy as np
 
-from spec.cli import fail, parser, write_json_atomic
+from spec.cli import fail, parser
 from spec.constants import DEFAULT_OUT
+from spec.outputs import write_json_atomic
 from sw import c_build
 
 PROG = "bench.dnn_compare"

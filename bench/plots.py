@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from spec.cli import atomic_path
 from spec.constants import FS
+from spec.outputs import atomic_path
 
 __all__ = ["trigger_overlay", "stride_agreement", "roc_curves"]
 

@@ -4,7 +4,7 @@ The figures themselves go to ``bench/results/report.json`` beside it.
 
 Usage::
 
-    python -m bench.report [--out bench] [--cohort out/cohort] [--work out/bench]
+    python -m bench.report [--out DIR] [--force] [--cohort out/cohort] [--work out/bench]
                            [--sim auto|icarus|verilator] [--skip SECTION,...]
 
 Every figure is measured by this run -- none is typed in -- and sits next to its
@@ -34,9 +34,14 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
 Cohort: ``--cohort`` (default ``out/cohort``, the default cohort that ``make run``
 builds) is used when it is there; otherwise a reduced cohort of the same design
 (2 walks x 100 strides per session instead of 8 x 150, ~1 min) is built under
-``--work`` and the report says so. Files are replaced atomically at the end;
-a failing section is reported as failed (with its error) and the exit status
-is 1.
+``--work`` and the report says so. Failing sections are reported as failed
+(with their error) and the exit status is 1.
+
+Outputs: ``--out`` is shared with ``bench.validate`` (marker ``bench``); the run builds its
+files aside and moves them in at the end, replacing only files of an earlier bench run (which
+needs ``--force``), never anyone else's; Ctrl-C leaves the folder as it was. ``--work`` must be
+new, empty or this tool's own scratch folder. ``--readme`` rewrites only the block between its
+``bench:headline`` markers.
 """
 
 import json
@@ -51,8 +56,15 @@ from pathlib import Path
 
 import numpy as np
 
-from spec.cli import fail, parser, write_json_atomic, write_text_atomic
+from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import BENCH_DIR, CLOCK_HZ, DEFAULT_OUT, FS, ROOT, SHARED_DATA
+from spec.outputs import (
+    OutputFolder,
+    check_output_file,
+    scratch_folder,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
@@ -448,6 +460,8 @@ def main(argv=None):
         "--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})"
     )
     ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
+    ap.add_argument("--force", action="store_true",
+                    help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
                     "bench:headline markers) when every section ran")
     a = ap.parse_args(argv)
@@ -456,13 +470,26 @@ def main(argv=None):
     if bad:
         return fail(PROG, f"unknown section {sorted(bad)[0]!r} "
                           f"(choose from {', '.join(SECTIONS)})")
-    from bench.validate import best_sim
+    from bench.validate import BENCH_TOOL, best_sim
     sim = best_sim(a.sim)
     if sim is None:
         return fail(PROG, "no HDL simulator (make setup installs Icarus and Verilator)")
-    out, work = Path(a.out), Path(a.work)
-    out.mkdir(parents=True, exist_ok=True)
-    work.mkdir(parents=True, exist_ok=True)
+    try:                         # every output checked before minutes of work
+        folder = OutputFolder(a.out, BENCH_TOOL, force=a.force, keep=True)
+        work = scratch_folder(a.work, PROG)
+        if a.readme:
+            check_output_file(a.readme, option="--readme")
+    except InputError as e:
+        return fail(PROG, e)
+    try:
+        with folder as tmp:
+            return _run(a, skip, sim, Path(tmp), work, Path(a.out))
+    except HANDLED as e:
+        return error_status(PROG, e)
+
+
+def _run(a, skip, sim, out, work, final):
+    """Every section into ``out`` (the results folder being built); exit status."""
     t_start = time.perf_counter()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     res, md, failed, timing = {}, {}, {}, {}
@@ -558,7 +585,7 @@ def main(argv=None):
             _say(f"bench.report: updated the headline figures in {a.readme}")
         else:
             _say(f"bench.report: {a.readme} has no bench:headline markers; left unchanged")
-    _say(f"bench.report: wrote {out / 'REPORT.md'} and report.json in {total / 60:.1f} min"
+    _say(f"bench.report: wrote {final / 'REPORT.md'} and report.json in {total / 60:.1f} min"
          + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

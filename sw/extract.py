@@ -63,16 +63,8 @@ import numpy as np
 
 from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from spec.channels import EEG_CHANNELS, EMG_CHANNELS, FS, LEGS, MUSCLES
-from spec.cli import (
-    InputError,
-    check_output_file,
-    fail,
-    guard,
-    one_line_errors,
-    os_error_line,
-    parser,
-    write_csv_atomic,
-)
+from spec.cli import InputError, fail, guard, one_line_errors, os_error_line, parser
+from spec.outputs import check_output_file, write_csv_atomic
 from sw.recording import prepare_emg
 
 __all__ = ["main"]

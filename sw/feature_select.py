@@ -58,8 +58,9 @@ from scipy import stats
 
 from golden.eeg_mrp_model import BANDS
 from spec.channels import EEG_CHANNELS
-from spec.cli import InputError, fail, parser, write_csv_atomic, write_text_atomic
+from spec.cli import InputError, fail, parser
 from spec.constants import DEFAULT_OUT
+from spec.outputs import write_csv_atomic, write_text_atomic
 from sw.cohort import TABLE1_MUSCULAR, read_cohort
 
 __all__ = ["TABLE1_FEATURES", "paired_ttests", "pair_sessions", "default_train", "main"]

@@ -25,9 +25,10 @@ import time
 
 import numpy as np
 
-from spec.cli import InputError, check_output_file, fail, os_error_line, parser, write_bytes_atomic
+from spec.cli import InputError, fail, os_error_line, parser
 from spec.constants import FS, SENSOR_BAUD
 from spec.frames import encode
+from spec.outputs import check_output_file, write_bytes_atomic
 
 PROG = "sw.samples_file"
 MAX_SECONDS = 86400                            # one day of frames (about 1.7 GB)

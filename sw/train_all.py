@@ -27,17 +27,9 @@ import os
 import sys
 import time
 
-from spec.cli import (
-    HANDLED,
-    InputError,
-    OutputFolder,
-    error_status,
-    parser,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
-)
+from spec.cli import HANDLED, InputError, error_status, parser
 from spec.constants import DEFAULT_OUT
+from spec.outputs import OutputFolder, write_csv_atomic, write_json_atomic, write_text_atomic
 from sw.classifiers import MODELS
 from sw.train_dnn import LEGACY, add_data_args, load_dataset, table1_md
 from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export

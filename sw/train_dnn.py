@@ -46,16 +46,9 @@ import os
 import sys
 import time
 
-from spec.cli import (
-    HANDLED,
-    InputError,
-    OutputFolder,
-    error_status,
-    parser,
-    write_json_atomic,
-    write_text_atomic,
-)
+from spec.cli import HANDLED, InputError, error_status, parser
 from spec.constants import DEFAULT_OUT
+from spec.outputs import OutputFolder, write_json_atomic, write_text_atomic
 from sw.classifiers import DNN_SPECS, DNNS
 from sw.wo_data import load_table, make_dataset
 from sw.wo_metrics import metrics_table_md

@@ -20,7 +20,7 @@ Figures kept per model in ``metrics.json``:
   Table 4 metrics of the int8 labels;
 * ``complexity``: Flash/RAM bytes per C variant and the MACC count.
 
-The callers write into a :class:`spec.cli.OutputFolder`: files are built in a temporary
+The callers write into a :class:`spec.outputs.OutputFolder`: files are built in a temporary
 folder inside the target and moved in at the end, so an error leaves no half-written output,
 and only the files of the tool's earlier output are ever replaced.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spec import cli
+from spec import cli, outputs
 
 
 def test_usage_error_is_one_line_and_exit_2(capsys):
@@ -59,10 +59,10 @@ def _listing(folder):
 
 
 @pytest.mark.parametrize("write", [
-    lambda p: cli.write_text_atomic(p, "new"),
-    lambda p: cli.write_bytes_atomic(p, b"new"),
-    lambda p: cli.write_csv_atomic(p, ["a"], [{"a": 1}]),
-    lambda p: cli.write_json_atomic(p, {"a": 1}),
+    lambda p: outputs.write_text_atomic(p, "new"),
+    lambda p: outputs.write_bytes_atomic(p, b"new"),
+    lambda p: outputs.write_csv_atomic(p, ["a"], [{"a": 1}]),
+    lambda p: outputs.write_json_atomic(p, {"a": 1}),
 ])
 def test_atomic_writers_replace_the_target(tmp_path, write):
     target = tmp_path / "out.txt"
@@ -87,7 +87,7 @@ def test_atomic_path_leaves_the_target_untouched_on_an_exception(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
     with pytest.raises(Boom):
-        with cli.atomic_path(target) as tmp:
+        with outputs.atomic_path(target) as tmp:
             Path(tmp).write_text("half written")
             raise Boom
     assert target.read_text() == "old"
@@ -102,15 +102,16 @@ def test_csv_writer_failing_mid_way_keeps_the_old_file(tmp_path):
         yield {"a": 1}
         raise Boom
     with pytest.raises(Boom):
-        cli.write_csv_atomic(target, ["a"], rows())
+        outputs.write_csv_atomic(target, ["a"], rows())
     assert target.read_text() == "old" and _listing(tmp_path) == ["t.csv"]
     with pytest.raises(ValueError):                        # a column the header does not name
-        cli.write_csv_atomic(target, ["a"], [{"b": 1}])
+        outputs.write_csv_atomic(target, ["a"], [{"b": 1}])
     assert target.read_text() == "old"
 
 
 def test_csv_writer_output(tmp_path):
-    cli.write_csv_atomic(tmp_path / "t.csv", ("a", "b"), [{"a": 1, "b": ""}, {"a": "x", "b": 2.5}])
+    rows = [{"a": 1, "b": ""}, {"a": "x", "b": 2.5}]
+    outputs.write_csv_atomic(tmp_path / "t.csv", ("a", "b"), rows)
     with open(tmp_path / "t.csv", newline="") as f:
         assert list(csv.reader(f)) == [["a", "b"], ["1", ""], ["x", "2.5"]]
 
@@ -118,37 +119,37 @@ def test_csv_writer_output(tmp_path):
 def test_output_folder_moves_in_on_success_only(tmp_path):
     out = tmp_path / "model"
     with pytest.raises(Boom):
-        with cli.OutputFolder(out, "sw.example") as tmp:
+        with outputs.OutputFolder(out, "sw.example") as tmp:
             (Path(tmp) / "new.txt").write_text("new")
             raise Boom
     assert _listing(tmp_path) == []                       # the folder it made is gone again
-    with cli.OutputFolder(out, "sw.example") as tmp:
+    with outputs.OutputFolder(out, "sw.example") as tmp:
         (Path(tmp) / "old.txt").write_text("old")
-    assert _listing(out) == [cli.MARKER, "old.txt"]
-    assert (out / cli.MARKER).read_text() == "sw.example\nold.txt\n"
+    assert _listing(out) == [outputs.MARKER, "old.txt"]
+    assert (out / outputs.MARKER).read_text() == "sw.example\nold.txt\n"
     with pytest.raises(Boom):
-        with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+        with outputs.OutputFolder(out, "sw.example", force=True) as tmp:
             (Path(tmp) / "new.txt").write_text("new")
             raise Boom
-    assert _listing(out) == [cli.MARKER, "old.txt"] and _listing(tmp_path) == ["model"]
-    with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+    assert _listing(out) == [outputs.MARKER, "old.txt"] and _listing(tmp_path) == ["model"]
+    with outputs.OutputFolder(out, "sw.example", force=True) as tmp:
         os.mkdir(Path(tmp) / "c")
         (Path(tmp) / "c" / "new.txt").write_text("new")
-    assert _listing(out) == [cli.MARKER, "c"] and _listing(out / "c") == ["new.txt"]
+    assert _listing(out) == [outputs.MARKER, "c"] and _listing(out / "c") == ["new.txt"]
     assert (out / "c").stat().st_mode & 0o777 == 0o777 & ~_umask()
 
 
 def test_json_default_and_dumps(tmp_path):
     obj = {"i": np.int16(3), "f": np.float32(0.5), "b": np.bool_(True),
            "a": np.arange(3), "p": Path("x") / "y"}
-    assert json.loads(json.dumps(obj, default=cli.json_default)) == {
+    assert json.loads(json.dumps(obj, default=outputs.json_default)) == {
         "i": 3, "f": 0.5, "b": True, "a": [0, 1, 2], "p": os.path.join("x", "y")}
     with pytest.raises(TypeError):
-        cli.json_default(object())
-    text = cli.dumps({"b": 1, "a": np.int64(2)})
+        outputs.json_default(object())
+    text = outputs.dumps({"b": 1, "a": np.int64(2)})
     assert text == '{\n  "a": 2,\n  "b": 1\n}\n'
-    assert cli.dumps({"b": 1, "a": 2}, indent=1, sort_keys=False) == '{\n "b": 1,\n "a": 2\n}\n'
-    cli.write_json_atomic(tmp_path / "x.json", obj)
+    assert outputs.dumps({"b": 1, "a": 2}, indent=1, sort_keys=False) == '{\n "b": 1,\n "a": 2\n}\n'
+    outputs.write_json_atomic(tmp_path / "x.json", obj)
     assert json.loads((tmp_path / "x.json").read_text())["a"] == [0, 1, 2]
 
 

@@ -1,6 +1,6 @@
 """Nothing lost, nothing crashes: every writer refuses to replace what it did not write
-(:func:`spec.cli.check_output_file`, :class:`spec.cli.OutputFolder`), and the data-loss cases
-of issue #13 are refused with one line."""
+(:func:`spec.outputs.check_output_file`, :class:`spec.outputs.OutputFolder`), and the data-loss
+cases of issue #13 are refused with one line."""
 
 import os
 import select
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spec import cli
+from spec import cli, outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,9 +71,9 @@ def test_check_output_file_refuses_special_files_inputs_and_missing_folders(tmp_
     }
     for path, words in cases.items():
         with pytest.raises(cli.InputError) as e:
-            cli.check_output_file(path, [rec])
+            outputs.check_output_file(path, [rec])
         assert words in str(e.value) and "\n" not in str(e.value)
-    assert cli.check_output_file(tmp_path / "new.csv", [rec]) == str(tmp_path / "new.csv")
+    assert outputs.check_output_file(tmp_path / "new.csv", [rec]) == str(tmp_path / "new.csv")
     assert (tmp_path / "link").is_symlink() and rec.read_bytes() == b"recording"
 
 
@@ -84,7 +84,7 @@ def test_atomic_writers_never_replace_a_symlink_or_fifo(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     for name in ("link", "fifo"):
         with pytest.raises(cli.InputError):
-            cli.write_text_atomic(tmp_path / name, "new")
+            outputs.write_text_atomic(tmp_path / name, "new")
     assert (tmp_path / "link").is_symlink() and target.read_text() == "keep"
     assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
     assert sorted(os.listdir(tmp_path)) == ["fifo", "link", "t.txt"]
@@ -96,41 +96,41 @@ def test_output_folder_refuses_what_the_tool_did_not_write(tmp_path):
     (user / "keep" / "f").write_text("d")
     for path, force in ((user, False), (user, True)):
         with pytest.raises(cli.InputError) as e:
-            cli.OutputFolder(path, "sw.example", force=force)
+            outputs.OutputFolder(path, "sw.example", force=force)
         assert "not empty and was not written by sw.example" in str(e.value)
     with pytest.raises(cli.InputError, match="empty folder name"):
-        cli.OutputFolder("", "sw.example")
+        outputs.OutputFolder("", "sw.example")
     f = tmp_path / "file"
     f.write_text("x")
     for path in (f, f / "sub"):
         with pytest.raises(cli.InputError, match="not a folder"):
-            cli.OutputFolder(path, "sw.example")
+            outputs.OutputFolder(path, "sw.example")
     other = tmp_path / "other"
-    with cli.OutputFolder(other, "sw.other") as tmp:
+    with outputs.OutputFolder(other, "sw.other") as tmp:
         Path(tmp, "a.txt").write_text("a")
     with pytest.raises(cli.InputError, match="holds the output of sw.other"):
-        cli.OutputFolder(other, "sw.example", force=True)
+        outputs.OutputFolder(other, "sw.example", force=True)
     assert _tree(user) == {"keep/f": b"d"}
 
 
 def test_output_folder_replaces_only_its_own_files_with_force(tmp_path):
     out = tmp_path / "o"
-    with cli.OutputFolder(out, "sw.example") as tmp:
+    with outputs.OutputFolder(out, "sw.example") as tmp:
         Path(tmp, "a.txt").write_text("1")
         os.mkdir(Path(tmp, "c"))
         Path(tmp, "c", "x.c").write_text("1")
     (out / "notes.txt").write_text("mine")                 # the user's, beside the outputs
     (out / "c" / "mine.c").write_text("mine")
     with pytest.raises(cli.InputError, match="add --force"):
-        cli.OutputFolder(out, "sw.example")
+        outputs.OutputFolder(out, "sw.example")
     with pytest.raises(cli.InputError, match="input"):      # an input among the files replaced
-        cli.OutputFolder(out, "sw.example", force=True, inputs=[out / "a.txt"])
-    with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+        outputs.OutputFolder(out, "sw.example", force=True, inputs=[out / "a.txt"])
+    with outputs.OutputFolder(out, "sw.example", force=True) as tmp:
         Path(tmp, "b.txt").write_text("2")
     assert _tree(out) == {"notes.txt": b"mine", "c/mine.c": b"mine", "b.txt": b"2",
-                          cli.MARKER: b"sw.example\nb.txt\n"}
+                          outputs.MARKER: b"sw.example\nb.txt\n"}
     with pytest.raises(cli.InputError, match="notes.txt exists and was not written"):
-        with cli.OutputFolder(out, "sw.example", force=True) as tmp:
+        with outputs.OutputFolder(out, "sw.example", force=True) as tmp:
             Path(tmp, "notes.txt").write_text("new")
     assert (out / "notes.txt").read_text() == "mine" and (out / "b.txt").read_text() == "2"
     assert not [p for p in os.listdir(out) if p.startswith(".wotrack-partial")]
@@ -139,10 +139,48 @@ def test_output_folder_replaces_only_its_own_files_with_force(tmp_path):
 def test_output_folder_leaves_nothing_on_ctrl_c(tmp_path):
     out = tmp_path / "a" / "b"
     with pytest.raises(KeyboardInterrupt):
-        with cli.OutputFolder(out, "sw.example") as tmp:
+        with outputs.OutputFolder(out, "sw.example") as tmp:
             Path(tmp, "half.txt").write_text("x")
             raise KeyboardInterrupt
     assert os.listdir(tmp_path) == []                       # the folders it made are gone too
+
+
+def test_output_folder_shared_by_a_tool_family_keeps_each_runs_files(tmp_path):
+    """keep=True: bench.report and bench.validate share one folder, each replaces its own files."""
+    out = tmp_path / "results"
+    with outputs.OutputFolder(out, "bench", keep=True) as tmp:
+        Path(tmp, "REPORT.md").write_text("r1")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(cli.InputError, match="add --force"):
+        outputs.OutputFolder(out, "bench", keep=True)
+    with outputs.OutputFolder(out, "bench", force=True, keep=True) as tmp:
+        Path(tmp, "VALIDATION.md").write_text("v1")
+    with outputs.OutputFolder(out, "bench", force=True, keep=True) as tmp:
+        Path(tmp, "REPORT.md").write_text("r2")
+    assert _tree(out) == {"REPORT.md": b"r2", "VALIDATION.md": b"v1", "notes.txt": b"mine",
+                          outputs.MARKER: b"bench\nREPORT.md\nVALIDATION.md\n"}
+    with pytest.raises(cli.InputError, match="notes.txt exists and was not written by bench"):
+        with outputs.OutputFolder(out, "bench", force=True, keep=True) as tmp:
+            Path(tmp, "notes.txt").write_text("new")
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_scratch_folder_claims_only_new_empty_or_its_own(tmp_path):
+    work = outputs.scratch_folder(tmp_path / "w", "bench.report")
+    assert _tree(work) == {outputs.MARKER: b"bench.report\n"}
+    (work / "cache.json").write_text("{}")
+    assert outputs.scratch_folder(work, "bench.report") == work      # its own: reused
+    with pytest.raises(cli.InputError, match="--work .* holds the output of bench.report"):
+        outputs.scratch_folder(work, "sw.other")
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "f").write_text("d")
+    with pytest.raises(cli.InputError, match="not a bench.report working folder"):
+        outputs.scratch_folder(user, "bench.report")
+    assert _tree(user) == {"f": b"d"}
+    for bad, msg in (("", "empty folder name"), (str(user / "f"), "not a folder")):
+        with pytest.raises(cli.InputError, match=msg):
+            outputs.scratch_folder(bad, "bench.report")
 
 
 # ------------------------------------------------------------- 1. boards.de10_nano --out
@@ -316,3 +354,65 @@ def test_samples_file_reports_the_frames_sent_before_ctrl_c():
     assert last == f"interrupted: sent {len(got) // 40} of 3000 SAMPLES frames to {name}"
     assert 800 <= len(got) // 40 < 3000 and len(got) % 40 == 0
     assert "Traceback" not in err
+
+
+# ------------------------------------------------- bench.report / bench.validate --out, --work
+
+def _fake_validation(monkeypatch):
+    from bench import validate
+
+    def run(data, out, sim):
+        Path(out, "uci_trigger_overlay.png").write_bytes(b"png")
+        return {"mismatches": []}, "measured\n"
+    monkeypatch.setattr(validate, "run", run)
+    return validate
+
+
+def test_bench_tools_share_their_folder_and_never_touch_the_users(tmp_path, capsys, monkeypatch):
+    from bench import report
+    validate = _fake_validation(monkeypatch)
+    data = tmp_path / "data"
+    data.mkdir()
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "REPORT.md").write_text("my own report")
+    nothing = ",".join(report.SECTIONS)
+    args = ["--skip", nothing, "--work", str(tmp_path / "w")]
+    assert report.main(args + ["--out", str(user), "--force"]) == 2
+    assert validate.main(["--data", str(data), "--out", str(user), "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("is not empty and was not written by bench" in e for e in err)
+    assert _tree(user) == {"REPORT.md": b"my own report"}
+    assert not (tmp_path / "w").exists()                    # nothing made before refusing
+
+    out = tmp_path / "results"
+    assert report.main(args + ["--out", str(out)]) == 0
+    (out / "notes.txt").write_text("mine")
+    assert validate.main(["--data", str(data), "--out", str(out)]) == 2     # needs --force
+    assert "add --force" in capsys.readouterr().err
+    assert validate.main(["--data", str(data), "--out", str(out), "--force"]) == 0
+    first = (out / "REPORT.md").read_text()
+    assert report.main(args + ["--out", str(out), "--force"]) == 0
+    assert sorted(os.listdir(out)) == sorted([outputs.MARKER, "REPORT.md", "report.json",
+                                              "VALIDATION.md", "validation.json",
+                                              "uci_trigger_overlay.png", "notes.txt"])
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "VALIDATION.md").read_text().endswith("measured\n")
+    assert "# Benchmark report" in first
+    assert (out / outputs.MARKER).read_text().splitlines()[0] == "bench"
+
+
+def test_bench_report_refuses_a_user_work_folder_and_a_special_readme(tmp_path, capsys):
+    from bench import report
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "thesis.tex").write_text("x")
+    out = tmp_path / "o"
+    nothing = ",".join(report.SECTIONS)
+    assert report.main(["--skip", nothing, "--out", str(out), "--work", str(work)]) == 2
+    assert "--work" in capsys.readouterr().err and not out.exists()
+    os.symlink(tmp_path / "README.md", tmp_path / "link.md")
+    assert report.main(["--skip", nothing, "--out", str(out), "--work", str(tmp_path / "w"),
+                        "--readme", str(tmp_path / "link.md")]) == 2
+    assert "symbolic link" in capsys.readouterr().err and not out.exists()
+    assert _tree(work) == {"thesis.tex": b"x"}

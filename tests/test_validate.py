@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench import validate
-from spec.cli import json_default
+from spec.outputs import json_default
 
 pytestmark = pytest.mark.skipif(not (validate.DATA / "emg-lower-limb-uci").is_dir(),
                                 reason=f"real recordings not found in {validate.DATA} "
