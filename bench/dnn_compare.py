@@ -43,9 +43,9 @@ import tempfile
 
 import numpy as np
 
-from spec.cli import fail, parser
+from spec.cli import InputError, fail, parser
 from spec.constants import DEFAULT_OUT
-from spec.outputs import write_json_atomic
+from spec.outputs import check_output_file, write_json_atomic
 from sw import c_build
 
 PROG = "bench.dnn_compare"
@@ -188,6 +188,11 @@ def main(argv=None):
         import tflite_micro  # noqa: F401
     except ImportError as e:
         return fail(PROG, f"{e.name} not installed (pip install emlearn tflite-micro)")
+    if a.json:
+        try:
+            check_output_file(a.json, option="--json")
+        except InputError as e:
+            return fail(PROG, e)
     kpath = os.path.join(a.model, "dnn4.keras")
     if not os.path.isfile(kpath):
         return fail(PROG, f"{kpath} not found (run python -m sw.train_dnn first)")

