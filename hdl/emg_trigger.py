@@ -164,7 +164,9 @@ class EMGTrigger(wiring.Component):
 
         with m.FSM(name="fsm"):
             with m.State("CLEAR_STATE"):
-                m.d.comb += [wr.addr.eq(ch), wr.en.eq(1), wr.data.eq(0)]
+                # all zero but the hold counter, which starts saturated as in the model
+                # (otherwise warmup_samples=0 would hold the first decisions back)
+                m.d.comb += [wr.addr.eq(ch), wr.en.eq(1), wr.data.eq(0), wr.data.cnt.eq(cmax)]
                 m.d.sync += ch.eq(ch + 1)
                 with m.If(ch == n - 1):
                     m.d.sync += ch.eq(0)

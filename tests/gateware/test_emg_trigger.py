@@ -72,3 +72,14 @@ def test_other_parameters_and_channel_count():
                       warmup_samples=50)
     x = toy_bursts(1500, 3, 11)
     assert_same(simulate(x, params=p), expected(x, params=p))
+
+
+def test_no_warmup_regression():
+    """warmup_samples=0: the hold counter starts saturated in gateware as in the model (was:
+    CLEAR_STATE zeroed it, 272 of 600 trigger bits differed over 300 samples)."""
+    p = TriggerParams(warmup_samples=0, min_on=20, min_off=30)
+    x = toy_bursts(300, 2, 5)
+    x[:40] = np.where(np.arange(40)[:, None] % 2, 20000, -20000)  # a burst from sample 0
+    want = expected(x, params=p)
+    assert want[:10].any(), "the burst at sample 0 must trigger at once without warm-up"
+    assert_same(simulate(x, params=p), want)
