@@ -5,7 +5,6 @@ lower-limb recordings (RF/BF, 1 kHz resampled to 500 Hz): every trigger bit and
 every stride record must be identical.
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -17,14 +16,14 @@ from sim.emg_hdl_engine import run_hdl
 from sim.hdl_build import simulator_missing
 from spec.constants import SHARED_DATA
 from synthetic.emg_gen import generate_walk, make_subject
+from tests.seeding import seeds
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
 
 UCI = SHARED_DATA / "emg-lower-limb-uci"
-#: seeds are drawn fresh unless EMG_SEED is set; the seed is in the test id on failure
-SEEDS = [int(os.environ["EMG_SEED"])] if "EMG_SEED" in os.environ else \
-    list(np.random.default_rng().integers(0, 2**31, 2))
+#: fixed seeds, in the test id; WOTRACK_SEED=N reruns or explores (tests/seeding.py)
+SEEDS = seeds(1467, 90211)
 
 
 def assert_identical(samples, present=None, stride_ref=0):
