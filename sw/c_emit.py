@@ -36,89 +36,31 @@ file                      arithmetic
                           distances in double, 21 nearest kept in order
                           (the earlier row wins a distance tie)
 ========================  ==================================================
+
+Sequence models (Keras graphs: Conv1D, GRU, attention, ECA, ...) go through
+:func:`emit_keras_sequence`, with one C kernel per Keras layer type from the
+registry of :mod:`sw.c_layers`; see its docstring for the window and streaming APIs.
 """
+
+import re
 
 import numpy as np
 
+from sw import c_layers
+
 __all__ = ["emit_dnn_f32", "emit_dnn_i8", "emit_tree", "emit_qda", "emit_svm", "emit_knn",
-           "emit_model", "CFLAGS", "macc_count"]
+           "emit_model", "emit_keras_sequence", "CFLAGS", "macc_count"]
 
 #: flags the generated code is written for (host and ARM)
 CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
 
-_EXP = r"""
-/* exp(x) for |x| <= 700 without libm: x = k ln2 + r, |r| <= ln2/2, degree-12 Taylor
- * polynomial (relative error < 1e-15), times 2^k built in the exponent bits. */
-static double wo_exp(double x)
-{
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    double kd, r, p;
-    long k;
-    union { double d; unsigned long long u; } s;
-    if (x > 700.0) x = 700.0;
-    if (x < -700.0) x = -700.0;
-    kd = x * 1.44269504088896338700e+00;
-    k = (long)(kd + (kd >= 0.0 ? 0.5 : -0.5));
-    r = (x - (double)k * ln2_hi) - (double)k * ln2_lo;
-    p = 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    s.u = (unsigned long long)(k + 1023) << 52;
-    return p * s.d;
-}
-"""
-
-_SIGMOID = r"""
-static float wo_sigmoid(float x)
-{
-    return (float)(1.0 / (1.0 + wo_exp(-(double)x)));
-}
-"""
-
-_TANH = r"""
-static float wo_tanh(float x)
-{
-    double a = x < 0.0f ? -(double)x : (double)x, t;
-    if (a > 20.0) t = 1.0;
-    else t = 1.0 - 2.0 / (wo_exp(2.0 * a) + 1.0);
-    return (float)(x < 0.0f ? -t : t);
-}
-"""
-
-_SELU = r"""
-static float wo_selu(float x)
-{
-    if (x > 0.0f) return (float)(1.0507009873554805 * (double)x);
-    return (float)(1.0507009873554805 * 1.6732632423543772 * (wo_exp((double)x) - 1.0));
-}
-"""
-
-
-def _f32(v):
-    s = np.format_float_scientific(np.float32(v), unique=True, exp_digits=2)
-    return s.replace("e+00", "") + "f" if "e" in s else s + "f"
+# C primitives shared with the sequence backend (one copy, in sw.c_layers)
+_EXP, _SIGMOID, _TANH, _SELU = c_layers._EXP, c_layers._SIGMOID, c_layers._TANH, c_layers._SELU
+_f32, _int, _array = c_layers._f32, c_layers._int, c_layers._array
 
 
 def _f64(v):
     return repr(float(v))
-
-
-def _array(ctype, name, values, fmt, per_line=8):
-    vals = [fmt(v) for v in np.asarray(values).ravel()]
-    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
-    shape = "".join(f"[{d}]" for d in np.asarray(values).shape)
-    body = ",\n    ".join(lines)
-    return f"static const {ctype} {name}{shape} = {{\n    {body}\n}};\n"
 
 
 def _nested(ctype, name, matrix, fmt, per_line=8):
@@ -131,10 +73,6 @@ def _nested(ctype, name, matrix, fmt, per_line=8):
         rows.append("{" + ",\n     ".join(chunks) + "}")
     return (f"static const {ctype} {name}[{m.shape[0]}][{m.shape[1]}] = {{\n    "
             + ",\n    ".join(rows) + "\n};\n")
-
-
-def _int(v):
-    return str(int(v))
 
 
 def _header(name, features, doc):
@@ -492,3 +430,316 @@ def macc_count(trained, n_features):
 def dnn_layers_shapes(trained):
     from sw.classifiers import dnn_layers
     return [(W.shape[0], W.shape[1]) for W, _, _ in dnn_layers(trained.model)["dense"]]
+
+
+# ----------------------------------------------------------------------------------------------
+# sequence models: a Keras graph -> C over a static arena
+
+def _keras_nodes(model):
+    """(input tensor, output tensor, [node, ...] in topological order) of a Keras model."""
+    import keras
+    if isinstance(model, keras.Sequential):
+        if getattr(model, "_functional", None) is None:
+            raise ValueError("a Sequential model needs a known input shape (start it with "
+                             "keras.Input) before it can be emitted as C")
+        model = model._functional
+    if not hasattr(model, "_nodes_by_depth"):
+        raise ValueError(f"{type(model).__name__}: not a Keras functional or Sequential model")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"model {model.name!r}: the C backend takes one input and one output "
+                         f"(got {len(model.inputs)} and {len(model.outputs)})")
+    nodes = [n for d in sorted(model._nodes_by_depth, reverse=True)
+             for n in model._nodes_by_depth[d]]
+    for n in nodes:
+        op = n.operation
+        if not isinstance(op, keras.layers.Layer):
+            raise ValueError(f"operation {op.name!r} ({type(op).__name__}, a keras.ops call) "
+                             "is not supported by the C backend: use the Keras layer")
+    return model.inputs[0], model.outputs[0], nodes
+
+
+def _tkey(t):
+    h = t._keras_history
+    return (id(h.operation), h.node_index, h.tensor_index)
+
+
+class _Label:
+    def __init__(self, name, kind):
+        self.name, self.kind = name, kind
+
+
+def _chain(node, classes, consumers, out_key):
+    """[node, ...] following the only consumer of each output through Keras classes
+    ``classes`` (the model output only at the end), or ``None``."""
+    chain = [node]
+    if type(node.operation).__name__ != classes[0]:
+        return None
+    for cls in classes[1:]:
+        n = chain[-1]
+        if len(n.outputs) != 1:
+            return None
+        key = _tkey(n.outputs[0])
+        nxt = consumers.get(key, [])
+        if key == out_key or len(nxt) != 1 or type(nxt[0].operation).__name__ != cls \
+                or len(nxt[0].input_tensors) != 1:
+            return None
+        chain.append(nxt[0])
+    return chain
+
+
+def _cident(s):
+    return re.sub(r"[^0-9A-Za-z_]", "_", s)
+
+
+def _place(bufs):
+    """Offsets (floats) for buffers with lifetimes [first, last]: greedy by size, lowest fit."""
+    placed = []
+    for b in sorted(bufs, key=lambda b: (-b["size"], b["first"], b["id"])):
+        busy = sorted((p["offset"], p["offset"] + p["size"]) for p in placed
+                      if p["first"] <= b["last"] and b["first"] <= p["last"])
+        off = 0
+        for lo, hi in busy:
+            if off + b["size"] <= lo:
+                break
+            off = max(off, hi)
+        b["offset"] = off
+        placed.append(b)
+    return max([b["offset"] + b["size"] for b in bufs], default=0)
+
+
+def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights="float32",
+                        fuse=True):
+    """C of a Keras model over windows of ``T`` samples x ``C`` channels -> (header, source, info).
+
+    ``model``: a functional or Sequential Keras model with one input of fully known shape
+    and one output, built from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU,
+    Permute, Multiply/Add/..., GlobalAveragePooling1D, Flatten, Reshape, BatchNormalization,
+    Activation/ReLU/Softmax, Dropout; a layer of another type raises ``ValueError`` naming it).
+    ``weights``: ``"float32"`` or ``"int8"`` (int8 matrices per output row, float scales,
+    float activations; :class:`sw.c_layers.Matrix`). ``hop``: samples between two outputs of
+    the streaming API. ``fuse``: chains of :data:`sw.c_layers.FUSIONS` become one kernel
+    (Permute -> Dense -> Permute: a Dense over time without two transposed copies; the same
+    arithmetic, so the same bits).
+
+    The generated C (C99, no heap, no libm, no mutable file-scope data, parameters as
+    ``static const`` arrays) gives::
+
+        int  NAME_predict_window(const float *x, float *p);      // arena on the stack
+        int  NAME_predict_window_arena(const float *x, float *p, float *arena);
+        void NAME_reset(NAME_stream *s);                          // input of rank 2 only
+        int  NAME_push(NAME_stream *s, const float *sample, float *p);
+
+    ``x`` is one window, ``NAME_N_IN`` floats (``[T][C]`` row-major for a sequence input),
+    ``p`` receives the ``NAME_N_OUT`` outputs; the return value is ``p[0] >= 0.5`` for one
+    output, else the index of the largest. Activations live in one arena of
+    ``NAME_ARENA_FLOATS`` floats (``NAME_ARENA_BYTES``): every tensor gets an offset from its
+    lifetime (liveness-based reuse; elementwise layers write over an input that dies there;
+    Flatten/Reshape/Dropout are views). ``NAME_push`` copies one sample of ``C`` floats into
+    the ring of the caller-owned ``NAME_stream`` (each sample stored twice, so the last ``T``
+    are always contiguous) and, once ``T`` samples are in and then every ``hop`` samples,
+    runs the window ending at that sample, writes ``p`` and returns 1 (else 0); the stream
+    holds its own arena, so nothing of it is on the stack.
+
+    ``info``: arena floats/bytes, stream bytes, parameters, parameter bytes, MACC per window,
+    per-layer rows (type, output shape, arena offset, in-place/view, note), and for int8 the
+    dequantised weights per layer (``keras_weights``: layer name -> ``get_weights()`` list, the
+    Keras model the int8 C computes, up to float rounding).
+    """
+    if weights not in c_layers.WEIGHT_FORMATS:
+        raise ValueError(f"weights must be one of {c_layers.WEIGHT_FORMATS}, got {weights!r}")
+    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+        raise ValueError(f"{name!r} is not a C identifier")
+    hop = int(hop)
+    if hop < 1:
+        raise ValueError(f"hop must be >= 1, got {hop}")
+    inp, outp, nodes = _keras_nodes(model)
+    in_shape = tuple(inp.shape[1:])
+    if any(d is None for d in in_shape):
+        raise ValueError(f"input shape {in_shape}: every axis but the batch must be known")
+    in_shape = tuple(int(d) for d in in_shape)
+    shapes = {_tkey(inp): in_shape}
+    out_key = _tkey(outp)
+    consumers = {}
+    for node in nodes:
+        for t in node.input_tensors:
+            consumers.setdefault(_tkey(t), []).append(node)
+    helpers = set()
+    steps = []                                   # (label, kernel, fname, in keys, out key)
+    fused = set()
+    for node in nodes:
+        op = node.operation
+        kind = type(op).__name__
+        if kind == "InputLayer" or id(node) in fused:
+            continue
+        gen = c_layers.LAYERS.get(kind)
+        if gen is None:
+            raise ValueError(f"layer {op.name!r} ({kind}) is not supported by the C backend "
+                             f"(supported: {', '.join(sorted(c_layers.LAYERS))})")
+        k = len(steps) + 1
+        ins = [_tkey(t) for t in node.input_tensors]
+        ctx = c_layers.Ctx(prefix=f"L{k}", weights=weights, helpers=helpers)
+        kern, chain = None, [node]
+        for classes, fgen in (c_layers.FUSIONS if fuse else ()):
+            chain = _chain(node, classes, consumers, out_key)
+            if chain:
+                kern = fgen([n.operation for n in chain], [shapes[i] for i in ins], ctx)
+                if kern is not None:
+                    break
+            chain = [node]
+        if kern is None:
+            kern = gen(op, [shapes[i] for i in ins], ctx)
+        last = chain[-1]
+        label = _Label("+".join(n.operation.name for n in chain),
+                       "+".join(type(n.operation).__name__ for n in chain))
+        if len(last.outputs) != 1:
+            raise ValueError(f"layer {op.name!r} ({kind}): {len(last.outputs)} outputs")
+        ref = tuple(last.outputs[0].shape[1:])
+        if tuple(kern.out_shape) != ref:
+            raise ValueError(f"layer {label.name!r} ({label.kind}): C output shape "
+                             f"{kern.out_shape} != Keras {ref}")
+        okey = _tkey(last.outputs[0])
+        shapes[okey] = tuple(kern.out_shape)
+        fused.update(id(n) for n in chain[1:])
+        steps.append((label, kern, f"l{k}_{_cident(label.name)}", ins, okey))
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(shapes[out_key]))
+
+    # lifetimes: a tensor lives from its step to its last consumer (the output: to the end)
+    last_use = {out_key: len(steps)}
+    for s, (_, _, _, ins, _) in enumerate(steps):
+        for i in ins:
+            last_use[i] = max(last_use.get(i, -1), s)
+    bufs, where = [], {}
+    x_buf = {"id": -1, "size": n_in, "first": -1, "last": len(steps), "external": True}
+    where[_tkey(inp)] = x_buf
+
+    def new_buf(size, first, last):
+        b = {"id": len(bufs), "size": int(size), "first": first, "last": last, "external": False}
+        bufs.append(b)
+        return b
+
+    rows = []
+    for s, (op, kern, fname, ins, okey) in enumerate(steps):   # op: a _Label
+        size = int(np.prod(kern.out_shape))
+        mode = ""
+        if kern.alias:
+            b = where[ins[0]]
+            mode = "view"
+        else:
+            b = None
+            for k in kern.elementwise:
+                cand = where[ins[k]]
+                if not cand["external"] and cand["last"] == s and cand["size"] == size:
+                    b, mode = cand, "in place"
+                    break
+            if b is None:
+                b = new_buf(size, s, last_use.get(okey, s))
+        b["last"] = max(b["last"], last_use.get(okey, s))
+        where[okey] = b
+        scratch = new_buf(kern.scratch, s, s) if kern.scratch else None
+        rows.append((op, kern, fname, ins, okey, b, scratch, mode))
+    arena = _place(bufs)
+    arena_alloc = max(arena, 1)
+
+    def ptr(key):
+        b = where[key]
+        return "x" if b["external"] else f"arena + {b['offset']}"
+
+    N = name.upper()
+    seq = len(in_shape) == 2
+    T, C = in_shape if seq else (0, 0)
+    # --- source
+    src = [f"/* {name}.c -- generated by sw.c_emit (emit_keras_sequence); do not edit.\n"
+           f" * {doc}\n * weights {weights}; arena {arena} floats ({4 * arena} bytes).\n"
+           f" * C99, no dynamic memory, no libm; build with -ffp-contract=off. */\n"
+           f'#include <stddef.h>\n#include <stdint.h>\n#include "{name}.h"\n']
+    body_src = []
+    for op, kern, fname, ins, okey, b, scratch, mode in rows:
+        if kern.alias:
+            continue
+        args = [f"const float *in{i}" for i in range(len(ins))] + ["float *out"]
+        if kern.scratch:
+            args.append("float *scratch")
+        note = f"; {kern.note}" if kern.note else ""
+        body_src.append(
+            f"/* {op.name} ({op.kind}): {' x '.join(map(str, [shapes[i] for i in ins]))}"
+            f" -> {kern.out_shape}{note} */\n{kern.decls}"
+            f"static void {fname}({', '.join(args)})\n{{\n{kern.body}\n}}\n")
+    src.append(c_layers.helper_source(helpers))
+    src += body_src
+    fwd = [f"int {name}_predict_window_arena(const float *x, float *p, float *arena)", "{",
+           "    int i, best = 0;"]
+    if not bufs:
+        fwd.append("    (void)arena;                  /* nothing of this model needs it */")
+    for op, kern, fname, ins, okey, b, scratch, mode in rows:
+        if kern.alias:
+            continue
+        args = [ptr(i) for i in ins] + [ptr(okey)]
+        if scratch:
+            args.append(f"arena + {scratch['offset']}")
+        fwd.append(f"    {fname}({', '.join(args)});")
+    fwd += [f"    for (i = 0; i < {n_out}; i++)", f"        p[i] = ({ptr(out_key)})[i];"]
+    if n_out == 1:
+        fwd += ["    (void)best;", "    return p[0] >= 0.5f;", "}"]
+    else:
+        fwd += [f"    for (i = 1; i < {n_out}; i++)", "        if (p[i] > p[best]) best = i;",
+                "    return best;", "}"]
+    fwd += ["", f"int {name}_predict_window(const float *x, float *p)", "{",
+            f"    float arena[{arena_alloc}];",
+            f"    return {name}_predict_window_arena(x, p, arena);", "}"]
+    if seq:
+        fwd += ["", f"void {name}_reset({name}_stream *s)", "{", "    s->pos = 0;",
+                f"    s->wait = {T};", "}", "",
+                f"int {name}_push({name}_stream *s, const float *sample, float *p)", "{",
+                f"    float *a = s->ring + s->pos * {C}, *b = s->ring + (s->pos + {T}) * {C};",
+                "    int i;", f"    for (i = 0; i < {C}; i++)", "        a[i] = b[i] = sample[i];",
+                f"    s->pos = s->pos + 1 == {T} ? 0 : s->pos + 1;",
+                "    if (--s->wait > 0)", "        return 0;", f"    s->wait = {hop};",
+                f"    {name}_predict_window_arena(s->ring + s->pos * {C}, p, s->arena);",
+                "    return 1;", "}"]
+    src.append("\n".join(fwd) + "\n")
+    # --- header
+    hdr = [f"/* {name}.h -- generated by sw.c_emit (emit_keras_sequence); do not edit.",
+           f" * {doc}", f" * input {in_shape}, output {shapes[out_key]}, weights {weights}.",
+           " * The return value of the predict calls: p[0] >= 0.5 for one output, else the",
+           " * index of the largest output. See sw/c_emit.py emit_keras_sequence. */",
+           f"#ifndef {N}_H", f"#define {N}_H", ""]
+    def define(key, value, note):
+        return f"{f'#define {N}_{key} {value}':<36}/* {note} */"
+    if seq:
+        hdr += [define("T", T, "samples per window"),
+                define("C", C, "channels per sample: x[t * C + c]"),
+                define("HOP", hop, f"samples between two outputs of {name}_push")]
+    hdr += [define("N_IN", n_in, "floats per window"),
+            define("N_OUT", n_out, "floats written to p"),
+            define("ARENA_FLOATS", arena_alloc, "activations of one window (reused by lifetime)"),
+            define("ARENA_BYTES", 4 * arena_alloc, f"stack of {name}_predict_window"), "",
+            f"int {name}_predict_window(const float *x, float *p);",
+            f"int {name}_predict_window_arena(const float *x, float *p, float *arena);"]
+    if seq:
+        hdr += ["", "typedef struct {",
+                f"    float ring[2 * {T} * {C}];   /* every sample twice: the last T rows are "
+                "contiguous */",
+                "    int pos;                  /* next row of ring[0..T) */",
+                "    int wait;                 /* samples until the next output */",
+                f"    float arena[{N}_ARENA_FLOATS];", f"}} {name}_stream;", "",
+                f"void {name}_reset({name}_stream *s);",
+                f"int {name}_push({name}_stream *s, const float *sample, float *p);"]
+    hdr += ["", "#endif", ""]
+    layers = []
+    for op, kern, fname, ins, okey, b, scratch, mode in rows:
+        layers.append({"name": op.name, "type": op.kind,
+                       "in_shapes": [shapes[i] for i in ins], "out_shape": tuple(kern.out_shape),
+                       "offset": None if b["external"] else b["offset"], "mode": mode,
+                       "scratch": kern.scratch, "params": kern.params,
+                       "param_bytes": kern.param_bytes, "macc": kern.macc, "note": kern.note})
+    info = {"name": name, "input_shape": in_shape, "output_shape": shapes[out_key],
+            "n_in": n_in, "n_out": n_out, "weights": weights, "hop": hop if seq else None,
+            "arena_floats": arena, "arena_bytes": 4 * arena,
+            "no_reuse_bytes": 4 * sum(b["size"] for b in bufs),
+            "stream_bytes": 4 * (2 * T * C + arena_alloc) + 8 if seq else None,
+            "params": sum(r["params"] for r in layers),
+            "param_bytes": sum(r["param_bytes"] for r in layers),
+            "macc": sum(r["macc"] for r in layers), "layers": layers,
+            "keras_weights": {kern.weights_layer or op.name: kern.keras_weights
+                              for op, kern, *_ in rows if kern.keras_weights is not None}}
+    return "\n".join(hdr), "\n".join(src), info

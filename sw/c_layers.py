@@ -1,0 +1,889 @@
+"""C kernels of Keras layers for the sequence-model backend of :mod:`sw.c_emit`.
+
+One generator per Keras layer type, in a registry (:data:`LAYERS`, filled by
+:func:`register`)::
+
+    @register("Conv1D")
+    def conv1d(layer, in_shapes, ctx) -> Kernel
+
+A generator gets the Keras layer (weights + ``get_config()``), the shapes of its
+input tensors without the batch axis, and a :class:`Ctx` (the C name prefix of the
+layer, the weight format, the set of C helpers used); it returns a :class:`Kernel`:
+the output shape, ``static const`` parameter arrays and the body of one C function
+over flat row-major float buffers::
+
+    static void <prefix>(const float *in0[, const float *in1 ...], float *out
+                         [, float *scratch]);
+
+``scratch`` (``Kernel.scratch`` floats) and ``out`` come from the model's arena
+(:func:`sw.c_emit.emit_keras_sequence` places them); an ``elementwise`` kernel may
+be given ``out == in<k>`` (it reads element ``i`` before it writes element ``i``);
+an ``alias`` kernel (Flatten, Reshape, Dropout, linear Activation) has no code, its
+output is its input reinterpreted. Unknown layer types and unsupported options
+raise ``ValueError`` naming the layer and its type.
+
+A new layer type (LayerNormalization, MultiHeadAttention, pooling, Bidirectional,
+...) is one more ``@register`` function here; nothing else changes. A chain of layers
+that is cheaper as one kernel is a ``@register_fusion`` function (so far: Permute((2, 1))
+-> Dense -> Permute((2, 1)), the Dense over time of the temporal attention, without the
+two transposed copies).
+
+Arithmetic follows Keras' own order where it matters for float32 rounding:
+dot products are summed first, then the bias is added, then the activation;
+GRU is the Keras 3 cell (gate order z, r, h; ``reset_after`` both ways; ``h = z *
+h_prev + (1 - z) * hh``); exp-based functions go through the local ``wo_exp``
+(double, no libm). Multiply-accumulates are float32, compiled with
+``-ffp-contract=off``, so the host and the Cortex-A9 give the same bits.
+
+Weights (:class:`Matrix`): ``"float32"`` stores every matrix as float32;
+``"int8"`` stores matrices (Conv1D, Dense, GRU kernels) as int8 per output row
+with one float32 scale per row, ``acc = sum x * (float)q``, ``y = acc * scale +
+bias`` ("dynamic range": activations, biases, BatchNorm stay float32).
+:meth:`Matrix.storage` is the one place that picks how a matrix is stored; the
+hook for pruned weights (CSR rows when that is smaller) belongs there.
+
+This module also holds the C primitives shared with the DNN emitters of
+:mod:`sw.c_emit` (``wo_exp``, ``wo_sigmoid``, ``wo_tanh``, ``wo_selu``, the
+float32 literal format).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["LAYERS", "FUSIONS", "register", "register_fusion", "Kernel", "Ctx", "Matrix",
+           "helper_source", "ACTIVATIONS", "WEIGHT_FORMATS"]
+
+WEIGHT_FORMATS = ("float32", "int8")
+
+# ----------------------------------------------------------------------------------------------
+# C primitives (also used by sw.c_emit's DNN emitters)
+
+_EXP = r"""
+/* exp(x) for |x| <= 700 without libm: x = k ln2 + r, |r| <= ln2/2, degree-12 Taylor
+ * polynomial (relative error < 1e-15), times 2^k built in the exponent bits. */
+static double wo_exp(double x)
+{
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    double kd, r, p;
+    long k;
+    union { double d; unsigned long long u; } s;
+    if (x > 700.0) x = 700.0;
+    if (x < -700.0) x = -700.0;
+    kd = x * 1.44269504088896338700e+00;
+    k = (long)(kd + (kd >= 0.0 ? 0.5 : -0.5));
+    r = (x - (double)k * ln2_hi) - (double)k * ln2_lo;
+    p = 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    s.u = (unsigned long long)(k + 1023) << 52;
+    return p * s.d;
+}
+"""
+
+_SIGMOID = r"""
+static float wo_sigmoid(float x)
+{
+    return (float)(1.0 / (1.0 + wo_exp(-(double)x)));
+}
+"""
+
+_TANH = r"""
+static float wo_tanh(float x)
+{
+    double a = x < 0.0f ? -(double)x : (double)x, t;
+    if (a > 20.0) t = 1.0;
+    else t = 1.0 - 2.0 / (wo_exp(2.0 * a) + 1.0);
+    return (float)(x < 0.0f ? -t : t);
+}
+"""
+
+_SELU = r"""
+static float wo_selu(float x)
+{
+    if (x > 0.0f) return (float)(1.0507009873554805 * (double)x);
+    return (float)(1.0507009873554805 * 1.6732632423543772 * (wo_exp((double)x) - 1.0));
+}
+"""
+
+_ELU = r"""
+static float wo_elu(float x)
+{
+    return x > 0.0f ? x : (float)(wo_exp((double)x) - 1.0);
+}
+"""
+
+_HARD_SIGMOID = r"""
+/* Keras 3: relu6(x + 3) / 6 in float32 */
+static float wo_hard_sigmoid(float x)
+{
+    float t = x + 3.0f;
+    t = t < 0.0f ? 0.0f : (t > 6.0f ? 6.0f : t);
+    return t / 6.0f;
+}
+"""
+
+_SOFTMAX = r"""
+/* softmax of v[0..n-1] in place: exp(v - max) / sum, exp and sum in double */
+static void wo_softmax(float *v, int n)
+{
+    double m = v[0], s = 0.0;
+    int i;
+    for (i = 1; i < n; i++)
+        if (v[i] > m) m = v[i];
+    for (i = 0; i < n; i++) {
+        double e = wo_exp((double)v[i] - m);
+        v[i] = (float)e;
+        s += e;
+    }
+    for (i = 0; i < n; i++)
+        v[i] = (float)((double)v[i] / s);
+}
+"""
+
+#: helper name -> (C text, helpers it needs); emitted in this order
+_HELPERS = {
+    "exp": (_EXP, ()),
+    "sigmoid": (_SIGMOID, ("exp",)),
+    "tanh": (_TANH, ("exp",)),
+    "selu": (_SELU, ("exp",)),
+    "elu": (_ELU, ("exp",)),
+    "hard_sigmoid": (_HARD_SIGMOID, ()),
+    "softmax": (_SOFTMAX, ("exp",)),
+}
+
+
+def helper_source(names):
+    """C text of the helpers ``names`` and of what they need, each once, in a fixed order."""
+    need = set()
+
+    def add(n):
+        if n not in need:
+            need.add(n)
+            for d in _HELPERS[n][1]:
+                add(d)
+    for n in names:
+        add(n)
+    return "".join(_HELPERS[n][0] for n in _HELPERS if n in need)
+
+
+def _f32(v):
+    s = np.format_float_scientific(np.float32(v), unique=True, exp_digits=2)
+    return s.replace("e+00", "") + "f" if "e" in s else s + "f"
+
+
+def _int(v):
+    return str(int(v))
+
+
+def _array(ctype, name, values, fmt, per_line=8):
+    vals = [fmt(v) for v in np.asarray(values).ravel()]
+    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    shape = "".join(f"[{d}]" for d in np.asarray(values).shape)
+    body = ",\n    ".join(lines)
+    return f"static const {ctype} {name}{shape} = {{\n    {body}\n}};\n"
+
+
+def _array2d(ctype, name, m, fmt, per_line=8):
+    """2-D array with one brace group per row."""
+    rows = []
+    for row in np.asarray(m):
+        vals = [fmt(v) for v in row]
+        chunks = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+        rows.append("{" + ",\n     ".join(chunks) + "}")
+    return (f"static const {ctype} {name}[{m.shape[0]}][{m.shape[1]}] = {{\n    "
+            + ",\n    ".join(rows) + "\n};\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# activations
+
+#: activation name -> (C expression of float v, helpers); "softmax" is a row operation
+_ACT = {
+    "linear": ("{v}", ()),
+    "relu": ("({v} > 0.0f ? {v} : 0.0f)", ()),
+    "relu6": ("({v} > 0.0f ? ({v} < 6.0f ? {v} : 6.0f) : 0.0f)", ()),
+    "sigmoid": ("wo_sigmoid({v})", ("sigmoid",)),
+    "tanh": ("wo_tanh({v})", ("tanh",)),
+    "hard_sigmoid": ("wo_hard_sigmoid({v})", ("hard_sigmoid",)),
+    "selu": ("wo_selu({v})", ("selu",)),
+    "elu": ("wo_elu({v})", ("elu",)),
+    "silu": ("({v} * wo_sigmoid({v}))", ("sigmoid",)),
+    "swish": ("({v} * wo_sigmoid({v}))", ("sigmoid",)),
+    "softsign": ("({v} / (({v} < 0.0f ? -{v} : {v}) + 1.0f))", ()),
+    "leaky_relu": ("({v} > 0.0f ? {v} : {v} * 0.2f)", ()),
+    "softmax": None,
+}
+#: activation names the generated C implements (``softmax`` over the last axis)
+ACTIVATIONS = tuple(_ACT)
+
+
+def _act_name(layer, key="activation"):
+    a = layer.get_config().get(key)
+    if a is None:
+        return "linear"
+    if isinstance(a, dict):               # serialised function: {"class_name": ..., "config": ...}
+        a = a.get("config", a.get("class_name"))
+    if not isinstance(a, str) or a not in _ACT:
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): no C for "
+                         f"{key}={a!r} (supported: {', '.join(ACTIVATIONS)})")
+    return a
+
+
+def _act(name, v, ctx):
+    """C expression of activation ``name`` applied to expression ``v`` (not softmax)."""
+    expr, helpers = _ACT[name]
+    ctx.helpers.update(helpers)
+    return expr.format(v=v)
+
+
+# ----------------------------------------------------------------------------------------------
+# kernels
+
+
+@dataclass
+class Kernel:
+    """C of one layer (see the module docstring)."""
+    out_shape: tuple
+    decls: str = ""
+    body: str = ""
+    scratch: int = 0                 # floats of arena scratch the body uses
+    alias: bool = False              # output = input 0 reinterpreted, no code
+    elementwise: tuple = ()          # inputs the output may overwrite (same shape as the output)
+    params: int = 0                  # number of parameters
+    param_bytes: int = 0             # bytes of the static const parameter arrays
+    macc: int = 0                    # multiply-accumulates per window
+    keras_weights: list = None       # int8 variant: the dequantised weights, get_weights() order
+    weights_layer: str = None        # ... of this layer (default: the layer emitted)
+    note: str = ""
+
+
+@dataclass
+class Ctx:
+    prefix: str                      # C identifier prefix of this layer (unique in the file)
+    weights: str = "float32"         # "float32" | "int8"
+    helpers: set = field(default_factory=set)
+
+
+class Matrix:
+    """A weight matrix by output row, ``M[j][i]`` (row j = output unit, i = input index).
+
+    float32: ``<P>[rows][cols]`` float; int8: ``<P>[rows][cols]`` int8_t plus
+    ``<P>_S[rows]`` float scales (symmetric, per row, max |w| -> 127).
+    """
+
+    def __init__(self, ctx, tag, M):
+        M = np.asarray(M, np.float32)
+        self.name = f"{ctx.prefix}_{tag}"
+        self.rows, self.cols = M.shape
+        self.format = self.storage(M, ctx.weights)
+        if self.format == "int8":
+            amax = np.max(np.abs(M), axis=1)
+            self.scale = np.where(amax > 0, amax / np.float32(127), 1).astype(np.float32)
+            self.q = np.clip(np.rint(M / self.scale[:, None]), -127, 127).astype(np.int8)
+            self.value = self.q.astype(np.float32) * self.scale[:, None]
+        else:
+            self.value = M
+
+    @staticmethod
+    def storage(M, weights):
+        """How a matrix is stored: ``"float32"`` or ``"int8"`` (dense).
+
+        Hook for pruned weights (issue 15, item 7): when ``M`` has enough zeros that
+        CSR rows (values + uint16 column indices + row starts) are smaller than the dense
+        array, return ``"csr_" + weights`` here and give :meth:`decl`, :meth:`elem` and
+        the row loops of the kernels a CSR branch. Not implemented yet: dense always.
+        """
+        if weights not in WEIGHT_FORMATS:
+            raise ValueError(f"weights must be one of {WEIGHT_FORMATS}, got {weights!r}")
+        return weights
+
+    @property
+    def nbytes(self):
+        n = self.rows * self.cols
+        return n + 4 * self.rows if self.format == "int8" else 4 * n
+
+    def decl(self):
+        if self.format == "int8":
+            return (_array2d("int8_t", self.name, self.q, _int, per_line=16)
+                    + _array("float", self.name + "_S", self.scale, _f32))
+        return _array2d("float", self.name, self.value, _f32)
+
+    def elem(self, j, i):
+        """C expression of element (j, i) as float (before the row scale)."""
+        if self.format == "int8":
+            return f"(float){self.name}[{j}][{i}]"
+        return f"{self.name}[{j}][{i}]"
+
+    def finish(self, acc, j):
+        """C expression of a row's dot product ``acc`` scaled back to the weights' units."""
+        return f"{acc} * {self.name}_S[{j}]" if self.format == "int8" else acc
+
+    def dot(self, acc, j, x, n, i="i"):
+        """C statement: ``acc`` += row ``j`` . ``x[0..n-1]``."""
+        return f"for ({i} = 0; {i} < {n}; {i}++) {acc} += {x}[{i}] * {self.elem(j, i)};"
+
+
+LAYERS = {}
+#: fused chains: (Keras class names, generator(layers, in_shapes, ctx) -> Kernel or None)
+FUSIONS = []
+
+
+def register(*class_names):
+    """Decorator: the generator of Keras layer classes ``class_names``."""
+    def deco(fn):
+        for c in class_names:
+            LAYERS[c] = fn
+        return fn
+    return deco
+
+
+def register_fusion(*chain):
+    """Decorator: one kernel for a chain of layers of classes ``chain``, each the only consumer
+    of the one before (the emitter finds the chain; the generator returns ``None`` when the
+    layers' options do not fit, and the layers are then emitted one by one)."""
+    def deco(fn):
+        FUSIONS.append((tuple(chain), fn))
+        return fn
+    return deco
+
+
+def _unsupported(layer, what):
+    return ValueError(f"layer {layer.name!r} ({type(layer).__name__}): {what} is not "
+                      "supported by the C backend")
+
+
+def _prod(shape):
+    return int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
+
+
+def _one_input(layer, in_shapes):
+    if len(in_shapes) != 1:
+        raise _unsupported(layer, f"{len(in_shapes)} inputs")
+    return tuple(in_shapes[0])
+
+
+def _cl(layer):
+    df = layer.get_config().get("data_format", "channels_last")
+    if df not in (None, "channels_last"):
+        raise _unsupported(layer, f"data_format={df!r}")
+
+
+def _softmax_rows(ctx, ptr, rows, n):
+    ctx.helpers.add("softmax")
+    if rows == 1:
+        return [f"    wo_softmax({ptr}, {n});"]
+    return [f"    for (r = 0; r < {rows}; r++)", f"        wo_softmax({ptr} + r * {n}, {n});"]
+
+
+def _bias_decl(ctx, layer, b):
+    if b is None:
+        return "", None, 0
+    name = f"{ctx.prefix}_B"
+    return _array("float", name, np.asarray(b, np.float32), _f32), name, len(np.ravel(b))
+
+
+# --- pass-through -----------------------------------------------------------------------------
+
+@register("InputLayer")
+def _input(layer, in_shapes, ctx):
+    return Kernel(out_shape=tuple(in_shapes[0]), alias=True)
+
+
+@register("Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+          "ActivityRegularization")
+def identity(layer, in_shapes, ctx):
+    """Identity at inference."""
+    return Kernel(out_shape=_one_input(layer, in_shapes), alias=True, note="identity")
+
+
+@register("Flatten")
+def flatten(layer, in_shapes, ctx):
+    _cl(layer)
+    return Kernel(out_shape=(_prod(_one_input(layer, in_shapes)),), alias=True)
+
+
+@register("Reshape")
+def reshape(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    target = list(layer.get_config()["target_shape"])
+    n = _prod(shape)
+    if -1 in target:
+        k = target.index(-1)
+        target[k] = n // _prod([d for d in target if d != -1])
+    if _prod(target) != n:
+        raise _unsupported(layer, f"target_shape {tuple(target)} for input {shape}")
+    return Kernel(out_shape=tuple(int(d) for d in target), alias=True)
+
+
+# --- activations ------------------------------------------------------------------------------
+
+def _elementwise(shape, expr_of_v):
+    n = _prod(shape)
+    body = ["    int i;", f"    for (i = 0; i < {n}; i++) {{", "        float v = in0[i];",
+            f"        out[i] = {expr_of_v};", "    }"]
+    return "\n".join(body)
+
+
+def _softmax_layer(ctx, shape):
+    n = _prod(shape)
+    rows = n // shape[-1] if shape else 1
+    body = ["    int i" + (", r;" if rows > 1 else ";"),
+            f"    for (i = 0; i < {n}; i++)", "        out[i] = in0[i];"]
+    body += _softmax_rows(ctx, "out", rows, shape[-1] if shape else 1)
+    return "\n".join(body)
+
+
+@register("Activation")
+def activation(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    a = _act_name(layer)
+    if a == "linear":
+        return Kernel(out_shape=shape, alias=True)
+    if a == "softmax":
+        return Kernel(out_shape=shape, body=_softmax_layer(ctx, shape), elementwise=(0,))
+    return Kernel(out_shape=shape, body=_elementwise(shape, _act(a, "v", ctx)),
+                  elementwise=(0,), note=a)
+
+
+@register("Softmax")
+def softmax(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    axis = layer.get_config().get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if axis not in (-1, len(shape)):
+        raise _unsupported(layer, f"softmax over axis {axis}")
+    return Kernel(out_shape=shape, body=_softmax_layer(ctx, shape), elementwise=(0,))
+
+
+@register("ReLU")
+def relu(layer, in_shapes, ctx):
+    """Keras 3 ``ReLU.static_call``, step by step in float32."""
+    shape = _one_input(layer, in_shapes)
+    cfg = layer.get_config()
+    ns, mx, th = cfg.get("negative_slope", 0.0), cfg.get("max_value"), cfg.get("threshold", 0.0)
+    ns = float(ns or 0.0)
+    th = float(th or 0.0)
+    if ns != 0.0 and mx is None and th == 0.0:
+        return Kernel(out_shape=shape,
+                      body=_elementwise(shape, f"(v > 0.0f ? v : v * {_f32(ns)})"),
+                      elementwise=(0,))
+    lines = ["    int i;", f"    for (i = 0; i < {_prod(shape)}; i++) {{",
+             "        float v = in0[i], y;"]
+    if ns != 0.0:
+        neg = f"-v + {_f32(th)}" if th != 0.0 else "-v"
+        lines.append(f"        float g = {neg};")
+        lines.append("        g = g > 0.0f ? g : 0.0f;")
+    if th != 0.0:
+        lines.append(f"        y = v > {_f32(th)} ? v : 0.0f;")
+    else:
+        lines.append("        y = v > 0.0f ? v : 0.0f;")
+    if mx is not None:
+        lines.append(f"        y = y < 0.0f ? 0.0f : (y > {_f32(mx)} ? {_f32(mx)} : y);")
+    if ns != 0.0:
+        lines.append(f"        y -= {_f32(ns)} * g;")
+    lines += ["        out[i] = y;", "    }"]
+    return Kernel(out_shape=shape, body="\n".join(lines), elementwise=(0,))
+
+
+@register("LeakyReLU")
+def leaky_relu(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    cfg = layer.get_config()
+    a = float(cfg.get("negative_slope", cfg.get("alpha", 0.3)))
+    return Kernel(out_shape=shape, body=_elementwise(shape, f"(v > 0.0f ? v : v * {_f32(a)})"),
+                  elementwise=(0,))
+
+
+# --- BatchNormalization (inference, folded to x * scale + shift) ------------------------------
+
+@register("BatchNormalization")
+def batchnorm(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    cfg = layer.get_config()
+    if cfg.get("renorm"):
+        raise _unsupported(layer, "renorm")
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if isinstance(axis, (list, tuple)):
+        raise _unsupported(layer, f"axis={axis}")
+    rank = len(shape)
+    ax = axis + rank + 1 if axis < 0 else axis        # Keras axis counts the batch axis
+    if not 1 <= ax <= rank:
+        raise _unsupported(layer, f"axis={axis} for input {shape}")
+    dim = shape[ax - 1]
+    inner = _prod(shape[ax:])
+    outer = _prod(shape[:ax - 1])
+    mean = np.asarray(layer.moving_mean, np.float64)
+    var = np.asarray(layer.moving_variance, np.float64)
+    inv = 1.0 / np.sqrt(var + float(cfg["epsilon"]))
+    if layer.gamma is not None:
+        inv = inv * np.asarray(layer.gamma, np.float64)
+    shift = -mean * inv
+    if layer.beta is not None:
+        shift = shift + np.asarray(layer.beta, np.float64)
+    S, B = f"{ctx.prefix}_SCALE", f"{ctx.prefix}_SHIFT"
+    decls = (_array("float", S, inv.astype(np.float32), _f32)
+             + _array("float", B, shift.astype(np.float32), _f32))
+    if inner == 1 and outer == 1:
+        body = _elementwise(shape, f"v * {S}[i] + {B}[i]")
+    else:
+        body = "\n".join([
+            "    int o, c, k, n = 0;",
+            f"    for (o = 0; o < {outer}; o++)",
+            f"        for (c = 0; c < {dim}; c++)",
+            f"            for (k = 0; k < {inner}; k++, n++)",
+            f"                out[n] = in0[n] * {S}[c] + {B}[c];"])
+    return Kernel(out_shape=shape, decls=decls, body=body, elementwise=(0,), params=2 * dim,
+                  param_bytes=8 * dim, macc=_prod(shape), note="folded: x * scale + shift")
+
+
+# --- Dense (any rank: applied to the last axis) -----------------------------------------------
+
+@register("Dense")
+def dense(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    if getattr(layer, "quantization_mode", None):
+        raise _unsupported(layer, f"Keras quantization_mode={layer.quantization_mode!r}")
+    if getattr(layer, "lora_enabled", False):
+        raise _unsupported(layer, "LoRA")
+    act = _act_name(layer)
+    K = np.asarray(layer.kernel, np.float32)            # (in, out)
+    fi, fo = K.shape
+    if shape[-1] != fi:
+        raise _unsupported(layer, f"input {shape}")
+    rows = _prod(shape[:-1])
+    W = Matrix(ctx, "W", K.T)
+    bdecl, B, nb = _bias_decl(ctx, layer, layer.bias if layer.use_bias else None)
+    val = W.finish("acc", "j") + (f" + {B}[j]" if B else "")
+    body = [f"    int {'r, ' if rows > 1 else ''}i, j;"]
+    ind = "    "
+    if rows > 1:
+        body += [f"    for (r = 0; r < {rows}; r++) {{",
+                 f"        const float *x = in0 + r * {fi};", f"        float *o = out + r * {fo};"]
+        ind = "        "
+    else:
+        body += ["    {", "        const float *x = in0;", "        float *o = out;"]
+        ind = "        "
+    body += [f"{ind}for (j = 0; j < {fo}; j++) {{", f"{ind}    float acc = 0.0f;",
+             f"{ind}    {W.dot('acc', 'j', 'x', fi)}"]
+    if act == "softmax":
+        body += [f"{ind}    o[j] = {val};", f"{ind}}}"]
+        ctx.helpers.add("softmax")
+        body += [f"{ind}wo_softmax(o, {fo});"]
+    else:
+        body += [f"{ind}    {{", f"{ind}        float v = {val};",
+                 f"{ind}        o[j] = {_act(act, 'v', ctx)};", f"{ind}    }}", f"{ind}}}"]
+    body += ["    }"]
+    kw = None
+    if W.format == "int8":
+        kw = [W.value.T.copy()] + ([np.asarray(layer.bias, np.float32)] if B else [])
+    return Kernel(out_shape=tuple(shape[:-1]) + (fo,), decls=W.decl() + bdecl,
+                  body="\n".join(body), params=fi * fo + nb, param_bytes=W.nbytes + 4 * nb,
+                  macc=rows * fi * fo, keras_weights=kw, note=act)
+
+
+@register_fusion("Permute", "Dense", "Permute")
+def dense_over_time(layers, in_shapes, ctx):
+    """Permute((2, 1)) -> Dense(U) -> Permute((2, 1)) on (T, C): a Dense along the time axis,
+    (T, C) -> (U, C), one column at a time through ``scratch`` (U floats); the same sums in
+    the same order as the three layers."""
+    p1, d, p2 = layers
+    if len(in_shapes) != 1 or len(in_shapes[0]) != 2:
+        return None
+    if any(tuple(p.get_config()["dims"]) != (2, 1) for p in (p1, p2)):
+        return None
+    if getattr(d, "quantization_mode", None) or getattr(d, "lora_enabled", False):
+        return None
+    T, C = in_shapes[0]
+    act = _act_name(d)
+    K = np.asarray(d.kernel, np.float32)                 # (T, U)
+    if K.shape[0] != T:
+        return None
+    U = K.shape[1]
+    W = Matrix(ctx, "W", K.T)
+    bdecl, B, nb = _bias_decl(ctx, d, d.bias if d.use_bias else None)
+    val = W.finish("acc", "j") + (f" + {B}[j]" if B else "")
+    body = ["    int c, i, j;", f"    for (c = 0; c < {C}; c++) {{",
+            f"        for (j = 0; j < {U}; j++) {{", "            float acc = 0.0f;",
+            f"            for (i = 0; i < {T}; i++) acc += in0[i * {C} + c] * {W.elem('j', 'i')};"]
+    if act == "softmax":
+        ctx.helpers.add("softmax")
+        body += [f"            scratch[j] = {val};", "        }",
+                 f"        wo_softmax(scratch, {U});"]
+    else:
+        body += ["            {", f"                float v = {val};",
+                 f"                scratch[j] = {_act(act, 'v', ctx)};", "            }",
+                 "        }"]
+    body += [f"        for (j = 0; j < {U}; j++)", f"            out[j * {C} + c] = scratch[j];",
+             "    }"]
+    kw = None
+    if W.format == "int8":
+        kw = [W.value.T.copy()] + ([np.asarray(d.bias, np.float32)] if B else [])
+    return Kernel(out_shape=(U, C), decls=W.decl() + bdecl, body="\n".join(body), scratch=U,
+                  params=T * U + nb, param_bytes=W.nbytes + 4 * nb, macc=C * T * U,
+                  keras_weights=kw, weights_layer=d.name, note=f"Dense over time, {act}")
+
+
+# --- Conv1D -----------------------------------------------------------------------------------
+
+def conv1d_geometry(T, k, stride, dil, padding):
+    """(output length, left padding) of Keras Conv1D over T steps."""
+    span = dil * (k - 1) + 1
+    if padding == "valid":
+        return max((T - span) // stride + 1, 0), 0
+    if padding == "causal":
+        return (T - 1) // stride + 1, dil * (k - 1)
+    if padding == "same":
+        to = -(-T // stride)
+        total = max((to - 1) * stride + span - T, 0)
+        return to, total // 2
+    raise ValueError(padding)
+
+
+@register("Conv1D")
+def conv1d(layer, in_shapes, ctx):
+    T, ci = _one_input(layer, in_shapes)
+    _cl(layer)
+    cfg = layer.get_config()
+    if cfg.get("groups", 1) != 1:
+        raise _unsupported(layer, f"groups={cfg['groups']}")
+    if getattr(layer, "lora_enabled", False):
+        raise _unsupported(layer, "LoRA")
+    act = _act_name(layer)
+    K = np.asarray(layer.kernel, np.float32)             # (k, in, out)
+    k, _, co = K.shape
+    (s,), (d,) = tuple(cfg["strides"]), tuple(cfg["dilation_rate"])
+    padding = cfg["padding"].lower()
+    to, pl = conv1d_geometry(T, k, s, d, padding)
+    W = Matrix(ctx, "W", K.reshape(k * ci, co).T)        # row j: [k][ci]
+    bdecl, B, nb = _bias_decl(ctx, layer, layer.bias if layer.use_bias else None)
+    val = W.finish("acc", "j") + (f" + {B}[j]" if B else "")
+    body = ["    int t, j, k, i;", f"    for (t = 0; t < {to}; t++) {{",
+            f"        float *o = out + t * {co};",
+            f"        for (j = 0; j < {co}; j++) {{", "            float acc = 0.0f;",
+            f"            for (k = 0; k < {k}; k++) {{",
+            f"                int ti = t * {s} - {pl} + k * {d};",
+            "                const float *x;",
+            f"                if (ti < 0 || ti >= {T}) continue;",
+            f"                x = in0 + ti * {ci};",
+            f"                for (i = 0; i < {ci}; i++)",
+            f"                    acc += x[i] * {W.elem('j', f'k * {ci} + i')};",
+            "            }"]
+    if act == "softmax":
+        ctx.helpers.add("softmax")
+        body += [f"            o[j] = {val};", "        }", f"        wo_softmax(o, {co});",
+                 "    }"]
+    else:
+        body += ["            {", f"                float v = {val};",
+                 f"                o[j] = {_act(act, 'v', ctx)};", "            }", "        }",
+                 "    }"]
+    kw = None
+    if W.format == "int8":
+        kw = [W.value.T.reshape(k, ci, co).copy()] + ([np.asarray(layer.bias, np.float32)]
+                                                      if B else [])
+    return Kernel(out_shape=(to, co), decls=W.decl() + bdecl, body="\n".join(body),
+                  params=k * ci * co + nb, param_bytes=W.nbytes + 4 * nb, macc=to * co * k * ci,
+                  keras_weights=kw, note=f"{padding}, stride {s}, dilation {d}, {act}")
+
+
+# --- GRU --------------------------------------------------------------------------------------
+
+@register("GRU")
+def gru(layer, in_shapes, ctx):
+    T, ci = _one_input(layer, in_shapes)
+    cfg = layer.get_config()
+    for opt in ("stateful", "return_state"):
+        if cfg.get(opt):
+            raise _unsupported(layer, f"{opt}=True")
+    act = _act_name(layer, "activation")
+    ract = _act_name(layer, "recurrent_activation")
+    if "softmax" in (act, ract):
+        raise _unsupported(layer, "softmax as a GRU activation")
+    u = int(cfg["units"])
+    reset_after = bool(cfg["reset_after"])
+    seqs, back = bool(cfg["return_sequences"]), bool(cfg.get("go_backwards"))
+    cell = getattr(layer, "cell", layer)
+    Kx = np.asarray(cell.kernel, np.float32)               # (ci, 3u)
+    Kh = np.asarray(cell.recurrent_kernel, np.float32)     # (u, 3u)
+    WX, WH = Matrix(ctx, "WX", Kx.T), Matrix(ctx, "WH", Kh.T)
+    decls = WX.decl() + WH.decl()
+    nb = 0
+    BX = BH = None
+    if cell.use_bias:
+        b = np.asarray(cell.bias, np.float32)
+        nb = b.size
+        if reset_after:
+            BX, BH = f"{ctx.prefix}_BX", f"{ctx.prefix}_BH"
+            decls += _array("float", BX, b[0], _f32) + _array("float", BH, b[1], _f32)
+        else:
+            BX = f"{ctx.prefix}_BX"
+            decls += _array("float", BX, b, _f32)
+    A = lambda v: _act(act, v, ctx)                       # noqa: E731
+    RA = lambda v: _act(ract, v, ctx)                     # noqa: E731
+    u3 = 3 * u
+    body = ["    float *h = scratch, *xg = scratch + " + str(u) + ", *hg = xg + " + str(u3) + ";",
+            "    int step, j, i;", f"    for (j = 0; j < {u}; j++) h[j] = 0.0f;",
+            f"    for (step = 0; step < {T}; step++) {{",
+            f"        const float *x = in0 + {f'({T - 1} - step)' if back else 'step'} * {ci};",
+            f"        for (j = 0; j < {u3}; j++) {{", "            float acc = 0.0f;",
+            f"            {WX.dot('acc', 'j', 'x', ci)}",
+            f"            xg[j] = {WX.finish('acc', 'j')}{f' + {BX}[j]' if BX else ''};",
+            "        }"]
+    if reset_after:
+        body += [f"        for (j = 0; j < {u3}; j++) {{", "            float acc = 0.0f;",
+                 f"            {WH.dot('acc', 'j', 'h', u)}",
+                 f"            hg[j] = {WH.finish('acc', 'j')}{f' + {BH}[j]' if BH else ''};",
+                 "        }",
+                 f"        for (j = 0; j < {u}; j++) {{",
+                 f"            float z = {RA('xg[j] + hg[j]')};",
+                 f"            float r = {RA(f'xg[{u} + j] + hg[{u} + j]')};",
+                 f"            float a = xg[{2 * u} + j] + r * hg[{2 * u} + j];",
+                 f"            float hh = {A('a')};",
+                 "            h[j] = z * h[j] + (1.0f - z) * hh;", "        }"]
+    else:
+        # hg[0..u) <- z, hg[u..2u) <- r * h_prev, then h[j] <- z h[j] + (1 - z) hh
+        body += [f"        for (j = 0; j < {2 * u}; j++) {{", "            float acc = 0.0f;",
+                 f"            {WH.dot('acc', 'j', 'h', u)}",
+                 f"            hg[j] = {WH.finish('acc', 'j')};", "        }",
+                 f"        for (j = 0; j < {u}; j++) {{",
+                 f"            float r = {RA(f'xg[{u} + j] + hg[{u} + j]')};",
+                 f"            hg[j] = {RA('xg[j] + hg[j]')};",
+                 f"            hg[{u} + j] = r * h[j];", "        }",
+                 f"        for (j = 0; j < {u}; j++) {{", "            float acc = 0.0f, a, hh, z;",
+                 f"            {WH.dot('acc', f'{2 * u} + j', f'(hg + {u})', u)}",
+                 f"            a = xg[{2 * u} + j] + {WH.finish('acc', f'{2 * u} + j')};",
+                 f"            hh = {A('a')};", "            z = hg[j];",
+                 "            h[j] = z * h[j] + (1.0f - z) * hh;", "        }"]
+    if seqs:
+        body += [f"        for (j = 0; j < {u}; j++) out[step * {u} + j] = h[j];"]
+    body += ["    }"]
+    if not seqs:
+        body += [f"    for (j = 0; j < {u}; j++) out[j] = h[j];"]
+    kw = None
+    if WX.format == "int8":
+        kw = [WX.value.T.copy(), WH.value.T.copy()] + ([np.asarray(cell.bias, np.float32)]
+                                                       if cell.use_bias else [])
+    return Kernel(out_shape=(T, u) if seqs else (u,), decls=decls, body="\n".join(body),
+                  scratch=u + 2 * u3, params=ci * u3 + u * u3 + nb,
+                  param_bytes=WX.nbytes + WH.nbytes + 4 * nb, macc=T * (ci * u3 + u * u3),
+                  keras_weights=kw,
+                  note=f"reset_after={reset_after}, {act}/{ract}"
+                       f"{', sequences' if seqs else ''}{', backwards' if back else ''}")
+
+
+# --- Permute ----------------------------------------------------------------------------------
+
+def _strides(shape):
+    st, acc = [], 1
+    for d in reversed(shape):
+        st.append(acc)
+        acc *= d
+    return st[::-1]
+
+
+def _nested_loops(out_shape, in_index_terms):
+    """Loops over ``out_shape`` in row-major order; yields (header lines, indent, index exprs).
+
+    ``in_index_terms[k]`` = per-axis strides of input k (0 = broadcast along that axis).
+    """
+    r = len(out_shape)
+    vars_ = [f"a{i}" for i in range(r)]
+    lines = [f"    int {', '.join(vars_ + ['n'])};", "    n = 0;"]
+    ind = "    "
+    for v, d in zip(vars_, out_shape):
+        lines.append(f"{ind}for ({v} = 0; {v} < {d}; {v}++)")
+        ind += "    "
+    exprs = []
+    for strides in in_index_terms:
+        terms = [f"{v} * {s}" if s != 1 else v for v, s in zip(vars_, strides) if s]
+        exprs.append(" + ".join(terms) if terms else "0")
+    return lines, ind, exprs
+
+
+@register("Permute")
+def permute(layer, in_shapes, ctx):
+    shape = _one_input(layer, in_shapes)
+    dims = tuple(int(d) for d in layer.get_config()["dims"])
+    out = tuple(shape[d - 1] for d in dims)
+    ist = _strides(shape)
+    lines, ind, (e,) = _nested_loops(out, [[ist[d - 1] for d in dims]])
+    lines.append(f"{ind}out[n++] = in0[{e}];")
+    return Kernel(out_shape=out, body="\n".join(lines), note=f"dims {dims}")
+
+
+# --- merges (numpy broadcasting, Keras' left-to-right order) ----------------------------------
+
+_MERGE = {"Add": "({a} + {b})", "Multiply": "({a} * {b})", "Subtract": "({a} - {b})",
+          "Average": "({a} + {b})", "Maximum": "({a} > {b} ? {a} : {b})",
+          "Minimum": "({a} < {b} ? {a} : {b})"}
+
+
+@register(*_MERGE)
+def merge(layer, in_shapes, ctx):
+    kind = type(layer).__name__
+    n = len(in_shapes)
+    if n < 2 or (kind == "Subtract" and n != 2):
+        raise _unsupported(layer, f"{n} inputs")
+    r = max(len(s) for s in in_shapes)
+    padded = [(1,) * (r - len(s)) + tuple(s) for s in in_shapes]
+    out = []
+    for ax in range(r):
+        ds = {p[ax] for p in padded} - {1}
+        if len(ds) > 1:
+            raise _unsupported(layer, f"input shapes {in_shapes}")
+        out.append(ds.pop() if ds else 1)
+    out = tuple(out)
+    strides = [[s if d != 1 or o == 1 else 0 for s, d, o in zip(_strides(p), p, out)]
+               for p in padded]
+    same = [k for k, p in enumerate(padded) if p == out]
+    if len(same) == n:
+        lines = ["    int i;", f"    for (i = 0; i < {_prod(out)}; i++)"]
+        ind, exprs = "        ", ["i"] * n
+        target = "out[i]"
+    else:
+        lines, ind, exprs = _nested_loops(out, strides)
+        target = "out[n++]"
+    # read every input before writing (out may be one of them)
+    val = f"in0[{exprs[0]}]"
+    if kind in ("Maximum", "Minimum"):
+        lines[-1] += " {"
+        lines.append(f"{ind}float v = {val};")
+        for k in range(1, n):
+            lines.append(f"{ind}float w{k} = in{k}[{exprs[k]}];")
+        for k in range(1, n):
+            lines.append(f"{ind}v = {_MERGE[kind].format(a='v', b=f'w{k}')};")
+        lines.append(f"{ind}{target} = v;")
+        lines.append(ind[:-4] + "}")
+    else:
+        for k in range(1, n):
+            val = _MERGE[kind].format(a=val, b=f"in{k}[{exprs[k]}]")
+        if kind == "Average":
+            val = f"{val} / {_f32(n)}"
+        lines.append(f"{ind}{target} = {val};")
+    return Kernel(out_shape=out, body="\n".join(lines), elementwise=tuple(same),
+                  macc=_prod(out) * (n - 1), note=f"{n} inputs")
+
+
+# --- pooling ----------------------------------------------------------------------------------
+
+@register("GlobalAveragePooling1D")
+def global_average_pooling1d(layer, in_shapes, ctx):
+    T, C = _one_input(layer, in_shapes)
+    _cl(layer)
+    keep = bool(layer.get_config().get("keepdims", False))
+    body = "\n".join(["    int t, c;", f"    for (c = 0; c < {C}; c++) {{",
+                      "        float acc = 0.0f;",
+                      f"        for (t = 0; t < {T}; t++) acc += in0[t * {C} + c];",
+                      f"        out[c] = acc / {_f32(T)};", "    }"])
+    return Kernel(out_shape=(1, C) if keep else (C,), body=body, macc=T * C)

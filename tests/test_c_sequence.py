@@ -1,0 +1,497 @@
+"""The sequence-model C backend (:func:`sw.c_emit.emit_keras_sequence`) against Keras
+(issue 15, item 7 and the per-layer part of item 8).
+
+* Every layer type alone, in a tiny Keras model with random shapes, options and weights
+  (three seeds, about three configurations per layer type and seed): the C output within
+  1e-5 of ``model(x)`` (float32), built with the host ``cc`` and with
+  ``arm-linux-gnueabihf-gcc`` (static, run under ``qemu-arm``): the ARM output is the host
+  output, byte for byte. All models of a seed are one executable (one compile per target).
+* int8 weights (per output row, float scale, float activations): the C is the Keras model
+  with the dequantised weights (within 1e-5); its distance to the float model is measured
+  and printed.
+* The FoG detector of Yi & Hwang (Conv1D(64, 3, relu) -> temporal attention -> GRU(64, relu)
+  -> ECA -> Flatten -> Dense(64) -> Dense(1, sigmoid)) over 2 s windows at 64 Hz (T = 128)
+  with C = 3 and 9 channels, random weights: max |dp| <= 1e-5 on host and ARM; the
+  streaming API (``NAME_push``) gives the window API's outputs bit for bit every hop.
+"""
+
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from sw import c_build, c_emit, c_layers
+from sw.classifiers import quiet_tensorflow
+from tests.seeding import seeds
+
+#: keras and keras.layers, imported by the ``tf`` fixture (not at collection: every pytest-xdist
+#: worker collects this file, and TensorFlow takes seconds to import)
+keras = L = None
+
+TOL = 1e-5
+#: measured |dp| of the int8-weight FoG detector against the float32 Keras model is printed;
+#: this bound only catches a broken quantisation
+INT8_VS_FLOAT_BOUND = 0.02
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tf():
+    global keras, L
+    keras = quiet_tensorflow()
+    L = keras.layers
+    return keras
+
+
+def _need_arm():
+    if not c_build.have_arm():
+        pytest.skip("needs arm-linux-gnueabihf-gcc and qemu-arm: apt-get install "
+                    "gcc-arm-linux-gnueabihf qemu-user (make setup)")
+
+
+def _randomize(model, rng, gain=0.7):
+    """Random weights everywhere (biases and BatchNorm statistics too)."""
+    for layer in model.layers:
+        new = []
+        for v in layer.weights:
+            shape = tuple(v.shape)
+            if "variance" in v.path:
+                w = rng.uniform(0.5, 2.0, shape)
+            elif len(shape) >= 2:
+                w = rng.normal(0, gain / np.sqrt(np.prod(shape[:-1])), shape)
+            else:
+                w = rng.normal(0, 0.5, shape)
+            new.append(w.astype(np.float32))
+        if new:
+            layer.set_weights(new)
+
+
+def _keras_out(model, X):
+    return np.asarray(keras.ops.convert_to_numpy(model(X, training=False)), np.float64)
+
+
+# --- tiny models, one layer type each ---------------------------------------------------------
+
+def _conv1d(rng, padding, strided):
+    s = int(rng.integers(2, 4)) if strided else 1        # (TF refuses stride > 1 with dilation)
+    d = 1 if strided else int(rng.integers(2, 4))
+    k = int(rng.integers(1 if strided else 2, 6))
+    T = int(rng.integers(d * (k - 1) + 1, 24)) if padding == "valid" else int(rng.integers(3, 20))
+    ci = int(rng.integers(1, 6))
+    act = rng.choice(["linear", "relu", "tanh", "sigmoid", "softmax"])
+    inp = keras.Input((T, ci))
+    # (a softmax over one unit is refused by Keras with a warning)
+    out = L.Conv1D(int(rng.integers(2 if act == "softmax" else 1, 9)), k, strides=s,
+                   dilation_rate=d, padding=padding,
+                   activation=str(act), use_bias=bool(rng.random() < 0.8))(inp)
+    return keras.Model(inp, out)
+
+
+def _dense(rng, rank):
+    shape = tuple(int(v) for v in rng.integers(1, 7, rank))
+    act = rng.choice(["linear", "relu", "tanh", "sigmoid", "softmax", "selu"])
+    inp = keras.Input(shape)
+    out = L.Dense(int(rng.integers(2 if act == "softmax" else 1, 9)), activation=str(act),
+                  use_bias=bool(rng.random() < 0.8))(inp)
+    return keras.Model(inp, out)
+
+
+#: (reset_after, return_sequences, go_backwards) of the GRU models
+GRU_CONFIGS = ((True, True, False), (False, False, False), (False, True, True), (True, False, True))
+
+
+def _gru(rng, i):
+    T, ci, u = int(rng.integers(2, 16)), int(rng.integers(1, 6)), int(rng.integers(1, 9))
+    reset_after, seqs, back = GRU_CONFIGS[i]
+    inp = keras.Input((T, ci))
+    out = L.GRU(u, activation=str(rng.choice(["tanh", "relu", "sigmoid"])),
+                recurrent_activation=str(rng.choice(["sigmoid", "hard_sigmoid", "tanh"])),
+                reset_after=reset_after, return_sequences=seqs, go_backwards=back,
+                use_bias=bool(rng.random() < 0.8))(inp)
+    return keras.Model(inp, out)
+
+
+def _tc(rng, lo=2, hi=12, cmin=1):
+    return int(rng.integers(lo, hi)), int(rng.integers(cmin, 7))
+
+
+def _permute(rng, dims):
+    shape = tuple(int(v) for v in rng.integers(1, 7, len(dims)))
+    inp = keras.Input(shape)
+    return keras.Model(inp, L.Permute(dims)(inp))
+
+
+def _merge(rng, cls, n=2, broadcast=False):
+    T, C = _tc(rng)
+    inp = keras.Input((T, C))
+    others = [L.Dense(C)(inp) for _ in range(n - 1)]
+    if broadcast:                       # the ECA pattern: (T, C) * (1, C)
+        others = [L.GlobalAveragePooling1D(keepdims=True)(inp)]
+    return keras.Model(inp, cls()([inp, *others]))
+
+
+def _single(rng, layer, shape=None):
+    inp = keras.Input(shape or _tc(rng, cmin=2))
+    return keras.Model(inp, layer(inp))
+
+
+def _batchnorm(rng, axis, rank):
+    shape = tuple(int(v) for v in rng.integers(1, 7, rank))
+    inp = keras.Input(shape)
+    out = L.BatchNormalization(axis=axis, center=bool(rng.random() < 0.8),
+                               scale=bool(rng.random() < 0.8),
+                               epsilon=float(rng.uniform(1e-4, 1e-2)))(inp)
+    return keras.Model(inp, out)
+
+
+def eca(x, k=3):
+    """ECA channel attention in plain Keras layers: GAP -> Conv1D across channels -> sigmoid."""
+    C = x.shape[-1]
+    g = L.GlobalAveragePooling1D()(x)
+    g = L.Reshape((C, 1))(g)
+    g = L.Conv1D(1, k, padding="same", use_bias=False)(g)
+    g = L.Activation("sigmoid")(g)
+    g = L.Reshape((1, C))(g)
+    return L.Multiply()([x, g])
+
+
+def temporal_attention(x):
+    """Yi & Hwang temporal attention: Permute -> Dense(T, softmax) -> Permute -> Multiply."""
+    T = x.shape[1]
+    a = L.Permute((2, 1))(x)
+    a = L.Dense(T, activation="softmax")(a)
+    a = L.Permute((2, 1))(a)
+    return L.Multiply()([x, a])
+
+
+def fog_detector(T=128, C=9, units=64):
+    """The FoG detector of Yi & Hwang (random weights here): input T samples x C channels."""
+    inp = keras.Input((T, C), name="window")
+    x = L.Conv1D(units, 3, activation="relu")(inp)
+    x = temporal_attention(x)
+    x = L.GRU(units, activation="relu", return_sequences=True)(x)
+    x = eca(x)
+    x = L.Flatten()(x)
+    x = L.Dense(64, activation="relu")(x)
+    out = L.Dense(1, activation="sigmoid", name="fog_probability")(x)
+    return keras.Model(inp, out)
+
+
+def _block(rng, fn):
+    T, C = _tc(rng, 3, 14)
+    inp = keras.Input((T, C))
+    return keras.Model(inp, fn(inp))
+
+
+#: layer type -> builders of its tiny models (each gets the seed's rng)
+KINDS = {
+    "Conv1D": [lambda r, p=p, s=s: _conv1d(r, p, s) for p in ("valid", "same", "causal")
+               for s in (True, False)],
+    "Dense": [lambda r, k=k: _dense(r, k) for k in (1, 2, 3)],
+    "GRU": [lambda r, i=i: _gru(r, i) for i in range(len(GRU_CONFIGS))],
+    "Permute": [lambda r: _permute(r, (2, 1)), lambda r: _permute(r, (3, 1, 2))],
+    "Multiply": [lambda r: _merge(r, L.Multiply), lambda r: _merge(r, L.Multiply, 3),
+                 lambda r: _merge(r, L.Multiply, broadcast=True)],
+    "Add": [lambda r: _merge(r, L.Add), lambda r: _merge(r, L.Add, 3),
+            lambda r: _merge(r, L.Add, broadcast=True)],
+    "Subtract/Average/Maximum/Minimum": [lambda r, c=c: _merge(r, getattr(L, c)) for c in
+                                         ("Subtract", "Average", "Maximum", "Minimum")],
+    "GlobalAveragePooling1D": [lambda r: _single(r, L.GlobalAveragePooling1D()),
+                               lambda r: _single(r, L.GlobalAveragePooling1D(keepdims=True))],
+    "Flatten/Reshape/Dropout": [lambda r: _single(r, L.Flatten()),
+                                lambda r: _single(r, L.Reshape((-1, 2)), (4, 3)),
+                                lambda r: _single(r, L.Dropout(0.5))],
+    "BatchNormalization": [lambda r: _batchnorm(r, -1, 2), lambda r: _batchnorm(r, -1, 1),
+                           lambda r: _batchnorm(r, 1, 2)],
+    "Activation": [lambda r, a=a: _single(r, L.Activation(a)) for a in c_layers.ACTIVATIONS],
+    "ReLU/LeakyReLU/Softmax": [
+        lambda r: _single(r, L.ReLU()), lambda r: _single(r, L.ReLU(max_value=6.0)),
+        lambda r: _single(r, L.ReLU(negative_slope=0.1, threshold=0.5)),
+        lambda r: _single(r, L.ReLU(max_value=1.5, negative_slope=0.2)),
+        lambda r: _single(r, L.LeakyReLU(negative_slope=0.3)), lambda r: _single(r, L.Softmax())],
+    "ECA block": [lambda r: _block(r, eca)],
+    "temporal attention block": [lambda r: _block(r, temporal_attention)],
+}
+#: layer types whose weights have an int8 variant
+INT8_KINDS = ("Conv1D", "Dense", "GRU")
+
+
+def _cname(seed, kind, i, suffix=""):
+    return re.sub(r"\W", "_", f"s{seed}_{kind}_{i}{suffix}".lower()).replace("-", "m")
+
+
+def _dequantised(model, info):
+    """Keras clone of ``model`` with the int8 C's dequantised weights."""
+    q = keras.models.clone_model(model)
+    q.set_weights(model.get_weights())
+    for name, ws in info["keras_weights"].items():
+        q.get_layer(name).set_weights(ws)
+    return q
+
+
+def _build_and_run(tmp, entries, arm):
+    """Emit, compile once (host, and ARM), run: {cname: (host outputs, arm text or None)}."""
+    names = [e["cname"] for e in entries]
+    exe = c_build.build_sequence(str(tmp), names, str(tmp / "seq"))
+    exe_arm = (c_build.build_sequence(str(tmp), names, str(tmp / "seq_arm"), arm=True)
+               if arm else None)
+    res = {}
+    for e in entries:
+        y, text = c_build.run_sequence(exe, e["cname"], e["X"])
+        text_arm = c_build.run_sequence(exe_arm, e["cname"], e["X"], arm=True)[1] if arm else None
+        res[e["cname"]] = (y, text, text_arm)
+    return res
+
+
+def _emit(tmp, cname, model, **kw):
+    kw.setdefault("doc", cname)
+    h, c, info = c_emit.emit_keras_sequence(cname, model, **kw)
+    (tmp / f"{cname}.h").write_text(h)
+    (tmp / f"{cname}.c").write_text(c)
+    return info
+
+
+@pytest.fixture(scope="module", params=seeds(1, 2, 3))
+def seed(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def layer_bundle(tf, seed, tmp_path_factory):
+    _need_arm()
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    tmp = tmp_path_factory.mktemp(f"seq_layers_{seed}")
+    entries = []
+    for kind, builders in KINDS.items():
+        for i, build in enumerate(builders):
+            model = build(rng)
+            _randomize(model, rng)
+            X = rng.normal(size=(4,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
+            ref = _keras_out(model, X).reshape(len(X), -1)
+            cname = _cname(seed, kind, i)
+            info = _emit(tmp, cname, model, hop=int(rng.integers(1, 5)))
+            entries.append(dict(kind=kind, cname=cname, X=X, ref=ref, info=info, model=model))
+            if kind == "temporal attention block":         # also as the three layers
+                uname = _cname(seed, kind, i, "_unfused")
+                uinfo = _emit(tmp, uname, model, fuse=False)
+                assert len(uinfo["layers"]) == len(info["layers"]) + 2
+                entries.append(dict(kind=kind + " unfused", cname=uname, X=X, ref=ref,
+                                    info=uinfo, model=model))
+            if kind in INT8_KINDS:
+                qname = _cname(seed, kind, i, "_i8")
+                qinfo = _emit(tmp, qname, model, weights="int8")
+                qref = _keras_out(_dequantised(model, qinfo), X).reshape(len(X), -1)
+                entries.append(dict(kind=kind + " int8", cname=qname, X=X, ref=qref, info=qinfo,
+                                    float_ref=ref, model=model))
+    return entries, _build_and_run(tmp, entries, arm=True), tmp
+
+
+@pytest.mark.parametrize("kind", list(KINDS) + [k + " int8" for k in INT8_KINDS]
+                         + ["temporal attention block unfused"])
+def test_layer_alone_matches_keras_host_and_arm(kind, layer_bundle, seed):
+    entries, res, _ = layer_bundle
+    mine = [e for e in entries if e["kind"] == kind]
+    assert mine
+    worst = 0.0
+    for e in mine:
+        y, text, text_arm = res[e["cname"]]
+        assert text_arm == text, f"{e['cname']}: qemu-arm output differs from the host build"
+        assert y.shape == e["ref"].shape
+        d = float(np.max(np.abs(y - e["ref"])))
+        worst = max(worst, d)
+        cfg = [(ly["type"], ly["note"], ly["in_shapes"], ly["out_shape"])
+               for ly in e["info"]["layers"]]
+        assert d <= TOL, f"{e['cname']} {cfg}: max |d| = {d:.3g}"
+        print(f"  {e['cname']}: |d| = {d:.3g}; {cfg}")
+        if "float_ref" in e:
+            dq = float(np.max(np.abs(y - e["float_ref"])))
+            print(f"{e['cname']}: int8 C vs float32 Keras max |d| = {dq:.3g}")
+    print(f"[seed={seed}] {kind}: {len(mine)} models, max |C - Keras| = {worst:.3g} "
+          "(host; ARM identical)")
+
+
+# --- the FoG detector ------------------------------------------------------------------------
+
+FOG_T, FOG_HOP = 128, 64
+
+
+def _scale_logit(model, X, rng):
+    """Rescale the output layer so that the logits spread around 0 (p not saturated)."""
+    last = model.get_layer("fog_probability")
+    feat = keras.Model(model.inputs[0], last.input)
+    h = np.asarray(keras.ops.convert_to_numpy(feat(X)), np.float64)
+    w, b = last.get_weights()
+    z = h @ w[:, 0]
+    s = 1.5 / max(np.std(z), 1e-6)
+    last.set_weights([(w * s).astype(np.float32),
+                      np.array([-np.mean(z) * s], np.float32)])
+
+
+@pytest.fixture(scope="module")
+def fog(tf, tmp_path_factory):
+    _need_arm()
+    seed = seeds(7)[0].values[0]
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    tmp = tmp_path_factory.mktemp("seq_fog")
+    entries, models = [], {}
+    for C in (3, 9):
+        model = fog_detector(FOG_T, C)
+        X = rng.normal(size=(6, FOG_T, C)).astype(np.float32)
+        _scale_logit(model, X, rng)
+        ref = _keras_out(model, X)
+        models[C] = model
+        info = _emit(tmp, f"fog_c{C}", model, doc=f"FoG detector, {C} channels",
+                     hop=FOG_HOP)
+        entries.append(dict(C=C, cname=f"fog_c{C}", X=X, ref=ref, info=info, model=model))
+    model = models[9]
+    X = entries[1]["X"]
+    qinfo = _emit(tmp, "fog_c9_i8", model, doc="FoG detector, 9 channels, int8 weights",
+                  hop=FOG_HOP, weights="int8")
+    entries.append(dict(C=9, cname="fog_c9_i8", X=X, ref=_keras_out(_dequantised(model, qinfo), X),
+                        float_ref=entries[1]["ref"], info=qinfo, model=model))
+    # a long stream for the streaming API (C = 3): 6 hops after the first window
+    stream = rng.normal(size=(FOG_T + 6 * FOG_HOP + 17, 3)).astype(np.float32)
+    return seed, tmp, entries, stream
+
+
+@pytest.fixture(scope="module")
+def fog_run(fog):
+    seed, tmp, entries, stream = fog
+    return _build_and_run(tmp, entries, arm=True)
+
+
+@pytest.mark.parametrize("cname", ["fog_c3", "fog_c9", "fog_c9_i8"])
+def test_fog_detector_matches_keras_host_and_arm(cname, fog, fog_run):
+    seed, tmp, entries, _ = fog
+    e = next(e for e in entries if e["cname"] == cname)
+    y, text, text_arm = fog_run[cname]
+    assert text_arm == text, "qemu-arm output differs from the host build"
+    d = float(np.max(np.abs(y - e["ref"])))
+    info = e["info"]
+    print(f"{cname}: max |dp| = {d:.3g} (host; ARM identical), p = {np.round(y[:, 0], 4)}; "
+          f"arena {info['arena_bytes']} B (no reuse: {info['no_reuse_bytes']} B), stream "
+          f"struct {info['stream_bytes']} B, params {info['params']} ({info['param_bytes']} B), "
+          f"MACC {info['macc']}")
+    assert d <= TOL
+    assert 0.02 < np.median(y) < 0.98             # the check is not on saturated outputs
+    if "float_ref" in e:
+        dq = float(np.max(np.abs(y - e["float_ref"])))
+        print(f"{cname}: int8 weights vs float32 Keras max |dp| = {dq:.3g}")
+        assert dq <= INT8_VS_FLOAT_BOUND
+        assert info["param_bytes"] < next(f["info"]["param_bytes"] for f in entries
+                                          if f["cname"] == "fog_c9") / 3
+
+
+def test_fog_arena_is_reused_and_reported(fog):
+    _, tmp, entries, _ = fog
+    T, units = FOG_T - 2, 64                        # after Conv1D(64, 3, valid)
+    seq = T * units
+    for e in entries:
+        info = e["info"]
+        # peak: the GRU step (its input, its output, h + 6 gate rows of scratch); the
+        # attention step (conv output, attention output, one column) is smaller
+        assert info["arena_floats"] == 2 * seq + 7 * units
+        assert info["no_reuse_bytes"] > 1.5 * info["arena_bytes"]
+        h = (tmp / f"{e['cname']}.h").read_text()
+        N = e["cname"].upper()
+        assert re.search(rf"#define {N}_ARENA_BYTES {info['arena_bytes']} ", h)
+        assert re.search(rf"#define {N}_HOP {FOG_HOP} ", h)
+        modes = {ly["type"]: ly["mode"] for ly in info["layers"]}
+        assert modes["Flatten"] == "view" and modes["Reshape"] == "view"
+        assert modes["Multiply"] == "in place"
+        assert "Permute+Dense+Permute" in modes
+    # without the fusion the attention step holds three sequences
+    _, _, unfused = c_emit.emit_keras_sequence("u", entries[0]["model"], fuse=False)
+    assert unfused["arena_floats"] == 3 * seq
+    print(f"FoG arena: {entries[0]['info']['arena_bytes']} B fused, "
+          f"{unfused['arena_bytes']} B unfused, {entries[0]['info']['no_reuse_bytes']} B "
+          "without reuse")
+
+
+def test_fog_stream_equals_window_api(fog, fog_run):
+    """NAME_push over a long stream == NAME_predict_window over the windows it ends, bit for bit
+    (host and ARM), and == Keras within 1e-5."""
+    _, tmp, entries, stream = fog
+    e = next(e for e in entries if e["cname"] == "fog_c3")
+    exe = str(tmp / "seq")
+    at, ys, text = c_build.run_sequence(exe, "fog_c3", stream, stream=True)
+    _, _, text_arm = c_build.run_sequence(str(tmp / "seq_arm"), "fog_c3", stream, arm=True,
+                                          stream=True)
+    assert text_arm == text
+    expect = np.arange(FOG_T, len(stream) + 1, FOG_HOP)
+    assert np.array_equal(at, expect)
+    windows = np.stack([stream[n - FOG_T:n] for n in at])
+    yw, text_w = c_build.run_sequence(exe, "fog_c3", windows)
+    assert [ln.split(",", 1)[1] for ln in text.splitlines()] == text_w.splitlines()
+    ref = _keras_out(e["model"], windows)
+    assert np.max(np.abs(ys - ref)) <= TOL
+
+
+def test_stream_hop_of_small_models(layer_bundle, seed):
+    """Streaming == window API for the tiny Conv1D models too (hops 1..4 drawn at emit time)."""
+    entries, _, tmp = layer_bundle
+    rng = np.random.default_rng(seed + 100)
+    exe = str(tmp / "seq")
+    for e in (e for e in entries if e["kind"] == "Conv1D"):
+        T, C = e["info"]["input_shape"]
+        hop = e["info"]["hop"]
+        stream = rng.normal(size=(T + 5 * hop + 2, C)).astype(np.float32)
+        at, ys, text = c_build.run_sequence(exe, e["cname"], stream, stream=True)
+        assert np.array_equal(at, np.arange(T, len(stream) + 1, hop))
+        windows = np.stack([stream[n - T:n] for n in at])
+        _, text_w = c_build.run_sequence(exe, e["cname"], windows)
+        assert [ln.split(",", 1)[1] for ln in text.splitlines()] == text_w.splitlines()
+
+
+# --- rules of the generated code, errors ------------------------------------------------------
+
+def test_generated_c_rules_and_arm_footprint(fog):
+    _, tmp, entries, _ = fog
+    for e in entries:
+        text = (tmp / f"{e['cname']}.c").read_text()
+        for bad in ("malloc", "free(", "#include <math.h>"):
+            assert bad not in text, f"{e['cname']}: {bad}"
+        assert not re.search(r"^static (?!const)[\w ]+?\b\w+\s*(\[[^\]]*\]\s*)*(=|;)", text, re.M)
+    fp = c_build.arm_footprint(str(tmp), "fog_c9", str(tmp))
+    fp8 = c_build.arm_footprint(str(tmp), "fog_c9_i8", str(tmp))
+    print(f"fog_c9 ARM: {fp}\nfog_c9_i8 ARM: {fp8}")
+    assert fp["bss"] == 0 and fp["data"] == 0 and fp8["bss"] == 0 and fp8["data"] == 0
+    info = entries[1]["info"]
+    assert fp["rodata"] >= 0.99 * info["param_bytes"]     # (gcc may fold a tiny array into code)
+    assert fp8["rodata"] < fp["rodata"] / 3
+
+
+def _tiny_input():
+    return keras.Input((8, 3))
+
+
+def test_unsupported_layers_raise_naming_the_layer():
+    inp = _tiny_input()
+    with pytest.raises(ValueError, match=r"'my_lstm' \(LSTM\)"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.LSTM(4, name="my_lstm")(inp)))
+    with pytest.raises(ValueError, match=r"'grouped' \(Conv1D\): groups=3"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.Conv1D(3, 2, groups=3,
+                                                                  name="grouped")(inp)))
+    with pytest.raises(ValueError, match=r"'g' \(GRU\): return_state=True"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.GRU(2, return_state=True,
+                                                               name="g")(inp)[0]))
+    with pytest.raises(ValueError, match=r"'d' \(Dense\): no C for activation='gelu'"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.Dense(2, activation="gelu",
+                                                                name="d")(inp)))
+    with pytest.raises(ValueError, match="keras.ops call"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, keras.ops.exp(inp)))
+    with pytest.raises(ValueError, match="weights must be one of"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.Flatten()(inp)), weights="int4")
+
+
+def test_driver_rejects_malformed_rows(fog, fog_run):
+    _, tmp, _, _ = fog
+    r = subprocess.run([str(tmp / "seq"), "fog_c3"], input="1,2,3\n", capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "line 1: expected 384" in r.stderr
+    r = subprocess.run([str(tmp / "seq"), "nope"], input="", capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+    r = subprocess.run([str(tmp / "seq"), "--list"], capture_output=True, text=True)
+    assert r.stdout.split() == ["fog_c3", "fog_c9", "fog_c9_i8"]
