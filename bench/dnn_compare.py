@@ -29,6 +29,11 @@ Flash) and the tensor arena (RAM) reported by TFLM's recording allocator; the
 TFLM interpreter's own code is not counted (no ARM build of it here); and the
 largest |p - p_keras| over the rows.
 
+Our float C must stay within the bound ``sw.train_dnn`` holds it to
+(:data:`sw.wo_train.C_BOUNDS` ``float_dnn_max_abs_dp``): beyond it the table and ``--json``
+(key ``violations``) are written all the same and the exit status is 1, with one line naming
+the figure and the bound.
+
 Install: ``pip install emlearn tflite-micro``; ``apt-get install valgrind
 gcc-arm-linux-gnueabihf`` (``make setup`` does all).
 """
@@ -326,10 +331,23 @@ def main(argv=None):
         )
     print("Paper (X-CUBE.AI, 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 kB, ~350 us/inference. "
           "TFLite Micro Flash = model flatbuffer only; C rows = ARM object of the model.")
+    violations = c_violations(results)
     if a.json:
-        write_json_atomic(a.json, {"rows": len(X), "features": feats, "results": results},
-                          sort_keys=False)
+        write_json_atomic(a.json, {"rows": len(X), "features": feats, "results": results,
+                                   "violations": violations}, sort_keys=False)
+    if violations:
+        return fail(PROG, "C differs from the Python model beyond its bound: " + violations[0], 1)
     return 0
+
+
+def c_violations(results):
+    """Our float C beyond its bound against Keras (one phrase each; empty: within bounds)."""
+    from sw.wo_train import C_BOUNDS
+    bound = C_BOUNDS["float_dnn_max_abs_dp"]
+    return [f"dnn4 {r['impl'].removeprefix('ours ')}: max |dp| vs Keras {r['max_abs_dp']:.2e} > "
+            f"bound {bound:.0e}"
+            for r in results if r["impl"].endswith("_f32") and r["impl"].startswith("ours ")
+            and not r["max_abs_dp"] <= bound]
 
 
 if __name__ == "__main__":

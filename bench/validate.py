@@ -22,7 +22,13 @@ an error (one line, exit 2). Every sentence of the report is computed from the d
    knee-goniometer gait cycles (:mod:`bench.gonio`): matched / split / merged
    strides and the stride-time error of the matched ones. The same is shown for
    the bare rising-edge stride rule (``min_stride = ref_min_gap = 0``, the
-   rule before this validation) and for RF as the stride reference. The
+   rule before this validation) and for RF as the stride reference. The rule's two
+   parameters (``min_stride`` 700 ms, ``ref_min_gap`` 300 ms) were tuned on these same walks,
+   so those figures are labelled *in-sample*; a **leave-one-subject-out** check
+   (:func:`stride_rule_loso`) chooses the two parameters on the other subjects' walks by a
+   grid search around the defaults (:func:`loso_grid`, scored with :mod:`bench.gonio`'s
+   matching, golden model only; every rule is run once per walk and shared by all folds)
+   and scores the held-out subject's walks with them: per subject and pooled. The
    shortest walk is also replayed through the simulated gateware (``--sim``) and
    compared with the golden records; the overlay plot shows the walk with the best
    share of matched strides (among those with at least ``OVERLAY_MIN_STRIDES``).
@@ -33,6 +39,10 @@ an error (one line, exit 2). Every sentence of the report is computed from the d
    change in dB and Welch's t-test; and the three implementations compared on
    every record: gateware (``--sim``) vs bit-exact golden (must be identical)
    vs SciPy float reference (difference in dB).
+
+``validation.json`` ``meta.git`` records the checkout measured (:func:`git_state`: commit and
+whether the tree was dirty, or why there is no such information); ``VALIDATION.md`` says it in
+its first line.
 """
 
 import os
@@ -47,7 +57,7 @@ import numpy as np
 
 from bench.gonio import MATCH_TOL, knee_cycles, score_strides
 from spec.cli import InputError, error_status, fail, guard, parser
-from spec.constants import BENCH_DIR, FS, SHARED_DATA
+from spec.constants import BENCH_DIR, FS, ROOT, SHARED_DATA
 from spec.outputs import OutputFolder, write_json_atomic, write_text_atomic
 
 DATA = SHARED_DATA
@@ -60,11 +70,52 @@ EEG_DIR = "eeg-motor-physionet"
 #: at least this many EMG strides (all walks when none has as many)
 OVERLAY_MIN_STRIDES = 5
 
-__all__ = ["uci_validation", "physionet_validation", "find_uci", "find_edf", "run", "main"]
+__all__ = ["uci_validation", "physionet_validation", "find_uci", "find_edf", "run", "main",
+           "git_state", "git_phrase", "stride_rule_loso", "subject_key"]
 
 
 def _say(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def git_state(root=ROOT):
+    """The checkout the figures were measured on: ``{"commit", "dirty", "changed", "note"}``.
+
+    ``commit`` is ``git rev-parse HEAD``, ``dirty`` whether ``git status --porcelain`` lists
+    anything (changed, staged or untracked files; ``changed`` counts them). When ``root`` is
+    not a git checkout, or git is missing or fails, ``commit`` and ``dirty`` are None and
+    ``note`` says why; this never raises.
+    """
+    import subprocess
+
+    def git(*args):
+        r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode:
+            raise RuntimeError((r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1])
+        return r.stdout
+    try:
+        inside = git("rev-parse", "--is-inside-work-tree").strip() == "true"
+        top = Path(git("rev-parse", "--show-toplevel").strip()).resolve() if inside else None
+        if top != Path(root).resolve():
+            raise RuntimeError(f"{root} is not the top of a git work tree")
+        commit = git("rev-parse", "HEAD").strip()
+        changed = [ln for ln in git("status", "--porcelain").splitlines() if ln.strip()]
+    except FileNotFoundError:
+        return dict(commit=None, dirty=None, changed=None, note="git is not installed")
+    except (RuntimeError, OSError, subprocess.SubprocessError, UnicodeDecodeError) as e:
+        return dict(commit=None, dirty=None, changed=None,
+                    note=f"not a git checkout ({str(e) or type(e).__name__})")
+    return dict(commit=commit, dirty=bool(changed), changed=len(changed), note=None)
+
+
+def git_phrase(g):
+    """``commit 1a2b3c4d5e6f (tree clean)`` / ``(tree dirty: 3 changed files)`` / the note."""
+    if not g or not g.get("commit"):
+        return (g or {}).get("note") or "no git information"
+    return f"commit {g['commit'][:12]} " + (
+        f"(tree dirty: {_count(g['changed'], 'changed or untracked file')})" if g["dirty"]
+        else "(tree clean)")
 
 
 def best_sim(sim):
@@ -189,10 +240,137 @@ def _onsets(records, leg=1):
 
 
 VARIANTS = (  # name, stride_ref muscle index (spec.channels.MUSCLES), rule
-    ("BF, stride-onset rule (default)", 2, None),
+    ("BF, stride-onset rule (default; in-sample: rule tuned on these walks)", 2, None),
     ("BF, bare rising edges (before)", 2, (0, 0)),
     ("RF, stride-onset rule", 3, None),
 )
+
+
+#: the leave-one-subject-out check searches the stride-onset rule's two parameters over the
+#: defaults and LOSO_STEPS steps of LOSO_STEP samples either side (500 Hz: 50 samples = 100 ms)
+LOSO_STEP = 50
+LOSO_STEPS = 2
+
+
+def loso_grid():
+    """``[(min_stride, ref_min_gap), ...]`` in samples: the defaults
+    (:data:`golden.stride_indexes_model.MIN_STRIDE`, ``REF_MIN_GAP``) and
+    :data:`LOSO_STEPS` steps of :data:`LOSO_STEP` either side of each (negative values left
+    out)."""
+    from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+    span = range(-LOSO_STEPS * LOSO_STEP, LOSO_STEPS * LOSO_STEP + 1, LOSO_STEP)
+    return [(MIN_STRIDE + a, REF_MIN_GAP + b) for a in span for b in span
+            if MIN_STRIDE + a >= 0 and REF_MIN_GAP + b >= 0]
+
+
+def subject_key(path):
+    """The subject of a UCI walk from its file name: ``1Nmar.txt`` -> ``"1N"`` (subject 1 of
+    the healthy group), ``3Amar.txt`` -> ``"3A"``. The two groups are different people, so
+    ``1N`` and ``1A`` are different subjects. A name that does not say is its own subject
+    (the file name)."""
+    m = re.match(r"(\d+)([NA])", Path(path).name)
+    return f"{int(m.group(1))}{m.group(2)}" if m else Path(path).name
+
+
+def _summarize(scores):
+    """Pooled figures of a list of :func:`bench.gonio.score_strides` results."""
+    keys = ("kind", "err_ms")
+    cat = {k: np.concatenate([np.asarray(sc[k]) for sc in scores]) if scores else np.zeros(0)
+           for k in keys}
+    kind = cat["kind"]
+    ok = (kind == "matched") & np.isfinite(cat["err_ms"].astype(float))
+    e = cat["err_ms"][ok].astype(float)
+    return dict(
+        strides=int(len(kind)), matched=int(np.sum(kind == "matched")),
+        split=int(np.sum(kind == "split")), merged=int(np.sum(kind == "merged")),
+        matched_pct=float(100 * np.mean(kind == "matched")) if len(kind) else 0.0,
+        err_n=int(len(e)),
+        err_median_ms=float(np.median(e)) if len(e) else None,
+        abs_err_median_ms=float(np.median(np.abs(e))) if len(e) else None,
+        abs_err_p95_ms=float(np.percentile(np.abs(e), 95)) if len(e) else None,
+    )
+
+
+def _marker_onsets(trig, present, min_stride, ref_min_gap, ref=2, leg=1):
+    """The stride onsets of one leg's marker (default: BF of the right leg, as the UCI walks
+    are mapped) under one rule: what ``_onsets(stride_indexes_bitexact(...))`` gives (the
+    records run from one onset to the next), without building the records."""
+    from golden.stride_indexes_model import stride_onsets
+    ch = 4 * leg + ref
+    if not np.asarray(present, bool)[ch]:
+        return np.zeros(0)
+    on = stride_onsets(np.asarray(trig)[:, ch].astype(bool), min_stride, ref_min_gap)
+    return on.astype(float) if len(on) >= 2 else np.zeros(0)
+
+
+def _rule_scores(trig, present, peaks, min_stride, ref_min_gap):
+    """BF stride onsets of one walk under one rule, scored against the goniometer."""
+    return score_strides(_marker_onsets(trig, present, min_stride, ref_min_gap), peaks, FS)
+
+
+def _objective(summary, rule, default):
+    """Sort key of a rule on the walks it is chosen on (smallest first): most matched
+    strides in per cent, then the smallest median |error|, then nearest the default, then the
+    smallest parameters."""
+    err = summary["abs_err_median_ms"]
+    dist = abs(rule[0] - default[0]) + abs(rule[1] - default[1])
+    return (-round(summary["matched_pct"], 9), np.inf if err is None else err, dist, rule)
+
+
+def stride_rule_loso(walks, grid=None):
+    """Leave-one-subject-out evaluation of the stride-onset rule.
+
+    ``walks``: one dict per walk with ``file``, ``subject`` (:func:`subject_key`) and
+    ``scores`` -- ``{(min_stride, ref_min_gap): score_strides result}`` for every rule of
+    ``grid`` (default :func:`loso_grid`), computed once per walk and shared by all folds. For
+    each subject in turn the rule is chosen (:func:`_objective`) on the walks of all *other*
+    subjects and the held-out subject's walks are scored with it. Returns ``None`` with fewer
+    than two subjects, else a dict: ``folds`` (per subject: its files, the files the rule was
+    chosen on, the rule in ms, its figures on the held-out walks, and the default rule's
+    figures on the same walks), ``pooled`` (the held-out strides of every fold together),
+    ``in_sample`` (the default rule on all walks) and ``in_sample_best`` (the rule the same
+    search picks on all walks, and its figures there).
+    """
+    from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+    from spec.channels import SAMPLE_MS
+    grid = loso_grid() if grid is None else list(grid)
+    default = (MIN_STRIDE, REF_MIN_GAP)
+    subjects = list(dict.fromkeys(w["subject"] for w in walks))
+    if len(subjects) < 2:
+        return None
+
+    def choose(pool):
+        return min(grid, key=lambda rule: _objective(
+            _summarize([w["scores"][rule] for w in pool]), rule, default))
+
+    def ms(rule):
+        return dict(min_stride_ms=rule[0] * SAMPLE_MS, ref_min_gap_ms=rule[1] * SAMPLE_MS)
+
+    folds, held_scores = [], []
+    for subj in subjects:
+        test = [w for w in walks if w["subject"] == subj]
+        train = [w for w in walks if w["subject"] != subj]
+        rule = choose(train)
+        held = [w["scores"][rule] for w in test]
+        held_scores += held
+        folds.append(dict(subject=subj, files=[w["file"] for w in test],
+                          tuned_on=[w["file"] for w in train], **ms(rule),
+                          is_default=rule == default,
+                          train_matched_pct=_summarize([w["scores"][rule] for w in train])[
+                              "matched_pct"],
+                          **_summarize(held),
+                          default_rule=_summarize([w["scores"][default] for w in test])))
+    best = choose(walks)
+    return dict(
+        grid=dict(min_stride_ms=sorted({r[0] * SAMPLE_MS for r in grid}),
+                  ref_min_gap_ms=sorted({r[1] * SAMPLE_MS for r in grid})),
+        default=ms(default),
+        objective="pooled share of matched strides on the other subjects' walks; ties: lower "
+                  "median |error|, then nearer the default",
+        folds=folds, pooled=_summarize(held_scores),
+        in_sample=_summarize([w["scores"][default] for w in walks]),
+        in_sample_best=dict(**ms(best), **_summarize([w["scores"][best] for w in walks])),
+    )
 
 
 def _skip(path, err, skipped, progress):
@@ -215,6 +393,7 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say, file
     files = find_uci(data_dir) if files is None else list(files)
     per_file, skipped, scores = [], [], {v[0]: [] for v in VARIANTS}
     cand = []  # (path, samples, present, trig, recs, knee, peaks, names, row), default variant
+    grid, loso_walks = loso_grid(), []
     for path in files:
         try:
             samples, present, knee, names = load_uci(path)
@@ -257,29 +436,20 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say, file
                 )
                 cand.append((path, samples, present, trig, recs, knee, peaks, names, row))
         per_file.append(row)
+        row["subject_key"] = subject_key(path)
+        # every rule of the grid on this walk, once (the trigger bits are shared)
+        loso_walks.append(dict(file=path.name, subject=row["subject_key"], scores={
+            rule: _rule_scores(trig, present, peaks, *rule) for rule in grid}))
         progress(
             f"  UCI {path.name}: {row['gonio_cycles']} knee cycles, {row['strides']} EMG strides, "
             f"{row['matched']} matched"
         )
     if not per_file:
         return None if not skipped else dict(files=[], skipped=skipped)
-    summary = {}
-    for name, _, _ in VARIANTS:
-        cat = {k: np.concatenate([s[k] for s in scores[name]]) for k in scores[name][0]}
-        kind = cat["kind"]
-        ok = (kind == "matched") & np.isfinite(cat["err_ms"])
-        e = cat["err_ms"][ok]
-        summary[name] = dict(
-            strides=int(len(kind)), matched=int(np.sum(kind == "matched")),
-            split=int(np.sum(kind == "split")), merged=int(np.sum(kind == "merged")),
-            matched_pct=float(100 * np.mean(kind == "matched")) if len(kind) else 0.0,
-            err_n=int(len(e)),
-            err_median_ms=float(np.median(e)) if len(e) else None,
-            abs_err_median_ms=float(np.median(np.abs(e))) if len(e) else None,
-            abs_err_p95_ms=float(np.percentile(np.abs(e), 95)) if len(e) else None,
-        )
-        if name == VARIANTS[0][0]:
-            main_scores = cat
+    summary = {name: _summarize(scores[name]) for name, _, _ in VARIANTS}
+    main_scores = {k: np.concatenate([sc[k] for sc in scores[VARIANTS[0][0]]])
+                   for k in scores[VARIANTS[0][0]][0]}
+    loso = stride_rule_loso(loso_walks, grid)
     gate = None
     s = best_sim(sim)
     if s is not None:
@@ -316,7 +486,7 @@ def uci_validation(data_dir=DATA, sim="auto", plot_dir=None, progress=_say, file
             Path(plot_dir) / "uci_stride_agreement.png", main_scores
         )
     return dict(files=per_file, skipped=skipped, summary=summary, gateware=gate, plots=plots,
-                overlay=overlay, match_tol=MATCH_TOL)
+                overlay=overlay, match_tol=MATCH_TOL, loso=loso)
 
 
 def _skipped_line(r):
@@ -404,7 +574,95 @@ def uci_markdown(r):
             "Gateware replay skipped: no HDL simulator (`--sim none`, or none installed: "
             "`make setup` installs Icarus and Verilator).",
         ]
+    lines += ["", loso_markdown(r)]
+    return "\n".join(lines)
+
+
+def _pct(v):
+    return f"{v['matched']} of {v['strides']} ({v['matched_pct']:.0f} %)"
+
+
+def _compare(x, ref, what):
+    """``3 points below WHAT`` / ``the same as WHAT`` (whole per cent, as printed)."""
+    d = round(x) - round(ref)
+    return (f"the same as {what}" if d == 0 else
+            f"{abs(d)} point{'s' if abs(d) != 1 else ''} {'below' if d < 0 else 'above'} {what}")
+
+
+def loso_markdown(r):
+    """The leave-one-subject-out subsection of the UCI section (every number from ``r``)."""
+    lo = r.get("loso")
+    d = (lo or {}).get("default")
+    title = "#### Is the stride rule's figure in-sample? Leave-one-subject-out check"
+    if not lo:
+        subjects = {f.get("subject_key") for f in r["files"]}
+        return "\n".join([title, "", "Not done: it needs walks of at least two subjects "
+                           f"(here {_count(len(subjects), 'subject')})."]) + "\n"
+    folds, pooled, ins, best = lo["folds"], lo["pooled"], lo["in_sample"], lo["in_sample_best"]
+    n_walks = [len(f["files"]) for f in folds]
+    walks = ("each has one walk" if set(n_walks) == {1} else
+             f"{sum(n_walks)} walks, {min(n_walks)}-{max(n_walks)} per subject")
+    named = [f for f in folds if re.fullmatch(r"\d+[NA]", f["subject"])]
+    unnamed = sum(len(f["files"]) for f in folds if f not in named)
+    who = "; ".join(
+        ([f"the subject is the number and group of the file name: `{named[0]['files'][0]}` is "
+          f"subject `{named[0]['subject']}`, and the N and A groups are different people"]
+         if named else [])
+        + ([f"{_count(unnamed, 'walk')} whose file name does not give the subject "
+            f"{'counts' if unnamed == 1 else 'count'} as a subject of its own"] if unnamed else []))
+    grid = lo["grid"]
+    n_default = sum(f["is_default"] for f in folds)
+    lines = [
+        title,
+        "",
+        f"The stride-onset rule's two parameters (a stride lasts at least "
+        f"{d['min_stride_ms']} ms, `min_stride`; the marker was quiet for at least "
+        f"{d['ref_min_gap_ms']} ms before it, `ref_min_gap`) were tuned on these same walks, "
+        "so the figures above are **in-sample**. Here each of the "
+        f"{_count(len(folds), 'subject')} is held out in turn ({who}; {walks}). "
+        "The two parameters are chosen on the other subjects' walks by a grid search over "
+        f"`min_stride` {_join(grid['min_stride_ms'])} ms x `ref_min_gap` "
+        f"{_join(grid['ref_min_gap_ms'])} ms (objective: {lo['objective']}; golden model, "
+        "`bench/gonio.py` matching) and the held-out walks are scored with them.",
+        "",
+        "| held-out subject | walks | chosen on the others: min_stride / ref_min_gap | strides | "
+        "matched | abs. error median | default rule on this subject (in-sample) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in folds:
+        lines.append(
+            f"| {f['subject']} | {len(f['files'])} | {f['min_stride_ms']} / "
+            f"{f['ref_min_gap_ms']} ms{' (default)' if f['is_default'] else ''} | "
+            f"{f['strides']} | {_pct(f) if f['strides'] else '–'} | "
+            f"{_ms(f['abs_err_median_ms'])} | "
+            f"{_pct(f['default_rule']) if f['default_rule']['strides'] else '–'} |")
+    lines += [
+        "",
+        f"**Leave-one-subject-out, pooled over the held-out walks:** {_pct(pooled)} strides "
+        f"matched, error median {_ms(pooled['err_median_ms'], sign=True)}, abs. error median "
+        f"{_ms(pooled['abs_err_median_ms'])}, p95 {_ms(pooled['abs_err_p95_ms'])}; "
+        f"{_compare(pooled['matched_pct'], ins['matched_pct'], 'the in-sample figure')} "
+        f"({_pct(ins)}, abs. error median {_ms(ins['abs_err_median_ms'])} with the default "
+        f"rule on all walks). The default parameters were chosen in {n_default} of "
+        f"{len(folds)} folds. On all walks together the same search "
+        f"picks {best['min_stride_ms']} / {best['ref_min_gap_ms']} ms "
+        f"({best['matched_pct']:.0f} % matched in-sample)."
+        + _edge_phrase(lo),
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _edge_phrase(lo):
+    """A warning when folds chose a value on the border of the grid (the best may lie
+    beyond it)."""
+    g = lo["grid"]
+    edge = [f for f in lo["folds"]
+            if f["min_stride_ms"] in (g["min_stride_ms"][0], g["min_stride_ms"][-1])
+            or f["ref_min_gap_ms"] in (g["ref_min_gap_ms"][0], g["ref_min_gap_ms"][-1])]
+    if not edge:
+        return ""
+    return (f" {len(edge)} of {len(lo['folds'])} folds chose a value on the border of the grid: "
+            "the best rule for these walks may lie outside it.")
 
 
 def _ms(x, sign=False):
@@ -673,12 +931,25 @@ def _uci_findings(uci):
                   f"|error| {_ms(new['abs_err_median_ms'])})")
     why = (": the biceps femoris fires in late swing *and* in loading response, and the real "
            "bursts break into pieces" if old["split"] > old["strides"] / 2 else "")
+    from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+    from spec.channels import SAMPLE_MS
+    lo = uci.get("loso")
+    held = (f" Held out one subject at a time (parameters chosen on the other subjects' "
+            f"walks) it gives {lo['pooled']['matched_pct']:.0f} % (median |error| "
+            f"{_ms(lo['pooled']['abs_err_median_ms'])}), "
+            f"{_compare(lo['pooled']['matched_pct'], new['matched_pct'], 'in-sample')}; the "
+            f"default parameters were chosen in {sum(f['is_default'] for f in lo['folds'])} "
+            f"of {len(lo['folds'])} folds, and on all walks the search picks "
+            f"{lo['in_sample_best']['min_stride_ms']} / {lo['in_sample_best']['ref_min_gap_ms']}"
+            " ms." if lo else " There are too few subjects for a held-out check.")
     out.append(
         "- **Stride marker on the hamstring.** With bare rising edges, BF onsets matched "
         f"{'only ' if old['matched_pct'] < 50 else ''}{old['matched_pct']:.0f} % of the gait "
         f"cycles and split {old['split']} of {old['strides']} strides{why}. The stride-onset "
-        "rule (a stride is at least 700 ms; the marker must have been quiet for 300 ms) "
-        f"{effect}; it is now the default in the golden models and the gateware.")
+        f"rule (a stride is at least {MIN_STRIDE * SAMPLE_MS} ms; the marker must have been "
+        f"quiet for {REF_MIN_GAP * SAMPLE_MS} ms) {effect}, in-sample: its two parameters were "
+        f"tuned on these walks.{held} It is now the default in the golden models and the "
+        "gateware.")
     if new["split"] == 0 and new["merged"] == 0:
         out.append("- **Nothing failing here:** every scored BF stride spans one gait cycle.")
     else:
@@ -696,12 +967,13 @@ def _uci_findings(uci):
                 text += (f", whose gait cycles last {worst['cycle_s_median']:.1f} s (median; the "
                          f"others {others:.1f} s)")
                 if worst["cycle_s_median"] > others:
-                    text += (": in such slow walking a second BF burst comes more than 700 ms "
-                             "into the cycle")
+                    text += (": in such slow walking a second BF burst comes more than "
+                             f"{MIN_STRIDE * SAMPLE_MS} ms into the cycle")
             text += "."
         if new["merged"]:
-            text += (" Merges happen where the BF barely pauses between cycles (no 300 ms gap) "
-                     "or its onset stays under the dynamic threshold.")
+            text += (" Merges happen where the BF barely pauses between cycles (no "
+                     f"{REF_MIN_GAP * SAMPLE_MS} ms gap) or its onset stays under the dynamic "
+                     "threshold.")
         text += (" The paper's marker, the lateral gastrocnemius, is not in this dataset; on "
                  "synthetic walks LG gives a median stride error of a few ms (see the trigger "
                  "section). A stride floor that adapts to the previous stride would catch slow "
@@ -823,6 +1095,7 @@ def _main(a):
     if not Path(a.data).is_dir():
         raise InputError(f"data folder {a.data} not found (see ../shared/data/README.md)")
     folder = OutputFolder(a.out, BENCH_TOOL, force=a.force, keep=True)
+    git = git_state()                   # before anything is written: the tree as measured
     t0 = time.perf_counter()
     try:
         with folder as tmp:
@@ -831,11 +1104,12 @@ def _main(a):
             head = (
                 f"# Validation on real recordings\n\nMeasured by `python -m bench.validate` on "
                 f"{stamp}, {platform.node()} ({platform.machine()}, Python "
-                f"{platform.python_version()}), in {time.perf_counter() - t0:.0f} s.\n\n"
+                f"{platform.python_version()}), in {time.perf_counter() - t0:.0f} s, "
+                f"{git_phrase(git)}.\n\n"
             )
             res["meta"] = dict(
                 date=stamp, machine=platform.node(), seconds=round(time.perf_counter() - t0, 1),
-                data=str(a.data)
+                data=str(a.data), git=git
             )
             write_json_atomic(Path(tmp) / "validation.json", res, indent=1, sort_keys=False)
             write_text_atomic(Path(tmp) / "VALIDATION.md", head + md)

@@ -101,7 +101,8 @@ class EEGParams:
     uv_per_lsb: float = 0.1
 
     def __post_init__(self):
-        if not (isinstance(self.uv_per_lsb, (int, float)) and 1e-6 < self.uv_per_lsb < 1e3):
+        if not (isinstance(self.uv_per_lsb, (int, float)) and not isinstance(self.uv_per_lsb, bool)
+                and 1e-6 < self.uv_per_lsb < 1e3):
             raise ValueError("uv_per_lsb must be a positive number of microvolts, "
                              f"not {self.uv_per_lsb!r}")
 

@@ -54,7 +54,7 @@ def mrp_record_to_row(rec, fs=FS):
             "flags": "partial" if rec["partial"] & 1 else ""}
 
 
-def run_golden_eeg(samples, trigger, enable=None, params=EEGParams()):
+def run_golden_eeg(samples, trigger, enable=None, params=EEGParams(), index_width=32):
     """Records for every trigger frame.
 
     Parameters
@@ -62,6 +62,8 @@ def run_golden_eeg(samples, trigger, enable=None, params=EEGParams()):
     samples : ndarray of int16, shape (n, channels)
     trigger : ndarray of {0, 1}, shape (n,)
     enable : array_like of bool, shape (channels,), optional
+    index_width : int
+        Width of the gateware's frame counter: ``index`` saturates at ``2**index_width - 1``.
 
     Returns
     -------
@@ -76,6 +78,6 @@ def run_golden_eeg(samples, trigger, enable=None, params=EEGParams()):
     for t in np.flatnonzero(trigger):
         vals = mrp_bitexact(samples[max(0, t - N + 1):t + 1], params)
         for c in np.flatnonzero(enable):
-            recs.append({"channel": int(c), "index": int(t),
+            recs.append({"channel": int(c), "index": min(int(t), (1 << index_width) - 1),
                          **{b: int(vals[b][c]) for b in BANDS}, "partial": int(t + 1 < N)})
     return recs

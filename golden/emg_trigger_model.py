@@ -98,7 +98,11 @@ import numpy as np
 from scipy import signal
 
 __all__ = ["TriggerParams", "TriggerWidths", "trigger_float", "trigger_bitexact",
-           "FLOAT_BOUND"]
+           "FLOAT_BOUND", "MODEL_BITS"]
+
+#: widest register (bits) the int64 bit-exact model can hold with room for one addition;
+#: :meth:`TriggerWidths.of` rejects parameter sets that need more
+MODEL_BITS = 62
 
 
 @dataclass(frozen=True)
@@ -178,10 +182,25 @@ class TriggerWidths:
         h = sample_width + params.frac_bits + params.hp_shift + 2
         r = h + params.hp_shift + 2
         env = r
-        return cls(sample=sample_width, h=h, y=r + 1, r=r, eacc=r + params.env_shift,
-                   env=env, facc=env + params.floor_on_shift,
-                   cnt=max(params.min_on, params.min_off).bit_length(),
-                   warm=max(params.warmup_samples, 1).bit_length())
+        w = cls(sample=sample_width, h=h, y=r + 1, r=r, eacc=r + params.env_shift,
+                env=env, facc=env + params.floor_on_shift,
+                cnt=max(params.min_on, params.min_off).bit_length(),
+                warm=max(params.warmup_samples, 1).bit_length())
+        # the bit-exact model computes in int64: a register plus an addend must stay below 2**63
+        bits = max(w.facc, w.eacc, w.env + 8, w.cnt)
+        if bits > MODEL_BITS:
+            raise ValueError(
+                f"TriggerParams with sample_width={sample_width}, frac_bits={params.frac_bits}, "
+                f"hp_shift={params.hp_shift}, env_shift={params.env_shift}, floor_on_shift="
+                f"{params.floor_on_shift}, min_on/min_off={max(params.min_on, params.min_off)} "
+                f"need {bits}-bit registers; the bit-exact model holds at most {MODEL_BITS}: "
+                "lower sample_width, frac_bits, hp_shift, env_shift, floor_on_shift, min_on or "
+                "min_off")
+        if params.min_level >= 1 << env:
+            raise ValueError(f"min_level must be below 2**{env} (the envelope's range at "
+                             f"sample_width={sample_width}), not {params.min_level}: no channel "
+                             "could ever trigger")
+        return w
 
 
 #: Documented agreement between the bit-exact and the float model, checked by
@@ -220,7 +239,13 @@ def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
         Channels marked absent have their trigger forced to 0 (the datapath still
         runs on them, as in the gateware).
     return_state : bool
-        Also return a dict of per-sample internal signals (``env``, ``floor``).
+        Also return a dict of per-sample internal signals, each of shape
+        ``(n_samples, n_channels)``: ``env`` and ``floor`` (as the decisions of that
+        sample saw them) and the registers after that sample, ``h``, ``y``, ``eacc``,
+        ``facc`` (their peaks over the run are what :class:`TriggerWidths` must hold).
+
+    Raises :class:`AssertionError` if any register leaves its :class:`TriggerWidths`
+    range at any sample of the run (the widths make this impossible).
 
     Returns
     -------
@@ -242,10 +267,11 @@ def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
     cmax = max(p.min_on, p.min_off)
     cnt = np.full(nch, cmax, np.int64)
     out = np.zeros((n, nch), np.uint8)
+    names = ("env", "floor", "h", "y", "eacc", "facc")
     if return_state:
-        st_env = np.zeros((n, nch), np.int64)
-        st_floor = np.zeros((n, nch), np.int64)
-    ymax = 1 << (w.y - 1)
+        st = {k: np.zeros((n, nch), np.int64) for k in names}
+    lo = {k: np.zeros(nch, np.int64) for k in ("h", "y")}     # whole-run extremes
+    hi = {k: np.zeros(nch, np.int64) for k in ("h", "y", "eacc", "facc")}
     for i in range(n):
         xi = x[i]
         h = ((xi - x1) << F) + h - (h >> p.hp_shift)
@@ -276,13 +302,23 @@ def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
         facc = facc + (env << (G - s)) - (facc >> s)
         trig = new
         out[i] = new & present
+        for k, v in (("h", h), ("y", y)):
+            np.minimum(lo[k], v, out=lo[k])
+        for k, v in (("h", h), ("y", y), ("eacc", eacc), ("facc", facc)):
+            np.maximum(hi[k], v, out=hi[k])
         if return_state:
-            st_env[i] = env
-            st_floor[i] = floor
-    if y.size and (np.abs(y).max() >= ymax or np.abs(h).max() >= 1 << (w.h - 1)):
-        raise AssertionError("high-pass register overflow")  # widths make this impossible
+            for k, v in zip(names, (env, floor, h, y, eacc, facc)):
+                st[k][i] = v
+    for k in ("h", "y"):                # signed registers; eacc and facc never go negative
+        bits = getattr(w, k)
+        if lo[k].min(initial=0) < -(1 << (bits - 1)) or hi[k].max(initial=0) >= 1 << (bits - 1):
+            raise AssertionError(f"high-pass register {k} overflows signed {bits} bit")
+    for k in ("eacc", "facc"):
+        bits = getattr(w, k)
+        if hi[k].max(initial=0) >= 1 << bits:
+            raise AssertionError(f"register {k} overflows unsigned {bits} bit")
     if return_state:
-        return out, dict(env=st_env, floor=st_floor)
+        return out, st
     return out
 
 

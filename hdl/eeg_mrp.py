@@ -46,6 +46,7 @@ from golden.eeg_mrp_model import (
     log2_lut,
     window_q,
 )
+from hdl.params import check_int
 from hdl.saturate import sat_inc
 
 __all__ = ["EEGMRP", "mrp_record_layout"]
@@ -88,15 +89,20 @@ class EEGMRP(wiring.Component):
         Channels that produce records.
     busy : Out(1)
         A computation is running.
+
+    Raises
+    ------
+    TypeError
+        ``n_channels`` or ``index_width`` not an ``int``, ``params`` not an ``EEGParams``.
+    ValueError
+        ``n_channels`` outside 1..16 or ``index_width`` outside 8..48.
     """
 
     def __init__(self, n_channels=8, params=EEGParams(), index_width=32):
-        if not isinstance(n_channels, int) or not 1 <= n_channels <= 16:
-            raise TypeError(f"n_channels must be an integer in 1..16, not {n_channels!r}")
+        check_int("n_channels", n_channels, 1, 16)
         if not isinstance(params, EEGParams):
             raise TypeError(f"params must be an EEGParams, not {params!r}")
-        if not isinstance(index_width, int) or not 8 <= index_width <= 48:
-            raise TypeError(f"index_width must be an integer in 8..48, not {index_width!r}")
+        check_int("index_width", index_width, 8, 48)
         self.n_channels = n_channels
         self.params = params
         self.index_width = index_width

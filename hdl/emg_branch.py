@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.emg_trigger_model import TriggerParams
 from hdl.emg_trigger import EMGTrigger
-from hdl.stride_indexes import StrideIndexes
+from hdl.stride_indexes import OVERRUNS_WIDTH, StrideIndexes
 
 __all__ = ["EMGBranch"]
 
@@ -49,6 +49,8 @@ class EMGBranch(wiring.Component):
         One-cycle strobe when ``trig`` updates.
     present : In(8), stride_ref : In(2)
     warm, overrun : Out(1)
+    overruns : Out(16)
+        Strides dropped by the stride core (``overrun`` is its sticky flag); saturates.
     """
 
     n_channels = 8
@@ -75,6 +77,7 @@ class EMGBranch(wiring.Component):
             "stride_ref": In(2),
             "warm": Out(1),
             "overrun": Out(1),
+            "overruns": Out(OVERRUNS_WIDTH),
         })
 
     def elaborate(self, platform):
@@ -109,6 +112,7 @@ class EMGBranch(wiring.Component):
             indexes.present.eq(self.present),
             indexes.stride_ref.eq(self.stride_ref),
             self.overrun.eq(indexes.overrun),
+            self.overruns.eq(indexes.overruns),
         ]
         wiring.connect(m, indexes.o, wiring.flipped(self.o))
         return m

@@ -22,6 +22,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.emg_trigger_model import TriggerParams, TriggerWidths
+from hdl.params import check_int
 
 __all__ = ["EMGTrigger"]
 
@@ -53,13 +54,19 @@ class EMGTrigger(wiring.Component):
         Connected-channel mask.
     warm : Out(1)
         High once the warm-up (``params.warmup_samples`` frames) is over.
+
+    Raises
+    ------
+    TypeError
+        ``n_channels`` or ``sample_width`` not an ``int``, ``params`` not a ``TriggerParams``.
+    ValueError
+        ``n_channels`` below 1, ``sample_width`` outside 2..32, or parameters the bit-exact
+        model cannot hold (:meth:`golden.emg_trigger_model.TriggerWidths.of`).
     """
 
     def __init__(self, n_channels=8, sample_width=16, params=TriggerParams()):
-        if not isinstance(n_channels, int) or n_channels < 1:
-            raise TypeError(f"n_channels must be a positive integer, not {n_channels!r}")
-        if not isinstance(sample_width, int) or not 2 <= sample_width <= 32:
-            raise TypeError(f"sample_width must be an integer in 2..32, not {sample_width!r}")
+        check_int("n_channels", n_channels, 1)
+        check_int("sample_width", sample_width, 2, 32)
         if not isinstance(params, TriggerParams):
             raise TypeError(f"params must be a TriggerParams, not {params!r}")
         self.n_channels = n_channels

@@ -26,6 +26,7 @@ from golden.eeg_mrp_model import EEGParams
 from golden.emg_trigger_model import TriggerParams
 from hdl.eeg_mrp import EEGMRP
 from hdl.emg_branch import EMGBranch
+from hdl.stride_indexes import OVERRUNS_WIDTH
 
 __all__ = ["FabricTop", "fabric_frame_layout"]
 
@@ -56,6 +57,10 @@ class FabricTop(wiring.Component):
     stride : Out(stream.Signature(stride record))
     mrp : Out(stream.Signature(MRP record))
     present : In(8), stride_ref : In(2), eeg_enable : In(n_eeg)
+    stride_overrun : Out(1); stride_overruns : Out(16)
+        The EMG branch's stride core dropped stride records because ``stride`` stalled for a
+        whole stride: sticky flag and saturating count (``overrun``, ``overruns`` of
+        :class:`hdl.stride_indexes.StrideIndexes`).
     """
 
     def __init__(self, n_eeg=8, cycles_per_sample=None, emg_params=TriggerParams(),
@@ -70,6 +75,8 @@ class FabricTop(wiring.Component):
             "present": In(8),
             "stride_ref": In(2),
             "eeg_enable": In(n_eeg),
+            "stride_overrun": Out(1),
+            "stride_overruns": Out(OVERRUNS_WIDTH),
         })
 
     def elaborate(self, platform):
@@ -81,6 +88,8 @@ class FabricTop(wiring.Component):
             emg.stride_ref.eq(self.stride_ref),
             eeg.enable.eq(self.eeg_enable),
             emg.i.payload.eq(self.i.payload.emg),
+            self.stride_overrun.eq(emg.overrun),
+            self.stride_overruns.eq(emg.overruns),
         ]
         wiring.connect(m, emg.o, wiring.flipped(self.stride))
         wiring.connect(m, eeg.o, wiring.flipped(self.mrp))

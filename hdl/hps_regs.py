@@ -10,6 +10,10 @@ of the result stream enters the FIFO only if the whole frame fits (space >= 262
 bytes, the largest frame, when its first byte arrives); otherwise all its bytes
 are dropped, ``DROPPED`` counts it and the overflow flag is set -- the ARM never
 sees a partial frame from the fabric.
+
+Stride records the stride core dropped (:class:`hdl.stride_indexes.StrideIndexes`: results
+path stalled for a whole stride) show in ``STATUS.STRIDE_OVERRUN`` (sticky until reset) and
+``STRIDE_OVERRUNS`` (saturating count).
 """
 
 from amaranth.hdl import *
@@ -19,6 +23,7 @@ from amaranth.lib.wiring import In, Out
 from hdl.bus import AvalonMMSignature
 from hdl.frame_tx import byte_layout
 from hdl.saturate import sat_inc
+from hdl.stride_indexes import OVERRUNS_WIDTH
 from spec import registers
 from spec.frames import CRC_LEN, HEADER_LEN
 
@@ -71,6 +76,9 @@ class HPSRegs(wiring.Component):
         CONTROL fields.
     samples_in : In(32); bad_frames, lost_frames, framing_errors, overruns : In(16)
         Ingress counters (:class:`hdl.sample_ingress.SampleIngress`), shown read-only.
+    stride_overrun : In(1); stride_overruns : In(16)
+        The stride core's sticky flag and dropped-stride counter
+        (:class:`hdl.fabric_top.FabricTop`), shown read-only.
     """
 
     def __init__(self, result_depth=2048, sample_depth=64):
@@ -84,6 +92,7 @@ class HPSRegs(wiring.Component):
             "source": Out(1), "present": Out(8), "stride_ref": Out(2), "eeg_enable": Out(8),
             "samples_in": In(32), "bad_frames": In(16), "lost_frames": In(16),
             "framing_errors": In(16), "overruns": In(16),
+            "stride_overrun": In(1), "stride_overruns": In(OVERRUNS_WIDTH),
         })
 
     def elaborate(self, platform):
@@ -130,6 +139,7 @@ class HPSRegs(wiring.Component):
                 with m.Case(REGS["STATUS"] // 4):
                     m.d.comb += rd.eq(_word("STATUS", RESULT_NOT_EMPTY=rfifo.r_rdy,
                                             OVERFLOW=overflow, SAMPLE_FULL=~sfifo.w_rdy,
+                                            STRIDE_OVERRUN=self.stride_overrun,
                                             LEVEL=rfifo.level[:16]))
                 with m.Case(REGS["RESULT"] // 4):
                     popped = _word("RESULT", BYTE=rfifo.r_data[:8], VALID=C(1, 1),
@@ -148,6 +158,8 @@ class HPSRegs(wiring.Component):
                 with m.Case(REGS["RX_ERRORS"] // 4):
                     m.d.comb += rd.eq(_word("RX_ERRORS", FRAMING=self.framing_errors,
                                             OVERRUN=self.overruns))
+                with m.Case(REGS["STRIDE_OVERRUNS"] // 4):
+                    m.d.comb += rd.eq(_word("STRIDE_OVERRUNS", COUNT=self.stride_overruns))
         with m.If(self.bus.write):
             with m.Switch(self.bus.address):
                 with m.Case(REGS["CONTROL"] // 4):

@@ -50,8 +50,8 @@ class SampleIngress(wiring.Component):
     """
 
     def __init__(self, divisor, fifo_depth=512):
-        if fifo_depth < 64:
-            raise ValueError(f"fifo_depth must be at least 64, not {fifo_depth}")
+        if not isinstance(fifo_depth, int) or isinstance(fifo_depth, bool) or fifo_depth < 64:
+            raise ValueError(f"fifo_depth must be an integer of at least 64, not {fifo_depth!r}")
         self.divisor, self.fifo_depth = divisor, fifo_depth
         self.uart = UARTRx(divisor)
         self.parser = SamplesParser()

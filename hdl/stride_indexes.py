@@ -17,8 +17,10 @@ clock edge that accepted the frame ending the stride and is taken on the next
 edge, ``4 * 15 + 3 = 63`` cycles = 1.26 µs at 50 MHz (measured by
 ``tests/gateware/test_stride_indexes.py`` and ``make bench``).
 If a leg finishes a stride while its previous record is still waiting (an output
-stalled for a whole stride), the new stride is dropped and the sticky
-``overrun`` flag is raised -- nothing is overwritten silently.
+stalled for a whole stride), the new stride is dropped, the sticky ``overrun`` flag is
+raised and the saturating ``overruns`` counter counts it -- nothing is overwritten
+silently (on the board: ``STATUS.STRIDE_OVERRUN`` and ``STRIDE_OVERRUNS`` of
+:data:`spec.registers.REGISTERS`).
 """
 
 from amaranth.hdl import *
@@ -26,14 +28,17 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
-from hdl.saturate import sat_inc
+from hdl.params import check_int
+from hdl.saturate import sat_add, sat_inc
 from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
-__all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH"]
+__all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH", "OVERRUNS_WIDTH"]
 
 #: duty cycle in basis points (0..10000) fits 14 bits
 DUTY_WIDTH = 14
 DUTY_SCALE = 10000
+#: width of the saturating count of dropped strides (``overruns``, register STRIDE_OVERRUNS)
+OVERRUNS_WIDTH = 16
 
 
 def stride_record_layout(count_width=16, start_width=32):
@@ -80,19 +85,24 @@ class StrideIndexes(wiring.Component):
     overrun : Out(1)
         Sticky: a stride was dropped because its leg's previous record was
         still waiting on ``o``.
+    overruns : Out(OVERRUNS_WIDTH)
+        Strides dropped so far (both legs); saturates at 0xFFFF, never wraps.
+
+    Raises
+    ------
+    TypeError
+        A parameter that is not an ``int`` (a float, a str, a bool).
+    ValueError
+        A parameter outside its range (named in the message with the range).
     """
 
     def __init__(self, count_width=16, start_width=32, min_stride=MIN_STRIDE,
                  ref_min_gap=REF_MIN_GAP):
-        if not isinstance(count_width, int) or not 4 <= count_width <= 24:
-            raise TypeError(f"count_width must be an integer in 4..24, not {count_width!r}")
-        if not isinstance(start_width, int) or not count_width <= start_width <= 48:
-            raise TypeError(f"start_width must be an integer in count_width..48, "
-                            f"not {start_width!r}")
+        check_int("count_width", count_width, 4, 24)
+        check_int("start_width", start_width, count_width, 48,
+                  f"in count_width..48 ({count_width}..48)")
         for name, v in (("min_stride", min_stride), ("ref_min_gap", ref_min_gap)):
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 4095:
-                raise TypeError(f"{name} must be an integer number of samples in 0..4095, "
-                                f"not {v!r}")
+            check_int(name, v, 0, 4095, "in 0..4095 (samples)")
         if min_stride > (1 << count_width) - 1:
             raise ValueError(f"min_stride {min_stride} does not fit the {count_width}-bit "
                              f"stride counter (max {(1 << count_width) - 1})")
@@ -107,6 +117,7 @@ class StrideIndexes(wiring.Component):
             "present": In(8),
             "stride_ref": In(2),
             "overrun": Out(1),
+            "overruns": Out(OVERRUNS_WIDTH),
         })
 
     def elaborate(self, platform):
@@ -131,7 +142,11 @@ class StrideIndexes(wiring.Component):
         pending_valid = Signal(2)
         set_pending = Signal(2)
         clear_pending = Signal(2)
+        drop = Signal(2)                 # a leg's finished stride finds its slot full
         m.d.sync += pending_valid.eq((pending_valid & ~clear_pending) | set_pending)
+        with m.If(drop.any()):           # both legs may drop on the same frame
+            m.d.sync += [self.overrun.eq(1),
+                         self.overruns.eq(sat_add(self.overruns, drop[0] + drop[1]))]
 
         for leg in (0, 1):
             trig = Signal(4, name=f"trig_{leg}")
@@ -160,7 +175,7 @@ class StrideIndexes(wiring.Component):
                 with m.If(onset):
                     with m.If(started):
                         with m.If(pending_valid[leg] & ~clear_pending[leg]):
-                            m.d.sync += self.overrun.eq(1)
+                            m.d.comb += drop[leg].eq(1)
                         with m.Else():
                             m.d.comb += set_pending[leg].eq(1)
                             m.d.sync += pending[leg].eq(cnt)

@@ -11,6 +11,7 @@ branches, results UART, and the HPS register block behind the lightweight bridge
                               |                       v                         |
     AXI3 (LW bridge) --> [LWAXISlave] --Avalon--> [HPSRegs] (RESULT FIFO, CONTROL, SAMPLE)
                                                   CONTROL -> source/present/stride_ref/eeg_enable
+                                                  <- ingress counters, stride overruns (RO)
 
 :mod:`boards.de10_nano` puts this on the board (pins, clock, the HPS primitive);
 ``tests/gateware/test_system_top.py`` simulates it end to end. Every result frame that goes
@@ -19,7 +20,8 @@ out on ``tx`` is also offered to the HPS result FIFO (whole frames or nothing).
 ``leds`` (active high): 0 heartbeat (~1.5 Hz at 50 MHz), 1 toggles every 256
 SAMPLES frames accepted, 2 toggles per result frame, 3 an ingress error was
 counted (bad/lost frame, framing error, overrun), 4 SOURCE = HPS replay,
-5-7 unused (0). Result FIFO overflow is in the STATUS register.
+5-7 unused (0). Result FIFO overflow is in the STATUS register, and so is a stride
+dropped by the stride core (``STATUS.STRIDE_OVERRUN``, counted in ``STRIDE_OVERRUNS``).
 """
 
 from amaranth.hdl import *
@@ -95,7 +97,9 @@ class SystemTop(wiring.Component):
                      fab.eeg_enable.eq(regs.eeg_enable),
                      regs.samples_in.eq(ing.frames), regs.bad_frames.eq(ing.bad_frames),
                      regs.lost_frames.eq(ing.lost_frames),
-                     regs.framing_errors.eq(ing.framing_errors), regs.overruns.eq(ing.overruns)]
+                     regs.framing_errors.eq(ing.framing_errors), regs.overruns.eq(ing.overruns),
+                     regs.stride_overrun.eq(fab.stride_overrun),
+                     regs.stride_overruns.eq(fab.stride_overruns)]
         wiring.connect(m, regs.samples, ing.replay)
         wiring.connect(m, ing.o, fab.i)
         wiring.connect(m, fab.stride, res.stride)

@@ -1,10 +1,12 @@
 """cocotb testbench of :class:`hdl.eeg_mrp.EEGMRP` (run by ``tests/gateware/test_eeg_mrp.py``).
 
 Inputs (``TB_IN``): ``samples`` (n, channels) int16, ``trigger`` (n,) bits,
-``enable`` (channels,), optional ``reset_at``.
+``enable`` (channels,), optional ``reset_at``, optional ``stall_o`` (stall intervals
+of ``o.ready``, :class:`golden.stalls.ReadyPattern`).
 Outputs (``TB_OUT``): ``records`` raw record words (decimal strings), and
 ``cycles`` -- for each trigger, clock cycles from accepting the trigger frame to
-the last record of that trigger.
+the last record of that trigger; ``accepted`` / ``taken`` -- the clock cycle of every
+input frame (with the extra frame sent last) / record transfer.
 """
 
 import cocotb
@@ -12,7 +14,14 @@ import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from sim.cocotb_streams import StreamTB, load_inputs, pack, report_progress, save_outputs
+from sim.cocotb_streams import (
+    StreamTB,
+    load_inputs,
+    pack,
+    report_progress,
+    save_outputs,
+    stall_patterns,
+)
 
 
 @cocotb.test()
@@ -20,7 +29,7 @@ async def run_test(dut):
     args = load_inputs()
     samples, trigger = args["samples"], args["trigger"]
     nch = samples.shape[1]
-    tb = StreamTB(dut, outputs=("o",))
+    tb = StreamTB(dut, outputs=("o",), stalls=stall_patterns(args))
     dut.enable.value = pack(args["enable"].astype(int), 1)
     dut.i__valid.value = 0
     await tb.reset()
@@ -37,8 +46,8 @@ async def run_test(dut):
 
     async def wait_idle():
         await ClockCycles(dut.clk, 2)
-        while dut.busy.value != 0:
-            await ClockCycles(dut.clk, 32)
+        await tb.wait_until(lambda: dut.busy.value == 0, "busy (the last computation)",
+                            every=32)
 
     words = [pack(row, 16) | (int(t) << (16 * nch)) for row, t in zip(samples, trigger)]
     # one extra frame without trigger: its acceptance time closes the last computation
@@ -50,4 +59,5 @@ async def run_test(dut):
     acc = np.array(accepted)
     cycles = [acc[k + 1] - acc[k] - 1 for k in np.flatnonzero(trigger) if k + 1 not in resets]
     save_outputs(records=np.array([str(w) for w in tb.received["o"][:]]),
-                 cycles=np.array(cycles, float))
+                 cycles=np.array(cycles, float), accepted=np.array(tb.accepted, np.int64),
+                 taken=np.array(tb.stamps["o"], np.int64))

@@ -4,7 +4,9 @@ Run by ``tests/gateware/test_hps_lw_axi.py``.
 
 :class:`AXI3Master` plays the HPS side of ``cyclonev_hps_interface_hps2fpga_light_weight``:
 one transaction at a time, INCR bursts, ``ready``/``valid`` handshakes with
-optional random delays on the master side (``bready``/``rready``).
+optional random delays on the master side (``bready``/``rready``). A handshake the
+slave does not complete within ``timeout_cycles`` raises
+:class:`sim.cocotb_streams.DUTTimeout`.
 
 Inputs (``TB_IN``): ``frames``, ``last`` -- result frame bytes pushed into the block
 before the bus traffic; ``samples`` -- bytes written to SAMPLE with single writes;
@@ -21,7 +23,11 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from hdl.bus import AXI3Signature
 from sim.cocotb_buses import BusHandles
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
+from sim.cocotb_streams import TIMEOUT_CYCLES, DUTTimeout, StreamTB, load_inputs, save_outputs
+
+#: RESULT words popped at most while draining (the FIFO is 4096 bytes deep at most in the
+#: tests): a RESULT register that never reads empty fails instead of looping for ever
+MAX_POPS = 1 << 16
 
 
 class AXI3Master:
@@ -31,8 +37,9 @@ class AXI3Master:
     ``dut.axi__awid``); ``bus.idle()`` drives every master output to 0.
     """
 
-    def __init__(self, dut, seed=1, name="axi"):
+    def __init__(self, dut, seed=1, name="axi", timeout_cycles=TIMEOUT_CYCLES):
         self.dut = dut
+        self.timeout_cycles = timeout_cycles
         self.rng = random.Random(seed)
         self.bus = d = BusHandles(dut, name, AXI3Signature())
         for s in ("awvalid", "wvalid", "bready", "arvalid", "rready"):
@@ -47,8 +54,12 @@ class AXI3Master:
     async def _wait(self, sig):
         clk = self.dut.clk
         await RisingEdge(clk)
+        waited = 1
         while sig.value != 1:
+            if waited >= self.timeout_cycles:
+                raise DUTTimeout(f"AXI {sig._name} not high after {waited} clock cycles")
             await RisingEdge(clk)
+            waited += 1
 
     async def _delay(self):
         n = self.rng.choice((0, 0, 1, 3))
@@ -124,11 +135,13 @@ async def run_test(dut):
     wresps.append(await bus.write(0x400, [1]))         # beyond the block: DECERR
     await rd(0x400, 2)
     await rd(0x08, 16, burst=0)                        # FIXED burst on RESULT: 16 pops
-    while True:                                        # drain RESULT with single reads
+    for _ in range(MAX_POPS):                          # drain RESULT with single reads
         data, _ = await bus.read(0x08)
         rows.append([0x08, 0, data[0], 0])
         if not data[0] >> 8 & 1:
             break
+    else:
+        raise DUTTimeout(f"RESULT still not empty after {MAX_POPS} pops")
     for s in a["samples"]:
         wresps.append(await bus.write(0x10, [int(s)]))
     await ClockCycles(dut.clk, 10)

@@ -1,11 +1,12 @@
 """cocotb testbench of :class:`hdl.hps_regs.HPSRegs` with a small Avalon-MM master BFM.
 
 Inputs (``TB_IN``): ``frames`` -- bytes of result frames (uint8), ``last`` -- their LAST
-flags, ``samples`` -- bytes to write to SAMPLE, ``control`` -- a CONTROL value to write.
+flags, ``samples`` -- bytes to write to SAMPLE, ``control`` -- a CONTROL value to write,
+optional ``stride`` -- ``(stride_overrun, stride_overruns)`` driven on those inputs (default 0).
 Outputs (``TB_OUT``): ``id``, ``control_reset``, ``control_back``, ``fields`` (source,
 present, stride_ref, eeg_enable after the write), ``status_full``, ``popped`` (RESULT
-words read until VALID was 0), ``dropped``, ``status_after``, ``status_cleared``,
-``samples_out``.
+words read until VALID was 0), ``dropped``, ``stride_overruns`` (the STRIDE_OVERRUNS
+register), ``status_after``, ``status_cleared``, ``samples_out``.
 """
 
 import cocotb
@@ -14,7 +15,10 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from hdl.bus import AvalonMMSignature
 from sim.cocotb_buses import BusHandles
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
+from sim.cocotb_streams import DUTTimeout, StreamTB, load_inputs, save_outputs
+
+#: RESULT words popped at most (a RESULT register that never reads empty fails)
+MAX_POPS = 1 << 16
 
 
 class AvalonMaster:
@@ -55,6 +59,8 @@ async def run_test(dut):
     tb = StreamTB(dut, outputs=("samples",))   # SAMPLE bytes out, ready held high
     bus = AvalonMaster(dut)
     dut.frames__valid.value = 0
+    dut.stride_overrun.value, dut.stride_overruns.value = \
+        (int(v) for v in a.get("stride", (0, 0)))
     samples_out = tb.received["samples"]
     await tb.reset()
     out = {"id": await bus.read(0x00), "control_reset": await bus.read(0x0C)}
@@ -72,12 +78,15 @@ async def run_test(dut):
     await RisingEdge(dut.clk)
     out["status_full"] = await bus.read(0x04)
     out["dropped"] = await bus.read(0x14)
+    out["stride_overruns"] = await bus.read(0x24)
     popped = []
-    while True:
+    for _ in range(MAX_POPS):
         v = await bus.read(0x08)
         popped.append(v)
         if not v >> 8 & 1:
             break
+    else:
+        raise DUTTimeout(f"RESULT still not empty after {MAX_POPS} pops")
     out["popped"] = popped
     out["status_after"] = await bus.read(0x04)
     await bus.write(0x0C, int(a["control"]) | 2)

@@ -13,17 +13,25 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.uart import UartSink
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
+from sim.cocotb_streams import (
+    TIMEOUT_CYCLES,
+    StreamTB,
+    load_inputs,
+    save_outputs,
+    wait_edges_until,
+    within,
+)
 
 
 async def _drive(dut, name, words, gap):
     valid, ready, payload = (getattr(dut, f"{name}__{s}") for s in ("valid", "ready", "payload"))
-    for w in words:
+    for k, w in enumerate(words):
         payload.value = int(w)
         valid.value = 1
         await RisingEdge(dut.clk)
-        while ready.value != 1:
-            await RisingEdge(dut.clk)
+        if ready.value != 1:
+            await wait_edges_until(dut.clk, lambda: ready.value == 1,
+                                   f"{name}: record {k} not taken (ready low)")
         valid.value = 0
         await ClockCycles(dut.clk, gap)
 
@@ -53,8 +61,9 @@ async def run_test(dut):
     await b
     n_bytes = int(args["n_bytes"])
     got = bytearray()
-    while len(got) < n_bytes:
-        got += await sink.read()
+    while len(got) < n_bytes:      # a byte at least every TIMEOUT_CYCLES, or fail
+        got += await within(sink.read(), TIMEOUT_CYCLES, period,
+                            f"tx: byte {len(got)} of {n_bytes}")
     await ClockCycles(dut.clk, 20 * divisor)
     got += sink.read_nowait()
     save_outputs(uart=np.frombuffer(bytes(got), np.uint8), tap=np.array(tap, np.uint8))

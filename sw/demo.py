@@ -136,7 +136,8 @@ def _run(a, tmp):
             print(f"   {len(x)} samples in {dt:.1f} s: triggers and {len(rh)} stride records "
                   f"{'IDENTICAL' if same else 'DIFFER'} to the bit-exact model")
             if not same:
-                return 1
+                return fail(PROG, "EMG gateware differs from the bit-exact model "
+                                  f"on the first {len(x)} samples", 1)
             t0 = time.perf_counter()
             params = EEGParams(eeg.uv_per_lsb)
             eh, cycles = run_hdl_eeg(eeg.eeg[:a.hdl_samples], onsets[:a.hdl_samples], params=params,
@@ -154,7 +155,8 @@ def _run(a, tmp):
                 "from trigger to last record"
             )
             if not same:
-                return 1
+                return fail(PROG, "EEG gateware differs from the bit-exact model "
+                                  f"on the first {a.hdl_samples} samples", 1)
 
     print("== 3. features, Pre vs Post L-dopa (SYNTHETIC cohort; means over strides)")
     cols = [("stride_time", 2, "ms")] + [(f"{m}_duty", 0.01, "%") for m in MUSCLES] + \

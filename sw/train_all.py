@@ -21,18 +21,29 @@ output there is replaced with ``--force``, a folder it did not write is refused)
 * ``report.md`` -- one page with all of it.
 
 About 5 minutes on 2 cores for the default cohort (the four DNNs dominate).
+
+Every emitted C is run on the test rows and compared with its Python model; when a figure is
+beyond its bound (:data:`sw.wo_train.C_BOUNDS`) the outputs are written all the same (the
+report lists the failing figures) and the tool exits with status 1 and one line naming the
+model, the figure and the bound.
 """
 
 import os
 import sys
 import time
 
-from spec.cli import HANDLED, InputError, error_status, parser
+from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import DEFAULT_OUT
 from spec.outputs import OutputFolder, write_csv_atomic, write_json_atomic, write_text_atomic
 from sw.classifiers import MODELS
-from sw.train_dnn import LEGACY, add_data_args, load_dataset, table1_md
-from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
+from sw.train_dnn import LEGACY, add_data_args, bounds_md, load_dataset, table1_md
+from sw.wo_train import (
+    PAPER_TABLE4,
+    complexity_md,
+    dataset_info,
+    train_and_export,
+    violation_line,
+)
 
 PROG = "sw.train_all"
 
@@ -144,12 +155,14 @@ def main(argv=None):
                 f"- {r['model'].upper()}: ![{r['model']}]({r['model']}_confusion_roc.png)"
                 for r in results
             )
+            violations = [v for r in results for v in r["c_violations"]]
             write_text_atomic(
                 os.path.join(tmp, "report.md"),
                 "# Wearing-off classifiers (Table 2)"
                 + (" -- SYNTHETIC cohort" if ds.synthetic else "")
                 + f"\n\nMade by `{cmd}` in {time.perf_counter() - t0:.0f} s.\n\n{ds.describe()}\n\n"
                 f"## Table 4 (test subjects {', '.join(ds.test_subjects)})\n\n{t4}\n"
+                f"## C against Python\n\n{bounds_md(violations)}\n\n"
                 f"## Table 6 (C for the Cortex-A9)\n\n{t6}\n## Table 1\n\n{t1}\n## "
                 f"Plots\n\n{plots}\n",
             )
@@ -159,6 +172,8 @@ def main(argv=None):
     print(
         f"wrote {a.out}/ (report.md, table4, table6, plots, c/) in {time.perf_counter() - t0:.0f} s"
     )
+    if violations:
+        return fail(PROG, violation_line(violations), 1)
     return 0
 
 

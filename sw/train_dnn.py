@@ -38,7 +38,11 @@ folder is touched):
 =========================  ====================================================
 
 Bad input (missing columns, NaN, a single class, unknown subject) prints one
-``sw.train_dnn: error: ...`` line and exits with status 2, writing nothing.
+``sw.train_dnn: error: ...`` line and exits with status 2, writing nothing. When the emitted C
+does not compute what the Python model computes (a figure of ``metrics.json`` ``c`` beyond its
+bound, :data:`sw.wo_train.C_BOUNDS`), the outputs are written all the same -- the report shows
+the failing figure -- and the tool exits with status 1 and one line naming the model, the
+figure and the bound.
 """
 
 import json
@@ -46,13 +50,20 @@ import os
 import sys
 import time
 
-from spec.cli import HANDLED, InputError, error_status, parser
+from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import DEFAULT_OUT
 from spec.outputs import OutputFolder, write_json_atomic, write_text_atomic
 from sw.classifiers import DNN_SPECS, DNNS
 from sw.wo_data import load_table, make_dataset
 from sw.wo_metrics import metrics_table_md
-from sw.wo_train import PAPER_TABLE4, complexity_md, dataset_info, train_and_export
+from sw.wo_train import (
+    C_BOUNDS,
+    PAPER_TABLE4,
+    complexity_md,
+    dataset_info,
+    train_and_export,
+    violation_line,
+)
 
 PROG = "sw.train_dnn"
 #: names a model folder held before output folders carried a marker (replaced with --force)
@@ -65,7 +76,9 @@ def _say(msg):
 
 
 def ensure_cohort(cohort, progress=_say):
-    """Build the default synthetic cohort in ``cohort`` if it is not there yet."""
+    """Build the default synthetic cohort in ``cohort`` if it is not there yet; rebuild a
+    synthetic cohort that the current pipeline would not build (:func:`sw.cohort.stale_reason`:
+    a golden model, generator or ``sw.cohort`` changed since), with its seed and size."""
     from sw import cohort as cohort_mod
     meta_path = os.path.join(cohort, "cohort.json")
     if os.path.isfile(meta_path) and os.path.isfile(os.path.join(cohort, "cohort.csv")):
@@ -74,10 +87,12 @@ def ensure_cohort(cohort, progress=_say):
                 meta = json.load(f)
         except (OSError, ValueError):
             meta = {}
-        if meta.get("source") != "synthetic" or meta.get("format") == cohort_mod.FORMAT_VERSION:
+        if not isinstance(meta, dict) or meta.get("source") != "synthetic":
             return
-        progress(f"{cohort}: built by an older pipeline (format {meta.get('format')}, now "
-                 f"{cohort_mod.FORMAT_VERSION}); rebuilding it with the same seed and size")
+        why = cohort_mod.stale_reason(meta)
+        if why is None:
+            return
+        progress(f"{cohort}: {why}; rebuilding it with the same seed and size")
         args = [f"--{k}={meta[k]}" for k in ("seed", "walks", "steps") if k in meta]
     else:
         progress(
@@ -229,6 +244,7 @@ def main(argv=None):
                 )
                 for cn, f in res["c"].items()
             )
+            cfig += "\n\n" + bounds_md(res["c_violations"])
             report = (
                 f"# {name.upper()} wearing-off classifier"
                 + (" -- SYNTHETIC cohort" if ds.synthetic else "")
@@ -256,7 +272,24 @@ def main(argv=None):
         f"{res['test']['auc']:.3f}"
         + (" (SYNTHETIC cohort)" if ds.synthetic else "")
     )
+    if res["c_violations"]:
+        return fail(PROG, violation_line(res["c_violations"]), 1)
     return 0
+
+
+def bounds_md(violations):
+    """The C-against-Python verdict of a report: the bounds, and every figure beyond one."""
+    b = C_BOUNDS
+    text = (f"Bounds (`sw/wo_train.py` `C_BOUNDS`): shallow models' C labels identical and "
+            f"scores within {b['shallow_max_rel_dscore']:.0e} (relative); float32 DNN C max |Δp| "
+            f"<= {b['float_dnn_max_abs_dp']:.0e} and labels identical away from p = 0.5; int8 C "
+            f"labels identical to the int8 golden model and equal to Keras on >= "
+            f"{100 * b['int8_min_label_agreement']:.1f} % of rows; qemu-arm output identical to "
+            "the host's.")
+    if not violations:
+        return text + " **All within bounds.**"
+    return (text + "\n\n**OUTSIDE THE BOUND** (the run exits with status 1):\n\n"
+            + "\n".join(f"- {v}" for v in violations))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,20 @@ Figures kept per model in ``metrics.json``:
   host output, or null when the ARM tools are missing), and for int8 also
   ``int8_model_identical`` (C labels == :func:`sw.dnn_int8.predict_int8`) and the
   Table 4 metrics of the int8 labels;
-* ``complexity``: Flash/RAM bytes per C variant and the MACC count.
+* ``complexity``: Flash/RAM bytes per C variant and the MACC count;
+* ``c_bounds``: the bounds below; ``c_violations``: one line per figure of ``c`` beyond its
+  bound (empty when the C is what the Python model computes).
+
+Bounds (:data:`C_BOUNDS`, the same as ``tests/test_c_models.py``): the C of a shallow model
+(tree, QDA, SVM, KNN) gives the Python labels on every row and its score within
+``shallow_max_rel_dscore`` of the Python score (relative, ``|d| / max(1, |score|)``); the
+float32 C of a DNN gives the Keras probability within ``float_dnn_max_abs_dp`` and the Keras
+label on every row further than ``float_dnn_undecided`` from p = 0.5; the int8 C gives the
+labels of the int8 golden model (:func:`sw.dnn_int8.predict_int8`) on every row and the
+Keras label on at least ``int8_min_label_agreement`` of them; under ``qemu-arm`` every C
+prints exactly what the host build prints. ``sw.train_dnn`` and ``sw.train_all`` write
+their outputs, then exit with status 1 and one line naming the first figure beyond its
+bound (:func:`c_bound_violations`).
 
 The callers write into a :class:`spec.outputs.OutputFolder`: files are built in a temporary
 folder inside the target and moved in at the end, so an error leaves no half-written output,
@@ -38,7 +51,16 @@ from sw.classifiers import DNNS, predict, train_model
 from sw.dnn_int8 import predict_int8, quantize
 from sw.wo_metrics import metrics, plot_confusion_roc, roc_points
 
-__all__ = ["train_and_export", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md"]
+__all__ = ["train_and_export", "PAPER_TABLE4", "PAPER_TABLE6", "complexity_md", "C_BOUNDS",
+           "c_bound_violations", "violation_line"]
+
+#: what the emitted C must do against the Python model it was emitted from (module doc)
+C_BOUNDS = {
+    "shallow_max_rel_dscore": 1e-6,
+    "float_dnn_max_abs_dp": 1e-5,
+    "float_dnn_undecided": 1e-6,
+    "int8_min_label_agreement": 0.995,
+}
 
 #: paper Table 4 (accuracy, recall, precision, F1 %, AUC)
 PAPER_TABLE4 = {
@@ -60,7 +82,7 @@ def _say(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _verify_c(cdir, work, cname, X, ref_label, ref_score, progress):
+def _verify_c(cdir, work, cname, X, ref_label, ref_score, progress, dnn=False):
     """Host (+ ARM) run of one emitted model over X; returns (figures dict, host labels)."""
     exe = c_build.build(cdir, cname, os.path.join(work, cname))
     lab, sc, out_host = c_build.run(exe, X)
@@ -71,6 +93,12 @@ def _verify_c(cdir, work, cname, X, ref_label, ref_score, progress):
         "max_abs_dscore": float(np.max(np.abs(sc - ref_score))) if ref_score is not None else None,
         "arm_identical": None,
     }
+    if ref_score is not None and dnn:       # rows at p = 0.5 (within float32 rounding) may flip
+        decided = np.abs(np.asarray(ref_score, float) - 0.5) > C_BOUNDS["float_dnn_undecided"]
+        fig["label_mismatches_decided"] = int(np.sum((lab != ref_label) & decided))
+    elif ref_score is not None:
+        ref = np.asarray(ref_score, float)
+        fig["max_rel_dscore"] = float(np.max(np.abs(sc - ref) / np.maximum(1.0, np.abs(ref))))
     if c_build.have_arm():
         arm = c_build.build(cdir, cname, os.path.join(work, cname + ".arm"), arm=True)
         _, _, out_arm = c_build.run(arm, X, arm=True)
@@ -128,7 +156,8 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
                 continue
             cname = fn[:-2]
             fig, clab, csc = _verify_c(cdir, work, cname, ds.X_test, label,
-                                       score if not cname.endswith("_i8") else None, progress)
+                                       score if not cname.endswith("_i8") else None, progress,
+                                       dnn=t.is_dnn)
             if cname.endswith("_i8"):
                 ilab, _, logit = predict_int8(files["_int8"], ds.X_test)
                 fig["int8_model_identical"] = bool(np.array_equal(ilab, clab))
@@ -151,7 +180,56 @@ def train_and_export(name, ds, out, seed=0, epochs=60, progress=_say, layers=Non
                 res["complexity"][cname] = fp
     if t.is_dnn:
         res["features"] = ds.features
+    res["c_bounds"] = dict(C_BOUNDS)
+    res["c_violations"] = c_bound_violations(res)
+    for v in res["c_violations"]:
+        progress(f"  OUTSIDE THE BOUND: {v}")
     return res, t
+
+
+def c_bound_violations(res):
+    """One phrase per figure of ``res["c"]`` beyond its bound (:data:`C_BOUNDS`, read now);
+    empty when every C variant of the model is within its bounds.
+
+    Each phrase names the model, the C variant, the figure and the bound, e.g.
+    ``dnn4 wo_dnn4_f32: max |dp| vs Keras 3.2e-02 > bound 1e-05``.
+    """
+    b, out = C_BOUNDS, []
+    for cname, f in res["c"].items():
+        who = f"{res['model']} {cname}"
+        n = f["rows"]
+        if cname.endswith("_i8"):
+            if f.get("int8_model_identical") is False:
+                out.append(f"{who}: labels differ from the int8 golden model (bound: identical)")
+            if f["label_agreement"] < b["int8_min_label_agreement"]:
+                out.append(f"{who}: labels agree with Keras on {100 * f['label_agreement']:.2f} % "
+                           f"of {n} rows < bound {100 * b['int8_min_label_agreement']:.2f} %")
+        elif cname.endswith("_f32"):                  # float32 DNN
+            if f["max_abs_dscore"] > b["float_dnn_max_abs_dp"]:
+                out.append(f"{who}: max |dp| vs Keras {f['max_abs_dscore']:.2e} > bound "
+                           f"{b['float_dnn_max_abs_dp']:.0e}")
+            bad = f.get("label_mismatches_decided", f["label_mismatches"])
+            if bad:
+                out.append(f"{who}: {bad} of {n} labels differ from Keras away from p = 0.5 "
+                           "(bound: 0)")
+        else:                                         # shallow model
+            if f.get("max_rel_dscore") is not None and \
+                    f["max_rel_dscore"] > b["shallow_max_rel_dscore"]:
+                out.append(f"{who}: max relative |d score| vs Python {f['max_rel_dscore']:.2e} "
+                           f"> bound {b['shallow_max_rel_dscore']:.0e}")
+            if f["label_mismatches"]:
+                out.append(f"{who}: {f['label_mismatches']} of {n} labels differ from Python "
+                           "(bound: 0)")
+        if f.get("arm_identical") is False:
+            out.append(f"{who}: qemu-arm output differs from the host build (bound: identical)")
+    return out
+
+
+def violation_line(violations):
+    """The one-line reason a tool exits 1 with: the first violation, and how many more."""
+    more = len(violations) - 1
+    return ("C differs from the Python model beyond its bound: " + violations[0]
+            + (f" (and {more} more, see report.md)" if more else ""))
 
 
 def _spec_layers(name):

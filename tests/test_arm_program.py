@@ -113,9 +113,18 @@ def test_cli_builds_and_reports_a_missing_model(setup, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+#: the "# fabric" line of wo_monitor --devmem for the registers of boards/arm/wo_fake_bridge.c:
+#: the flags and counters of spec.registers, each named after its register (and field)
+FAKE_FABRIC_LINE = ("# fabric status_overflow=1 status_stride_overrun=1 dropped=4294967295 "
+                    "samples_in=123456 ingress_rejected=2 ingress_lost=3 rx_errors_framing=4 "
+                    "rx_errors_overrun=5 stride_overruns=6")
+
+
 def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
     """--devmem --replay: SOURCE set during the replay and restored, every sample byte written once
-    (the full flag polled), results popped and printed as in --file mode."""
+    (the full flag polled), results popped and printed as in --file mode, and the fabric's
+    flags and counters (STATUS, DROPPED, SAMPLES_IN, INGRESS, RX_ERRORS, STRIDE_OVERRUNS) in a
+    "# fabric" line before the decoder's counters."""
     import os
     import subprocess
     d, stream, _ = setup
@@ -133,7 +142,15 @@ def test_devmem_replay_against_a_fake_bridge(setup, tmp_path):
     replay = registers.field("CONTROL", "SOURCE").mask
     assert (tmp_path / "log.txt").read_text().splitlines() == [f"CONTROL 0x{reset | replay:08x}",
                                                                f"CONTROL 0x{reset:08x}"]
-    assert r.stdout == arm_program.run(exe, stream)
+    want = arm_program.run(exe, stream).splitlines()
+    assert r.stdout.splitlines() == want[:-1] + [FAKE_FABRIC_LINE, want[-1]]
+    names = [kv.split("=")[0] for kv in FAKE_FABRIC_LINE.split()[2:]]
+    assert {n for n in names if not n.startswith("status_")} == \
+        {"dropped", "samples_in", "ingress_rejected", "ingress_lost", "rx_errors_framing",
+         "rx_errors_overrun", "stride_overruns"}
+    regs = registers.REGISTERS           # each name a register, or a register and its field
+    fields = {f"{r.name}_{f.name}" for r in regs.values() for f in r.fields}
+    assert all(n.upper() in regs or n.upper() in fields for n in names), names
     r = subprocess.run([exe, "--devmem", "--idle-exit", "x"], capture_output=True, text=True,
                        env=env)
     assert r.returncode == 2 and "milliseconds" in r.stderr

@@ -82,3 +82,92 @@ def test_validation_mismatch_fails_the_run(tmp_path, monkeypatch, capsys):
     assert "1 record DIFFERENT" in (tmp_path / "o" / "REPORT.md").read_text()
     assert "old" in readme.read_text()
     assert "FAILED sections: validation" in capsys.readouterr().err
+
+
+# ----------------- issue 14: C beyond its bound fails the run; in-sample UCI figure; git commit
+
+def _only(section):
+    return ",".join(s for s in report.SECTIONS if s != section)
+
+
+def test_c_beyond_its_bound_fails_the_classifiers_section(tmp_path, monkeypatch, capsys):
+    """sw.train_all exiting 1 after writing its figures (a C model beyond its bound): the
+    section is still reported, with the failing figure, and the run fails."""
+    from bench import validate
+    from sw import train_all
+    bad = "dnn4 wo_dnn4_f32: max |dp| vs Keras 1.00e-02 > bound 1e-05"
+
+    def fake_train_all(argv):
+        out = report.Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        test = dict(accuracy=70.0, recall=60.0, precision=80.0, f1=68.6, auc=0.75, tp=6, fp=2,
+                    tn=8, fn=4, n=20)
+        (out / "metrics.json").write_text(json.dumps({
+            "dataset": dict(synthetic=True, train_subjects=["S1"], test_subjects=["S2"],
+                            train_rows=10, test_rows=20, features=["stride_time_ms"]),
+            "models": [dict(model="dnn4", test=test, roc=dict(fpr=[0, 1], tpr=[0, 1]),
+                            c_violations=[bad])]}))
+        return 1
+    monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
+    monkeypatch.setattr(train_all, "main", fake_train_all)
+    monkeypatch.setattr(report, "ensure_cohort", lambda cohort, work: (tmp_path, "a test cohort"))
+    rc = report.main(["--skip", _only("classifiers"), "--out", str(tmp_path / "o"),
+                      "--work", str(tmp_path / "w")])
+    assert rc == 1
+    res = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert res["meta"]["failed"] == {
+        "classifiers": f"C differs from the Python model beyond its bound: {bad}"}
+    assert res["classifiers"]["c_violations"] == [bad]
+    md = (tmp_path / "o" / "REPORT.md").read_text()
+    assert f"**C OUTSIDE THE BOUND** (`sw.wo_train.C_BOUNDS`; the run fails): {bad}." in md
+    assert "| DNN4 | 70.00 (83.72)" in md                  # the figures are still shown
+    assert "FAILED sections: classifiers" in capsys.readouterr().err
+
+
+def test_dnn_compare_holds_our_float_c_to_the_bound():
+    from bench.dnn_compare import c_violations
+    rows = [dict(impl="ours wo_dnn4_f32", max_abs_dp=2e-5), dict(impl="ours wo_dnn4_i8",
+                                                                    max_abs_dp=0.05),
+            dict(impl="TFLite Micro float32", max_abs_dp=1.0)]
+    assert c_violations(rows) == ["dnn4 wo_dnn4_f32: max |dp| vs Keras 2.00e-05 > bound 1e-05"]
+    rows[0]["max_abs_dp"] = 1e-5
+    assert c_violations(rows) == []
+
+
+def test_headline_labels_the_uci_figure_in_sample_beside_leave_one_subject_out():
+    s = {"BF, stride-onset rule (default; in-sample: rule tuned on these walks)":
+         dict(matched_pct=62.6, abs_err_median_ms=69.4)}
+    res = {"validation": {"uci": {"summary": s, "loso": {"pooled": dict(
+        matched_pct=69.7, abs_err_median_ms=65.4)}}}}
+    assert report.headline(res) == {
+        "UCI walks (REAL): BF strides matching the knee goniometer, in-sample (rule tuned on "
+        "these walks) / leave-one-subject-out": "63 % / 70 % (abs. error median 69 ms / 65 ms)"}
+    res["validation"]["uci"]["loso"] = None
+    assert report.headline(res) == {
+        "UCI walks (REAL): BF strides matching the knee goniometer, in-sample (rule tuned on "
+        "these walks)": "63 % (abs. error median 69 ms)"}
+
+
+def test_report_json_records_the_checkout(tmp_path, monkeypatch):
+    from bench import validate
+    monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
+    monkeypatch.setattr(validate, "run", lambda data, out, sim: (
+        {"uci": None, "physionet": None, "mismatches": []}, "nothing\n"))
+    (tmp_path / "data").mkdir()
+    argv = ["--skip", _only("validation"), "--out", str(tmp_path / "o"),
+            "--work", str(tmp_path / "w"), "--data", str(tmp_path / "data")]
+    assert report.main(argv) == 0
+    meta = json.loads((tmp_path / "o" / "report.json").read_text())["meta"]
+    assert meta["git"] == validate.git_state()
+    assert validate.git_phrase(meta["git"]) in (tmp_path / "o" / "REPORT.md").read_text()
+    if meta["git"]["commit"]:
+        assert len(meta["git"]["commit"]) == 40 and isinstance(meta["git"]["dirty"], bool)
+    not_git = dict(commit=None, dirty=None, changed=None, note="not a git checkout (test)")
+    monkeypatch.setattr(validate, "git_state", lambda: not_git)
+    assert report.main([*argv, "--force"]) == 0
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["meta"]["git"] == not_git
+    assert "not a git checkout (test)" in (tmp_path / "o" / "REPORT.md").read_text()
+    line = report.headline_md({"a": "1"}, dict(date="d", cpu="c", cores=2, git=not_git))
+    assert line.endswith("*Measured by `make bench` on d (c, 2 cores; not a git checkout "
+                         "(test)).*\n")
+    assert "git" not in report.headline_md({"a": "1"}, dict(date="d", cpu="c", cores=2))

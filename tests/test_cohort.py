@@ -79,21 +79,29 @@ def test_cortical_value_is_the_record_at_the_stride_start():
     assert [r["stride"] for r in rows] == [0, 1] and rows[0]["walk"] == 3
 
 
-def test_split_pipeline_equals_run_golden_fabric():
-    from golden.eeg_mrp_model import EEGParams
-    from golden.eeg_pipeline import run_golden_eeg
-    from golden.emg_pipeline import run_golden
-    from golden.fabric_pipeline import lg_onset_trigger, run_golden_fabric
-    from synthetic.eeg_gen import generate_eeg
-    from synthetic.emg_gen import generate_walk, make_subject
-    w = generate_walk(11, "post", 3, subject=make_subject(5, "severe"))
-    trig, strides = run_golden(w.emg)
-    on = lg_onset_trigger(trig)
-    eeg = generate_eeg(11, n_samples=len(w.emg), movement_onsets=np.flatnonzero(on),
-                       condition="post", subject_seed=5)
-    mrp = run_golden_eeg(eeg.eeg, on, params=EEGParams(eeg.uv_per_lsb))
-    t2, s2, on2, mrp2 = run_golden_fabric(w.emg, eeg.eeg, eeg_params=EEGParams(eeg.uv_per_lsb))
-    assert np.array_equal(trig, t2) and strides == s2 and np.array_equal(on, on2) and mrp == mrp2
+def test_cohort_walk_equals_run_golden_fabric():
+    """sw.cohort's own walk (EEG generated between the two branches) gives exactly what
+    run_golden_fabric gives on the same EMG and EEG."""
+    from golden.fabric_pipeline import run_golden_fabric
+    r = cohort.walk_pipeline(11, 5, "severe", "post", 3)
+    t2, s2, on2, mrp2 = run_golden_fabric(r.emg, r.eeg, eeg_params=r.eeg_params)
+    assert len(r.strides) > 0 and len(r.mrp) > 0
+    assert np.array_equal(r.trig, t2) and r.strides == s2
+    assert np.array_equal(r.trigger, on2) and r.mrp == mrp2
+
+
+def test_cohort_rows_are_those_of_the_walk_pipeline(tiny):
+    """The rows the tool wrote for one walk are cohort_rows of walk_pipeline with the walk's
+    seeds (subject k: [seed, k]; walk w of session j: [seed, k, j, w])."""
+    seed, k, j, w = 7, 3, 1, 0                          # S4 (severe), post, walk 1 of TINY
+    r = cohort.walk_pipeline(cohort._seed(seed, k, j, w), cohort._seed(seed, k), "severe",
+                             "post", 4)
+    want = cohort.cohort_rows("S4", "severe", "post", w + 1, r.strides, r.mrp)
+    assert want and cohort.simulate_walk((seed, k, j, w, 4))[1] == want
+    with open(tiny / "cohort.csv", newline="") as f:
+        got = [row for row in csv.DictReader(f)
+               if (row["subject"], row["session"], row["walk"]) == ("S4", "post", "1")]
+    assert got == [{c: str(v) for c, v in row.items()} for row in want]
 
 
 def test_deterministic_across_jobs(tiny, tmp_path):
@@ -117,6 +125,49 @@ def test_cache_reuse_and_rebuild(tiny, tmp_path, capsys):
     assert "reusing" not in capsys.readouterr().out
     assert json.load(open(out / "cohort.json"))["steps"] == 2
     assert len(cohort.read_cohort(str(out))) < len(cohort.read_cohort(str(tiny)))
+
+
+def test_cache_key_is_the_pipeline_source(tiny, tmp_path, monkeypatch, capsys):
+    """An edit of any module the cohort is computed by (here: the stride model) invalidates
+    the cached table; so does a module added to the list of sources."""
+    srcs = cohort.pipeline_sources()
+    for m in ("sw.cohort", "golden.emg_pipeline", "golden.emg_trigger_model",
+              "golden.stride_indexes_model", "golden.eeg_pipeline", "golden.eeg_mrp_model",
+              "golden.fabric_pipeline", "synthetic.emg_gen", "synthetic.eeg_gen",
+              "spec.channels"):
+        assert m in srcs, m
+    assert not [m for m in srcs if m.split(".")[0] in ("hdl", "sim", "bench")]
+    assert "sw.train_dnn" not in srcs
+    meta = json.load(open(tiny / "cohort.json"))
+    assert meta["pipeline"] == cohort.pipeline_digest() and cohort.stale_reason(meta) is None
+
+    out = tmp_path / "c"
+    out.mkdir()
+    for name in ("cohort.csv", "cohort.json"):
+        (out / name).write_bytes((tiny / name).read_bytes())
+    os.utime(out / "cohort.csv", (1, 1))
+    capsys.readouterr()
+    assert cohort.main(["--out", str(out), "--jobs", "1", *TINY]) == 0
+    assert "reusing" in capsys.readouterr().out and os.stat(out / "cohort.csv").st_mtime == 1
+
+    real, edited = cohort._source_bytes, srcs["golden.stride_indexes_model"]
+    monkeypatch.setattr(cohort, "_source_bytes",
+                        lambda p: real(p) + (b"\n# edited\n" if p == edited else b""))
+    assert cohort.stale_reason(meta).startswith("built by an older pipeline (pipeline digest")
+    assert cohort.main(["--out", str(out), "--jobs", "1", *TINY]) == 0
+    said = capsys.readouterr().out
+    assert "reusing" not in said and "pipeline source changed: rebuilding" in said
+    assert os.stat(out / "cohort.csv").st_mtime != 1
+    rebuilt = json.load(open(out / "cohort.json"))
+    assert rebuilt["pipeline"] != meta["pipeline"] and cohort.stale_reason(rebuilt) is None
+    assert _bytes(out / "cohort.csv") == _bytes(tiny / "cohort.csv")   # same code, same table
+    monkeypatch.undo()
+    assert cohort.stale_reason(rebuilt) is not None and cohort.stale_reason(meta) is None
+
+    monkeypatch.setattr(cohort, "PIPELINE_ROOTS",
+                        (*cohort.PIPELINE_ROOTS, "golden.samples_parser_model"))
+    assert "golden.samples_parser_model" in cohort.pipeline_sources()
+    assert cohort.pipeline_digest() != meta["pipeline"] and cohort.stale_reason(meta)
 
 
 def test_bad_options(tmp_path, capsys):
@@ -268,23 +319,23 @@ def test_feature_select_cli_on_tiny_cohort(tiny, capsys):
 
 
 def test_train_dnn_rebuilds_a_cohort_of_an_older_pipeline(tmp_path, monkeypatch):
-    """A cached cohort made before a pipeline change (older FORMAT_VERSION) is rebuilt, same
-    size."""
-    import json
-
+    """A cached cohort made before a pipeline change (another pipeline digest or an older
+    FORMAT_VERSION) is rebuilt, same size; a current one is reused."""
     from sw import cohort as cohort_mod
     from sw import train_dnn
-    meta = {"source": "synthetic", "format": cohort_mod.FORMAT_VERSION - 1, "seed": 7, "walks": 1,
-            "steps": 4}
-    (tmp_path / "cohort.json").write_text(json.dumps(meta))
+    current = cohort_mod.synthetic_params(seed=7, walks=1, steps=4)
     (tmp_path / "cohort.csv").write_text("subject\n")
     calls, msgs = [], []
     monkeypatch.setattr(cohort_mod, "main", lambda argv: calls.append(argv) or 0)
-    train_dnn.ensure_cohort(str(tmp_path), msgs.append)
-    assert calls == [["--out", str(tmp_path), "--seed=7", "--walks=1", "--steps=4"]]
-    assert "older pipeline" in msgs[0]
+    for stale, why in ((dict(current, pipeline="0" * 64), "pipeline digest 000000000000"),
+                       (dict(current, format=cohort_mod.FORMAT_VERSION - 1), "format")):
+        calls.clear()
+        msgs.clear()
+        (tmp_path / "cohort.json").write_text(json.dumps(stale))
+        train_dnn.ensure_cohort(str(tmp_path), msgs.append)
+        assert calls == [["--out", str(tmp_path), "--seed=7", "--walks=1", "--steps=4"]]
+        assert "older pipeline" in msgs[0] and why in msgs[0]
     calls.clear()
-    meta["format"] = cohort_mod.FORMAT_VERSION
-    (tmp_path / "cohort.json").write_text(json.dumps(meta))
+    (tmp_path / "cohort.json").write_text(json.dumps(current))
     train_dnn.ensure_cohort(str(tmp_path), msgs.append)
     assert calls == []                      # current cohort: reused

@@ -1,5 +1,7 @@
 """The bit-exact trigger model against the float SciPy reference, and parameter checks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -56,11 +58,52 @@ def test_warmup_holds_trigger_low():
     assert not trigger_bitexact(w.emg, p)[:400].any()
 
 
-def test_full_scale_input_does_not_overflow():
+def _full_scale_then_silence():
+    """Full-scale square at Nyquist, then full-scale steps every 50 samples, then silence: the
+    registers peak mid-run and have decayed to almost nothing by the end."""
     n = 4000
-    x = np.where(np.arange(n) % 2, 32767, -32768).astype(np.int16)[:, None]
-    x = np.hstack([x, -x.astype(np.int32).clip(-32768, 32767)[:, :1].astype(np.int16)])
-    trigger_bitexact(x)  # raises AssertionError on register overflow
+    t = np.arange(n)
+    x = np.where(t % 2, 32767, -32768)
+    x[2000:3000] = np.where((t[2000:3000] // 50) % 2, 32767, -32768)
+    x[3000:] = 0
+    return np.column_stack([x, np.clip(-x, -32768, 32767)]).astype(np.int16)
+
+
+def test_full_scale_input_does_not_overflow():
+    """The peak of every register over the whole run fits its TriggerWidths width (the final
+    state alone says nothing: after the silence it is a few LSB)."""
+    p = TriggerParams()
+    w = TriggerWidths.of(p)
+    _, st = trigger_bitexact(_full_scale_then_silence(), p, return_state=True)
+    st["r"] = np.abs(st["y"])
+    st["on_lvl"] = np.maximum((st["floor"] * p.on_gain) >> 4, p.min_level)
+    signed_bits = {"h": w.h, "y": w.y}
+    unsigned_bits = {"r": w.r, "eacc": w.eacc, "env": w.env, "floor": w.env, "facc": w.facc,
+                     "on_lvl": w.env + 8}         # hdl/emg_trigger.py: on/off levels env + 8 bit
+    for k, bits in signed_bits.items():
+        lo, hi = int(st[k].min()), int(st[k].max())
+        assert -(1 << (bits - 1)) <= lo and hi < 1 << (bits - 1), (k, lo, hi, bits)
+    for k, bits in unsigned_bits.items():
+        assert 0 <= st[k].min() and st[k].max() < 1 << bits, (k, int(st[k].max()), bits)
+    for k in ("h", "y", "eacc", "facc"):          # the stimulus did drive them, early on
+        assert np.abs(st[k]).max() > 1000 * (np.abs(st[k][-1]).max() + 1), k
+
+
+def test_overflow_mid_run_is_caught_though_the_final_state_is_small(monkeypatch):
+    """The model's own check looks at the peak over the run, not at the last sample."""
+    import golden.emg_trigger_model as m
+    real = m.TriggerWidths.of
+    x = _full_scale_then_silence()
+    _, st = trigger_bitexact(x, return_state=True)
+    peak_y = int(np.abs(st["y"]).max())
+    narrow = peak_y.bit_length()              # signed: the peak needs one bit more than this
+    assert np.abs(st["y"][-1]).max() < 1 << (narrow - 2)
+
+    def narrow_y(params, sample_width=16):
+        return dataclasses.replace(real(params, sample_width), y=narrow)
+    monkeypatch.setattr(m.TriggerWidths, "of", staticmethod(narrow_y))
+    with pytest.raises(AssertionError, match="register y overflows signed"):
+        trigger_bitexact(x)
 
 
 @pytest.mark.parametrize("kwargs, match", [

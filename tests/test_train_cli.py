@@ -191,3 +191,88 @@ def test_tune_epochs_zero(small_cohort, tmp_path, capsys):
     _fails(capsys, ["--cohort", str(small_cohort), "--tune", "--tune-epochs", "0",
                     "--out", str(out)], "--tune-epochs")
     assert not out.exists()
+
+
+# ------------------- issue 14.6: C beyond its bound against Python -> outputs written, exit 1
+
+def _perturb_c_scores(monkeypatch, prefix, delta=0.01):
+    """Every host run of an emitted C model whose executable starts with ``prefix`` returns
+    its scores shifted by ``delta`` (what a wrong C would print)."""
+    from sw import c_build
+    real = c_build.run
+
+    def run(exe, X, arm=False, text=None):
+        lab, sc, out = real(exe, X, arm=arm, text=text)
+        return lab, (sc + delta if os.path.basename(exe).startswith(prefix) else sc), out
+    monkeypatch.setattr(c_build, "run", run)
+
+
+def _error_lines(capsys, prog):
+    return [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(f"{prog}:")]
+
+
+def test_train_dnn_c_beyond_its_bound_exits_1_after_writing(small_cohort, tmp_path, monkeypatch,
+                                                            capsys):
+    from sw import wo_train
+    _perturb_c_scores(monkeypatch, "wo_dnn4_f32")                       # a wrong float C
+    monkeypatch.setitem(wo_train.C_BOUNDS, "int8_min_label_agreement", 1.01)  # unreachable
+    out = tmp_path / "dnn4"
+    assert train_dnn.main(["--cohort", str(small_cohort), "--out", str(out), "--epochs", "2",
+                           "--seed", "2"]) == 1
+    err = _error_lines(capsys, "sw.train_dnn")
+    assert len(err) == 1, err
+    assert err[0] == ("sw.train_dnn: error: C differs from the Python model beyond its bound: "
+                      "dnn4 wo_dnn4_f32: max |dp| vs Keras 1.00e-02 > bound 1e-05 "
+                      "(and 1 more, see report.md)")
+    m = json.loads((out / "metrics.json").read_text())           # the outputs are there
+    assert m["c"]["wo_dnn4_f32"]["max_abs_dscore"] == pytest.approx(0.01, abs=1e-4)
+    assert m["c_bounds"]["float_dnn_max_abs_dp"] == 1e-5
+    assert len(m["c_violations"]) == 2 and "< bound 101.00 %" in m["c_violations"][1]
+    report = (out / "report.md").read_text()
+    assert "OUTSIDE THE BOUND" in report and "max |dp| vs Keras 1.00e-02 > bound 1e-05" in report
+    assert (out / "c" / "wo_dnn4_f32.c").is_file() and (out / "dnn4.keras").is_file()
+
+
+def test_train_all_c_beyond_its_bound_exits_1_after_writing(small_cohort, tmp_path, monkeypatch,
+                                                            capsys):
+    _perturb_c_scores(monkeypatch, "wo_tree")
+    out = tmp_path / "cls"
+    assert train_all.main(["--cohort", str(small_cohort), "--out", str(out),
+                           "--models", "knn,tree"]) == 1
+    err = _error_lines(capsys, "sw.train_all")
+    assert err == ["sw.train_all: error: C differs from the Python model beyond its bound: "
+                   "tree wo_tree: max relative |d score| vs Python 1.00e-02 > bound 1e-06"]
+    m = json.loads((out / "metrics.json").read_text())
+    assert [r["c_violations"] for r in m["models"]] == [[], [err[0].split("bound: ", 1)[1]]]
+    assert list(pd.read_csv(out / "table4.csv")["model"]) == ["knn", "tree"]
+    assert "OUTSIDE THE BOUND" in (out / "report.md").read_text()
+
+
+def test_c_bound_violations_by_hand():
+    from sw.wo_train import C_BOUNDS, c_bound_violations, violation_line
+    ok = {"model": "dnn2", "c": {
+        "wo_dnn2_f32": dict(rows=100, label_agreement=1.0, label_mismatches=1,
+                            label_mismatches_decided=0, max_abs_dscore=9e-6, arm_identical=True),
+        "wo_dnn2_i8": dict(rows=100, label_agreement=0.995, label_mismatches=0,
+                           max_abs_dscore=None, arm_identical=None, int8_model_identical=True)}}
+    assert c_bound_violations(ok) == []           # at the bounds, a flip at p = 0.5 allowed
+    bad = {"model": "dnn2", "c": {
+        "wo_dnn2_f32": dict(ok["c"]["wo_dnn2_f32"], label_mismatches_decided=2,
+                            arm_identical=False),
+        "wo_dnn2_i8": dict(ok["c"]["wo_dnn2_i8"], label_agreement=0.99,
+                           int8_model_identical=False)}}
+    assert c_bound_violations(bad) == [
+        "dnn2 wo_dnn2_f32: 2 of 100 labels differ from Keras away from p = 0.5 (bound: 0)",
+        "dnn2 wo_dnn2_f32: qemu-arm output differs from the host build (bound: identical)",
+        "dnn2 wo_dnn2_i8: labels differ from the int8 golden model (bound: identical)",
+        "dnn2 wo_dnn2_i8: labels agree with Keras on 99.00 % of 100 rows < bound 99.50 %"]
+    svm = {"model": "svm", "c": {"wo_svm": dict(rows=10, label_agreement=0.9, label_mismatches=1,
+                                                max_abs_dscore=3e-6, max_rel_dscore=2e-6,
+                                                arm_identical=True)}}
+    assert c_bound_violations(svm) == [
+        "svm wo_svm: max relative |d score| vs Python 2.00e-06 > bound 1e-06",
+        "svm wo_svm: 1 of 10 labels differ from Python (bound: 0)"]
+    assert violation_line(c_bound_violations(svm)) == (
+        "C differs from the Python model beyond its bound: svm wo_svm: max relative |d score| "
+        "vs Python 2.00e-06 > bound 1e-06 (and 1 more, see report.md)")
+    assert C_BOUNDS["float_dnn_max_abs_dp"] == 1e-5 and C_BOUNDS["shallow_max_rel_dscore"] == 1e-6

@@ -41,7 +41,10 @@ def test_every_walk_is_scored_and_plots_written(uci):
 def test_physionet_golden_within_documented_bound_of_float():
     r = validate.physionet_validation(sim="none", progress=lambda m: None)
     g = r["golden_minus_float"]
-    assert g["n"] > 3000 and g["max_abs_db"] < 0.25
+    # just above the measured max |golden - float|: 0.01517 dB over the 3738 band values of
+    # S001R03 + S001R07 (this call, 2026-12-01, numpy 2.4.6, scipy 1.17.1; the documented design
+    # bound FLOAT_BOUND_DB is 0.25 dB)
+    assert g["n"] > 3000 and g["max_abs_db"] < 0.016
     assert {f["file"] for f in r["files"]} == {"S001R03.edf", "S001R07.edf"}
     assert all(f["move_events"] == 15 and f["rest_events"] >= 14 for f in r["files"])
     c = {(x["offset_s"], x["site"], x["band"]): x for x in r["contrast"]}
@@ -202,3 +205,157 @@ def test_eeg_gateware_differing_exits_1_and_identical_emg_says_so(tmp_path, monk
     assert "records against the golden model's" in md and "1 DIFFERENT" in md
     assert "golden and gateware DIFFER on the real EEG" in md
     assert "bit for bit" not in md
+
+
+# ------------------------- issue 14.7: the stride rule held out one subject at a time; git
+
+def test_subject_is_parsed_from_the_file_name():
+    assert validate.subject_key("1Nmar.txt") == "1N" and validate.walk_label("1Nmar.txt") == (
+        1, "healthy")
+    assert validate.subject_key(UCI / "3Amar.txt") == "3A"
+    assert validate.walk_label("3Amar.txt") == (3, "knee abnormality")
+    assert validate.subject_key("12Nwalk2.txt") == "12N"        # same subject, another walk
+    assert validate.subject_key("1Nmar.txt") != validate.subject_key("1Amar.txt")
+    assert validate.subject_key("walk-a.txt") == "walk-a.txt"   # its own subject
+
+
+def _walk(file, subject, kinds_by_rule):
+    """A walk of the LOSO table: per rule, a score_strides-like dict from (matched, total)."""
+    scores = {}
+    for rule, (m, n) in kinds_by_rule.items():
+        scores[rule] = dict(kind=np.array(["matched"] * m + ["split"] * (n - m)),
+                            err_ms=np.array([10.0] * m + [np.nan] * (n - m)))
+    return dict(file=file, subject=subject, scores=scores)
+
+
+def test_loso_never_chooses_with_the_held_out_subject():
+    """Each fold's rule is a function of the other subjects' walks only: rewriting the held-out
+    subject's own scores (to favour the other rule as much as possible) leaves it unchanged."""
+    from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+    from spec.channels import SAMPLE_MS
+    d, o = (MIN_STRIDE, REF_MIN_GAP), (MIN_STRIDE + 100, REF_MIN_GAP + 100)
+    walks = [_walk("1Nmar.txt", "1N", {d: (10, 10), o: (0, 10)}),
+             _walk("1Nwalk2.txt", "1N", {d: (10, 10), o: (0, 10)}),
+             _walk("2Nmar.txt", "2N", {d: (5, 10), o: (6, 10)}),
+             _walk("3Amar.txt", "3A", {d: (5, 10), o: (6, 10)})]
+    lo = validate.stride_rule_loso(walks, [d, o])
+    folds = {f["subject"]: f for f in lo["folds"]}
+    assert list(folds) == ["1N", "2N", "3A"]
+    assert folds["1N"]["files"] == ["1Nmar.txt", "1Nwalk2.txt"]
+    assert folds["1N"]["tuned_on"] == ["2Nmar.txt", "3Amar.txt"]
+    assert folds["2N"]["tuned_on"] == ["1Nmar.txt", "1Nwalk2.txt", "3Amar.txt"]
+    # 1N left out: the others prefer o; on 1N itself o matches nothing
+    assert (folds["1N"]["min_stride_ms"], folds["1N"]["ref_min_gap_ms"]) == (
+        o[0] * SAMPLE_MS, o[1] * SAMPLE_MS)
+    assert folds["1N"]["matched"] == 0 and folds["1N"]["default_rule"]["matched"] == 20
+    assert folds["2N"]["is_default"] and folds["3A"]["is_default"]
+    assert lo["pooled"]["strides"] == 40 and lo["pooled"]["matched"] == 0 + 5 + 5
+    assert lo["in_sample"]["matched"] == 30 and lo["in_sample_best"]["matched"] == 30
+    for subj, fold in folds.items():
+        flipped = [w if w["subject"] != subj else
+                   _walk(w["file"], subj, {d: (0, 10), o: (10, 10)} if fold["is_default"]
+                         else {d: (10, 10), o: (0, 10)}) for w in walks]
+        again = {f["subject"]: f for f in validate.stride_rule_loso(flipped, [d, o])["folds"]}
+        assert again[subj]["is_default"] == fold["is_default"], subj
+        assert again[subj]["min_stride_ms"] == fold["min_stride_ms"], subj
+    assert validate.stride_rule_loso(walks[:2], [d, o]) is None        # one subject only
+
+
+def test_loso_on_real_walks_groups_walks_by_subject(tmp_path):
+    from golden.emg_trigger_model import TriggerParams, trigger_bitexact
+    from golden.stride_indexes_model import stride_indexes_bitexact
+    data = _folder(tmp_path / "d", walks=[("1Nmar.txt", "1Nmar.txt"), ("1Nwalk2.txt", "2Nmar.txt"),
+                                          ("3Nmar.txt", "3Nmar.txt")])
+    r = validate.uci_validation(data, sim="none", progress=lambda m: None)
+    lo = r["loso"]
+    assert [(f["subject"], f["files"], f["tuned_on"]) for f in lo["folds"]] == [
+        ("1N", ["1Nmar.txt", "1Nwalk2.txt"], ["3Nmar.txt"]),
+        ("3N", ["3Nmar.txt"], ["1Nmar.txt", "1Nwalk2.txt"])]
+    assert len(lo["grid"]["min_stride_ms"]) == len(lo["grid"]["ref_min_gap_ms"]) == 5
+    assert lo["default"] == dict(min_stride_ms=700, ref_min_gap_ms=300)
+    assert lo["pooled"]["strides"] == sum(f["strides"] for f in lo["folds"])
+    assert lo["pooled"]["matched"] == sum(f["matched"] for f in lo["folds"])
+    md = validate.uci_markdown(r)
+    assert ("held out in turn (the subject is the number and group of the file name: "
+            "`1Nmar.txt` is subject `1N`, and the N and A groups are different people; 3 walks, "
+            "1-2 per subject)") in md
+    assert f"{lo['pooled']['matched']} of {lo['pooled']['strides']}" in md
+    # the grid's shortcut gives the onsets of the stride records, rule by rule
+    samples, present, _, _ = validate.load_uci(UCI / "1Nmar.txt")
+    trig = trigger_bitexact(samples, TriggerParams(), present=present)
+    for rule in validate.loso_grid() + [(0, 0)]:
+        recs = stride_indexes_bitexact(trig, present, 2, min_stride=rule[0],
+                                       ref_min_gap=rule[1])
+        assert np.array_equal(validate._marker_onsets(trig, present, *rule),
+                              validate._onsets(recs)), rule
+
+
+def test_loso_on_all_walks_is_reported_beside_the_in_sample_figure(uci):
+    lo = uci["loso"]
+    files = sorted(f["file"] for f in uci["files"])
+    assert len(lo["folds"]) == 16 and len(lo["grid"]["min_stride_ms"]) * len(
+        lo["grid"]["ref_min_gap_ms"]) == 25
+    for f in lo["folds"]:
+        assert f["subject"] == f["files"][0][:2] and len(f["files"]) == 1
+        assert sorted(f["tuned_on"] + f["files"]) == files and f["files"][0] not in f["tuned_on"]
+    assert lo["in_sample"] == uci["summary"][validate.VARIANTS[0][0]]
+    assert "in-sample" in validate.VARIANTS[0][0]
+    assert lo["pooled"]["strides"] == sum(f["strides"] for f in lo["folds"])
+    assert 0 < lo["pooled"]["matched_pct"] <= 100 and lo["pooled"]["abs_err_median_ms"] > 0
+    md = validate.uci_markdown(uci) + validate.findings_markdown(uci, None)
+    p = lo["pooled"]
+    assert (f"**Leave-one-subject-out, pooled over the held-out walks:** {p['matched']} of "
+            f"{p['strides']} ({p['matched_pct']:.0f} %)") in md
+    assert "so the figures above are **in-sample**" in md
+    assert f"it gives {p['matched_pct']:.0f} % (median |error| " in md
+
+
+def test_git_state_of_a_checkout_and_of_a_plain_folder(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    g = validate.git_state(tmp_path)                      # not a checkout: said, not raised
+    assert g["commit"] is None and g["dirty"] is None and g["note"].startswith("not a git "
+                                                                               "checkout")
+    assert validate.git_phrase(g) == g["note"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "a.txt").write_text("a\n")
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "a"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert validate.git_state(repo) == dict(commit=head, dirty=False, changed=0, note=None)
+    assert validate.git_phrase(validate.git_state(repo)) == f"commit {head[:12]} (tree clean)"
+    (repo / "a.txt").write_text("b\n")
+    (repo / "new.txt").write_text("untracked\n")
+    g = validate.git_state(repo)
+    assert g["commit"] == head and g["dirty"] is True and g["changed"] == 2
+    assert validate.git_phrase(g) == f"commit {head[:12]} (tree dirty: 2 changed or untracked " \
+                                     "files)"
+    (repo / "sub").mkdir()                                # a folder inside someone's checkout
+    assert validate.git_state(repo / "sub")["commit"] is None
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))   # no git at all
+    assert validate.git_state(repo)["note"] == "git is not installed"
+
+
+def test_validation_json_records_the_checkout(tmp_path, monkeypatch):
+    data = _folder(tmp_path / "d", walks=[("1Nmar.txt", "1Nmar.txt")])
+    out = tmp_path / "out"
+    assert validate.main(["--data", str(data), "--out", str(out), "--sim", "none"]) == 0
+    meta = json.loads((out / "validation.json").read_text())["meta"]
+    assert meta["git"] == validate.git_state()
+    head = (out / "VALIDATION.md").read_text().splitlines()[2]
+    assert validate.git_phrase(meta["git"]) in head
+    md = (out / "VALIDATION.md").read_text()
+    assert "Not done: it needs walks of at least two subjects (here 1 subject)." in md
+    monkeypatch.setattr(validate, "ROOT", tmp_path)       # not a checkout: said, no crash
+    monkeypatch.setattr(validate.git_state, "__defaults__", (tmp_path,))
+    assert validate.main(["--data", str(data), "--out", str(out), "--sim", "none",
+                          "--force"]) == 0
+    meta = json.loads((out / "validation.json").read_text())["meta"]
+    assert meta["git"]["commit"] is None and meta["git"]["note"].startswith("not a git checkout")
+    assert "not a git checkout" in (out / "VALIDATION.md").read_text().splitlines()[2]

@@ -7,12 +7,21 @@
  *   WO_FAKE_LOG      file that receives one line per CONTROL write ("CONTROL 0x........")
  * STATUS reports the sample FIFO full on every third read, so the writer must poll it;
  * a SAMPLE write while full is recorded as "LOST" in the log (the gateware ignores it).
+ * STATUS.OVERFLOW and STATUS.STRIDE_OVERRUN are always set and the counter registers read
+ * fixed values (FAKE_* below; tests/test_arm_program.py expects them in the "# fabric" line).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "wo_regs.h"
+
+/* what the counter registers read */
+#define FAKE_DROPPED          0xFFFFFFFFu                 /* saturated */
+#define FAKE_SAMPLES_IN       123456u
+#define FAKE_INGRESS          ((3u << WO_INGRESS_LOST_SHIFT) | (2u << WO_INGRESS_REJECTED_SHIFT))
+#define FAKE_RX_ERRORS        ((5u << WO_RX_ERRORS_OVERRUN_SHIFT) | (4u << WO_RX_ERRORS_FRAMING_SHIFT))
+#define FAKE_STRIDE_OVERRUNS  (6u << WO_STRIDE_OVERRUNS_COUNT_SHIFT)
 
 static FILE *result_in, *samples_out, *log_out;
 static uint32_t control = WO_CONTROL_RESET;
@@ -43,10 +52,15 @@ uint32_t wo_reg_read(unsigned offset)
     case WO_REG_CONTROL: return control;
     case WO_REG_STATUS:
         full = (++status_reads % 3) == 0;
-        return full ? WO_STATUS_SAMPLE_FULL : 0;
+        return (full ? WO_STATUS_SAMPLE_FULL : 0) | WO_STATUS_OVERFLOW | WO_STATUS_STRIDE_OVERRUN;
     case WO_REG_RESULT:
         c = fgetc(result_in);
         return c == EOF ? 0 : (WO_RESULT_VALID | (uint32_t)c);
+    case WO_REG_DROPPED: return FAKE_DROPPED;
+    case WO_REG_SAMPLES_IN: return FAKE_SAMPLES_IN;
+    case WO_REG_INGRESS: return FAKE_INGRESS;
+    case WO_REG_RX_ERRORS: return FAKE_RX_ERRORS;
+    case WO_REG_STRIDE_OVERRUNS: return FAKE_STRIDE_OVERRUNS;
     default: return 0;
     }
 }

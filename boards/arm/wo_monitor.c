@@ -39,6 +39,15 @@
  *
  *   # frames=<n> crc_errors=<n> length_errors=<n> unknown_types=<n> invalid_frames=<n> garbage_bytes=<n> seq_gaps=<n> lost_frames=<n>
  *
+ * preceded in --devmem mode by the fabric's own flags and counters (since its reset; read from
+ * the registers of wo_regs.h, each named after its register, or register and field):
+ *
+ *   # fabric status_overflow=<0|1> status_stride_overrun=<0|1> dropped=<n> samples_in=<n> ingress_rejected=<n> ingress_lost=<n> rx_errors_framing=<n> rx_errors_overrun=<n> stride_overruns=<n>
+ *
+ * (dropped: result frames the result FIFO had no room for; stride_overruns: stride records
+ * the stride core dropped because the results path stalled for a whole stride -- their STRIDE
+ * frames were never made, so no seq gap shows them).
+ *
  * The decoder mirrors spec.frames.Decoder(check=True): hunt for A5 5A, check the CRC, on a bad
  * CRC drop one byte and hunt again; an invalid frame still advances its type's sequence.
  * C99 + POSIX; the host and the Cortex-A9 builds print identical text.
@@ -305,6 +314,25 @@ static int pop_result(void)
     return 1;
 }
 
+#define WO_FIELD(v, F) (((v) & F##_MASK) >> F##_SHIFT)
+
+/* "# fabric ..." : the fabric's flags and counters, read once */
+static void print_fabric_counters(void)
+{
+    uint32_t status = wo_reg_read(WO_REG_STATUS), ingress = wo_reg_read(WO_REG_INGRESS);
+    uint32_t rx = wo_reg_read(WO_REG_RX_ERRORS), stride = wo_reg_read(WO_REG_STRIDE_OVERRUNS);
+    printf("# fabric status_overflow=%u status_stride_overrun=%u dropped=%lu samples_in=%lu "
+           "ingress_rejected=%lu ingress_lost=%lu rx_errors_framing=%lu rx_errors_overrun=%lu "
+           "stride_overruns=%lu\n",
+           (status & WO_STATUS_OVERFLOW) ? 1u : 0u, (status & WO_STATUS_STRIDE_OVERRUN) ? 1u : 0u,
+           (unsigned long)wo_reg_read(WO_REG_DROPPED), (unsigned long)wo_reg_read(WO_REG_SAMPLES_IN),
+           (unsigned long)WO_FIELD(ingress, WO_INGRESS_REJECTED),
+           (unsigned long)WO_FIELD(ingress, WO_INGRESS_LOST),
+           (unsigned long)WO_FIELD(rx, WO_RX_ERRORS_FRAMING),
+           (unsigned long)WO_FIELD(rx, WO_RX_ERRORS_OVERRUN),
+           (unsigned long)WO_FIELD(stride, WO_STRIDE_OVERRUNS_COUNT));
+}
+
 static int run_devmem(const char *replay, long idle_exit_ms)
 {
     uint32_t id, control = 0;
@@ -349,6 +377,7 @@ static int run_devmem(const char *replay, long idle_exit_ms)
         wo_reg_write(WO_REG_CONTROL, control & ~WO_CONTROL_CLEAR_OVERFLOW);
         fclose(f);
     }
+    print_fabric_counters();
     wo_bridge_close();
     return 0;
 }

@@ -19,6 +19,7 @@
 #define WO_REG_SAMPLES_IN                  0x18u  /* RO SAMPLES frames accepted by the ingress parser */
 #define WO_REG_INGRESS                     0x1Cu  /* RO SAMPLES frames refused by the ingress parser */
 #define WO_REG_RX_ERRORS                   0x20u  /* RO sensor UART errors */
+#define WO_REG_STRIDE_OVERRUNS             0x24u  /* RO stride records dropped by the stride core: a leg finished a stride while its previous record still waited (results path stalled for a whole stride) */
 
 #define WO_ID_VALUE                        0x574F5452u  /* "WOTR" */
 
@@ -26,6 +27,7 @@
 #define WO_STATUS_RESULT_NOT_EMPTY         (1u << 0)  /* bit 0: result FIFO not empty */
 #define WO_STATUS_OVERFLOW                 (1u << 1)  /* bit 1: result overflow, sticky: frames were dropped whole (cleared by CONTROL.CLEAR_OVERFLOW) */
 #define WO_STATUS_SAMPLE_FULL              (1u << 2)  /* bit 2: sample FIFO full: do not write SAMPLE */
+#define WO_STATUS_STRIDE_OVERRUN           (1u << 3)  /* bit 3: stride overrun, sticky until reset: the stride core dropped stride records (counted in STRIDE_OVERRUNS) */
 #define WO_STATUS_LEVEL_SHIFT              16  /* bits 31:16: result FIFO level in bytes */
 #define WO_STATUS_LEVEL_MASK               0xFFFF0000u
 
@@ -68,5 +70,9 @@
 #define WO_RX_ERRORS_FRAMING_MASK          0x0000FFFFu
 #define WO_RX_ERRORS_OVERRUN_SHIFT         16  /* bits 31:16: bytes lost to overrun; saturates */
 #define WO_RX_ERRORS_OVERRUN_MASK          0xFFFF0000u
+
+/* STRIDE_OVERRUNS */
+#define WO_STRIDE_OVERRUNS_COUNT_SHIFT     0  /* bits 15:0: saturates at 0xFFFF, never wraps */
+#define WO_STRIDE_OVERRUNS_COUNT_MASK      0x0000FFFFu
 
 #endif

@@ -42,7 +42,8 @@ def test_gateware_decode_follows_spec_registers():
     from amaranth.sim import Simulator
     dut = HPSRegs(result_depth=2 * MAX_FRAME, sample_depth=4)
     counters = dict(samples_in=0x12345678, bad_frames=0x1111, lost_frames=0x2222,
-                    framing_errors=0x3333, overruns=0x4444)
+                    framing_errors=0x3333, overruns=0x4444, stride_overrun=1,
+                    stride_overruns=0x5555)
     got = {}
 
     async def read(ctx, reg):
@@ -56,7 +57,8 @@ def test_gateware_decode_follows_spec_registers():
         for k, v in counters.items():
             ctx.set(getattr(dut, k), v)
         await ctx.tick()
-        for reg in ("ID", "CONTROL", "STATUS", "RESULT", "SAMPLES_IN", "INGRESS", "RX_ERRORS"):
+        for reg in ("ID", "CONTROL", "STATUS", "RESULT", "SAMPLES_IN", "INGRESS", "RX_ERRORS",
+                    "STRIDE_OVERRUNS"):
             got[reg] = await read(ctx, reg)
         ctx.set(dut.frames.valid, 1)
         ctx.set(dut.frames.payload, {"data": 0xAB, "last": 1})    # one byte, last of its frame
@@ -79,11 +81,12 @@ def test_gateware_decode_follows_spec_registers():
     sim.add_testbench(bench)
     sim.run()
     assert got["ID"] == registers.ID_VALUE and got["CONTROL"] == CONTROL_RESET
-    assert got["STATUS"] == 0 and got["RESULT"] == 0
+    assert got["STATUS"] == _put("STATUS", STRIDE_OVERRUN=1) and got["RESULT"] == 0
     assert got["SAMPLES_IN"] == counters["samples_in"]
     assert got["INGRESS"] == _put("INGRESS", REJECTED=0x1111, LOST=0x2222)
     assert got["RX_ERRORS"] == _put("RX_ERRORS", FRAMING=0x3333, OVERRUN=0x4444)
-    assert got["STATUS_1"] == _put("STATUS", RESULT_NOT_EMPTY=1, LEVEL=1)
+    assert got["STRIDE_OVERRUNS"] == _put("STRIDE_OVERRUNS", COUNT=0x5555)
+    assert got["STATUS_1"] == _put("STATUS", RESULT_NOT_EMPTY=1, LEVEL=1, STRIDE_OVERRUN=1)
     assert got["RESULT_1"] == _put("RESULT", BYTE=0xAB, VALID=1, LAST=1)
     assert got["CONTROL_1"] == 0xA503_5A01
     assert got["ports"] == [_get("CONTROL", f, 0xA503_5A01)
@@ -107,7 +110,8 @@ def test_bus_fifo_drop_whole_frames_and_replay_bytes():
     control = 0x5A02A5_01 & 0xFFFFFFFF
     out = run_cocotb(HPSRegs(result_depth=depth, sample_depth=16), "hps_regs",
                      "sim.cocotb_hps_regs",
-                     dict(frames=data, last=last, samples=samples, control=control))
+                     dict(frames=data, last=last, samples=samples, control=control,
+                          stride=np.array([1, 0xFFFF])))
     assert int(out["id"]) == ID_VALUE and int(out["control_reset"]) == CONTROL_RESET
     assert int(out["control_back"]) == control & ~2
     assert list(out["fields"]) == [_get("CONTROL", f, control)
@@ -126,6 +130,7 @@ def test_bus_fifo_drop_whole_frames_and_replay_bytes():
     assert n_dropped > 0 and int(out["dropped"]) == n_dropped
     st = int(out["status_full"])
     assert st & 1 and st >> 1 & 1 and st >> 16 == len(got)
+    assert _get("STATUS", "STRIDE_OVERRUN", st) == 1 and int(out["stride_overruns"]) == 0xFFFF
     assert int(out["status_after"]) & 1 == 0 and int(out["status_after"]) >> 1 & 1
     assert int(out["status_cleared"]) >> 1 & 1 == 0
     assert list(out["samples_out"]) == list(samples)

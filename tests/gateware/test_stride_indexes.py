@@ -156,7 +156,9 @@ def test_bitexact_matches_float_model():
 def test_rule_parameters_are_validated():
     with pytest.raises(ValueError, match="does not fit"):
         StrideIndexes(8, min_stride=300)
-    with pytest.raises(TypeError, match="ref_min_gap"):
+    with pytest.raises(ValueError, match=r"ref_min_gap must be in 0\.\.4095 \(samples\), not -1"):
         StrideIndexes(ref_min_gap=-1)
+    with pytest.raises(TypeError, match=r"ref_min_gap must be an integer in 0\.\.4095"):
+        StrideIndexes(ref_min_gap=150.0)
     with pytest.raises(ValueError, match="min_stride"):
         stride_onsets(np.zeros(10), min_stride=1.5)

@@ -1,7 +1,9 @@
-"""End to end: synthetic EMG/EEG samples -> sensor UART -> the whole fabric design ->
+"""End to end: synthetic EMG/EEG samples -> sensor UART (a stretch; the bulk through the
+HPS replay path, which takes far fewer simulated cycles) -> the whole fabric design ->
 results UART bytes -> ``sw.uart`` decoding and logging -> the host build of the ARM
 program -> wearing-off states; identical to the golden pipeline + the Python
-classifier on the same samples.
+classifier on the same samples. And the ARM's replay path alone: SAMPLE writes in,
+RESULT pops out.
 """
 
 import csv
@@ -22,7 +24,12 @@ from synthetic.eeg_gen import generate_eeg
 from synthetic.emg_gen import generate_walk
 from tests.dnn_fixture import MODEL, write_test_dnn
 
-pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
+#: Verilator when installed (``make setup`` installs it): the same Verilog, and both benches keep
+#: the design busy for a few hundred thousand cycles (EEG computations), which Icarus
+#: simulates ~6x slower; Icarus otherwise
+SIM = "verilator" if simulator_missing("verilator") is None else "icarus"
+pytestmark = pytest.mark.skipif(simulator_missing(SIM) is not None,
+                                reason=simulator_missing(SIM) or "")
 
 
 def samples_stream(emg, eeg8, ext):
@@ -48,12 +55,25 @@ def test_samples_to_states_end_to_end(tmp_path):
     want = [encode_record("STRIDE", k % 256, r) for k, r in enumerate(strides)]
     want_mrp = [encode_record("MRP", k % 256, r) for k, r in enumerate(mrp)]
 
+    # the bulk of the samples goes in through the HPS replay path (bursts to SAMPLE: a few
+    # cycles a byte); a stretch in the middle through the sensor UART (40 cycles a byte). The
+    # stretch holds an LG onset (an EEG computation: the ingress FIFO takes the bytes that
+    # arrive meanwhile) and the end of a stride; the source is switched at frame boundaries.
+    uart = (1700, 1760)
+    assert trigger[uart[0]:uart[1] - 20].any()          # an onset 20 frames before it ends
+    assert any(uart[0] <= s["start"] + s["stride_time"] < uart[1] for s in strides)
+    stream = samples_stream(emg, eeg8, ext)
+    frame = len(stream) // n
+    segments = np.array([(uart[0] * frame, 1), (uart[1] * frame, 0), (n * frame, 1)])
     divisor = 4
-    out = run_cocotb(SystemTop(rx_divisor=divisor, tx_divisor=divisor, cycles_per_sample=20,
-                               ingress_fifo=512, result_fifo=1024, heartbeat_bit=8),
-                     "system_top", "sim.cocotb_system_top",
-                     dict(stream=np.frombuffer(samples_stream(emg, eeg8, ext), np.uint8),
-                          divisor=divisor, settle=60000))
+    top = SystemTop(rx_divisor=divisor, tx_divisor=divisor, cycles_per_sample=20,
+                    ingress_fifo=512, result_fifo=1024, heartbeat_bit=8)
+    out = run_cocotb(top, "system_top", "sim.cocotb_system_top",
+                     dict(stream=np.frombuffer(stream, np.uint8), segments=segments,
+                          divisor=divisor, settle=60000, sample_fifo=top.regs.sample_depth),
+                     sim=SIM)
+    # every frame parsed, none rejected or lost, no UART framing error or overrun
+    assert [int(v) for v in out["regs"]] == [n, 0, 0]
     tx = bytes(out["uart"])
 
     # 1. the UART bytes are exactly the golden records' frames (per type, in order)
@@ -100,9 +120,10 @@ def test_samples_to_states_end_to_end(tmp_path):
 
 def test_hps_replay_path_end_to_end():
     """Samples written by the ARM over the LW bridge -> fabric -> result FIFO read over the bridge:
-    the frames popped from RESULT equal the golden pipeline's, whole and in order."""
-    n = 420
-    walk = generate_walk(7, "post", n_strides=1)
+    the frames popped from RESULT equal the golden pipeline's, whole and in order, over a walk
+    long enough for the EMG warm-up and strides of both legs."""
+    n = 2400
+    walk = generate_walk(7, "post", n_strides=4)
     emg = walk.emg[:n]
     eeg8 = (np.random.default_rng(7).normal(size=(n, 8)) * 400).astype(np.int16)
     ext = np.zeros(n, np.uint8)
@@ -110,14 +131,22 @@ def test_hps_replay_path_end_to_end():
     control = 0x7F00FF01                       # replay, all muscles, LG, 7 EEG sites
     enable = np.array([(0x7F >> k) & 1 for k in range(8)], bool)
     _, strides, trigger, mrp = run_golden_fabric(emg, eeg8, ext, eeg_enable=enable)
+    assert len(strides) >= 4 and {s["leg"] for s in strides} == {0, 1}
     assert len(mrp) == 7 * trigger.sum() >= 21
     want = [encode_record("STRIDE", k % 256, r) for k, r in enumerate(strides)] + \
         [encode_record("MRP", k % 256, r) for k, r in enumerate(mrp)]
     stream = samples_stream(emg, eeg8, ext)
-    out = run_cocotb(SystemTop(rx_divisor=4, tx_divisor=4, cycles_per_sample=20, ingress_fifo=512,
-                               result_fifo=1024, heartbeat_bit=8),
-                     "system_top", "sim.cocotb_system_replay",
-                     dict(stream=np.frombuffer(stream, np.uint8), control=control), tag="replay")
+    # the first 160 frames byte by byte as wo_monitor writes them (STATUS polled before each
+    # byte), across the EEG computation of the trigger at 150: the sample FIFO fills up and
+    # the writer waits; the rest in bursts sized from SAMPLES_IN (sim/cocotb_system_replay.py)
+    arm_bytes = 160 * len(stream) // n
+    top = SystemTop(rx_divisor=4, tx_divisor=4, cycles_per_sample=20, ingress_fifo=512,
+                    result_fifo=1024, heartbeat_bit=8)
+    out = run_cocotb(top, "system_top", "sim.cocotb_system_replay",
+                     dict(stream=np.frombuffer(stream, np.uint8), control=control,
+                          arm_bytes=arm_bytes, sample_fifo=top.regs.sample_depth),
+                     sim=SIM, tag="replay")
+    assert int(out["full_polls"]) > 0
     words = [int(v) for v in out["result"]]
     got = bytes(v & 0xFF for v in words)
     dec = Decoder()
@@ -125,6 +154,8 @@ def test_hps_replay_path_end_to_end():
     assert dec.crc_errors == 0 and dec.garbage_bytes == 0 and not dec.buf
     assert sum(v >> 9 & 1 for v in words) == len(frames)           # LAST marks each frame's end
     assert sorted(f.payload for f in frames) == sorted(w[5:-2] for w in want)
-    assert [f.payload for f in frames if f.kind == "MRP"] == [w[5:-2] for w in want if w[2] == 0x02]
+    for code, kind in ((0x01, "STRIDE"), (0x02, "MRP")):
+        assert [f.payload for f in frames if f.kind == kind] == \
+            [w[5:-2] for w in want if w[2] == code]
     samples_in, ingress, rx_errors, dropped = (int(v) for v in out["regs"])
     assert (samples_in, ingress, rx_errors, dropped) == (n, 0, 0, 0)

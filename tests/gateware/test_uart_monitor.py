@@ -17,14 +17,15 @@ import tty
 import numpy as np
 import pytest
 
-from golden.stride_indexes_model import record_to_row
+from golden.eeg_pipeline import MRP_CSV_COLUMNS, mrp_record_to_row
+from golden.stride_indexes_model import CSV_COLUMNS, record_to_row
 from hdl.eeg_mrp import mrp_record_layout
 from hdl.results_uart import ResultsUART
 from hdl.stride_indexes import stride_record_layout
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import encode_words
 from spec.constants import ROOT
-from spec.frames import Decoder
+from spec.frames import FRAME_TYPES, Decoder
 from sw.wo_state import DNNState, save_dnn, state_line
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
@@ -114,7 +115,9 @@ def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_p
     bad[a + 6] ^= 0x10
     cut = frames_pos[10][1]
     stream = bytes(bad[:cut]) + b"\x00\xa5\x5a\x01\xff\x13garbage" + bytes(bad[cut:])
-    damaged_kind = data[a + 2]
+    # the damaged frame is dropped: which record (its type, and its index among that type's)
+    kinds = [data[x + 2] for x, _ in frames_pos]
+    damaged_kind, lost = kinds[3], kinds[:3].count(kinds[3])
     master, slave = os.openpty()
     tty.setraw(slave)
     name = os.ttyname(slave)
@@ -133,20 +136,23 @@ def test_monitor_decodes_logs_and_survives_garbage(board_bytes, model_npz, tmp_p
     assert "length_errors=0 unknown_types=0 invalid_frames=0" in out        # every counter shown
     s_rows = _read_csv(tmp_path / "log" / "strides.csv")
     m_rows = _read_csv(tmp_path / "log" / "mrp.csv")
-    n_s = len(strides) - (damaged_kind == 1)
-    n_m = len(mrp) - (damaged_kind == 2)
-    assert (len(s_rows), len(m_rows)) == (n_s, n_m)
-    # every logged stride equals the golden record (one lost if the damaged frame was a stride)
-    want = [record_to_row(r) for r in strides]
-    got = [{k: r[k] for k in want[0]} for r in s_rows]
-    assert all(g in want for g in got) and ([want.index(g) for g in got]
-                                            == sorted(want.index(g) for g in got))
-    # the state column is the model's
+    # the complete ordered sequences the log must hold: every golden record with its seq, less
+    # the one the damaged frame carried
+    def expected(kind, records):
+        return [(k, r) for k, r in enumerate(records)
+                if not (damaged_kind == FRAME_TYPES[kind] and k == lost)]
+    want_s, want_m = expected("STRIDE", strides), expected("MRP", mrp)
+    assert len(want_s) + len(want_m) == len(strides) + len(mrp) - 1
+    assert (len(s_rows), len(m_rows)) == (len(want_s), len(want_m))
     st = DNNState(model_npz)
-    for r, row in zip(strides, s_rows):
-        if row["start_s"] == record_to_row(r)["start_s"]:
-            pp, s = st.state(r)
-            assert row["state"] == s and (s == "NA" or abs(float(row["p_off"]) - pp) < 1e-4)
+    for i, (row, (k, r)) in enumerate(zip(s_rows, want_s)):
+        assert row["seq"] == str(k % 256), f"stride row {i}: seq {row['seq']}, want {k % 256}"
+        assert {c: row[c] for c in CSV_COLUMNS} == record_to_row(r), f"stride row {i} (record {k})"
+        pp, s = st.state(r)                            # the state column is the model's
+        assert row["state"] == s and (s == "NA" or abs(float(row["p_off"]) - pp) < 1e-4), i
+    for i, (row, (k, r)) in enumerate(zip(m_rows, want_m)):
+        assert row["seq"] == str(k % 256), f"MRP row {i}: seq {row['seq']}, want {k % 256}"
+        assert {c: row[c] for c in MRP_CSV_COLUMNS} == mrp_record_to_row(r), f"MRP row {i} ({k})"
     assert "seq_gaps=1 " in out                          # the lost frame shows as a gap
 
 
