@@ -8,6 +8,7 @@ from scipy import signal
 
 from spec.channels import EMG_CHANNELS, FS, MUSCLES
 from synthetic import emg_gen as eg
+from tests.seeding import seeds
 
 N_POP = 150          # strides per walk for the population statistics
 POP_SEEDS = range(12)  # 8 mild + 4 severe (the paper's 2:1 training mix)
@@ -234,7 +235,7 @@ def test_severity_effect():
 _HP20 = signal.butter(4, 20.0, btype="highpass", fs=FS, output="sos")
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", seeds(0, 1, 2, 3))
 def test_bursts_are_where_truth_says(seed):
     w = eg.generate_walk(seed, "pre", 30, artefacts=False)
     x = signal.sosfiltfilt(_HP20, w.emg.astype(float) * w.uv_per_lsb, axis=0)
@@ -268,7 +269,7 @@ def test_channel_gains_differ_and_adc_scale():
     assert f[np.argmax(p[:, k])] == pytest.approx(50, abs=2)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(*range(6)))
 def test_no_clipping_without_artefacts(seed):
     w = eg.generate_walk(seed, "pre", 20, artefacts=False)
     assert not w.clipped.any()

@@ -14,9 +14,10 @@ from golden.emg_trigger_model import (
 )
 from sw.emg_eval import rising_edges
 from synthetic.emg_gen import generate_walk, make_subject
+from tests.seeding import seeds
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", seeds(0, 1, 2))
 def test_bitexact_within_documented_bound_of_float(seed):
     w = generate_walk(seed, "pre" if seed % 2 else "post", n_strides=12,
                       subject=make_subject(seed + 40, "severe" if seed == 2 else "mild"))

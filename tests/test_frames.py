@@ -5,6 +5,7 @@ import pytest
 
 from spec import frames
 from spec.frames import PAYLOAD_LEN, PAYLOADS, Decoder, crc16, encode_record
+from tests.seeding import seeds
 
 
 def _random_record(kind, rng):
@@ -57,7 +58,7 @@ def test_sequence_gaps_counted():
     assert d.frames == 7 and d.seq_gaps == 2 and d.lost_frames == 2 + 248
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(*range(6)))
 def test_fuzzed_stream(seed):
     """Flips, drops, inserted bytes, truncated frames: no crash, nothing corrupt accepted,
     every untouched frame recovered -- fed in random-sized chunks."""

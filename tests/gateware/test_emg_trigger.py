@@ -6,6 +6,7 @@ import pytest
 from golden.emg_trigger_model import TriggerParams, trigger_bitexact
 from hdl.emg_trigger import EMGTrigger
 from sim.hdl_build import run_cocotb, simulator_missing
+from tests.seeding import seeds
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
@@ -46,7 +47,7 @@ def toy_bursts(n, nch, seed):
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", seeds(1, 2))
 def test_random_bursts(seed):
     x = toy_bursts(3000, 8, seed)
     assert_same(simulate(x), expected(x))
