@@ -23,6 +23,7 @@ import pytest
 
 from sw import c_build, c_emit, c_layers
 from sw.classifiers import quiet_tensorflow
+from sw.fog_model import build_yi_hwang, eca, temporal_attention
 from tests.seeding import seeds
 
 #: keras and keras.layers, imported by the ``tf`` fixture (not at collection: every pytest-xdist
@@ -144,37 +145,10 @@ def _batchnorm(rng, axis, rank):
     return keras.Model(inp, out)
 
 
-def eca(x, k=3):
-    """ECA channel attention in plain Keras layers: GAP -> Conv1D across channels -> sigmoid."""
-    C = x.shape[-1]
-    g = L.GlobalAveragePooling1D()(x)
-    g = L.Reshape((C, 1))(g)
-    g = L.Conv1D(1, k, padding="same", use_bias=False)(g)
-    g = L.Activation("sigmoid")(g)
-    g = L.Reshape((1, C))(g)
-    return L.Multiply()([x, g])
-
-
-def temporal_attention(x):
-    """Yi & Hwang temporal attention: Permute -> Dense(T, softmax) -> Permute -> Multiply."""
-    T = x.shape[1]
-    a = L.Permute((2, 1))(x)
-    a = L.Dense(T, activation="softmax")(a)
-    a = L.Permute((2, 1))(a)
-    return L.Multiply()([x, a])
-
-
 def fog_detector(T=128, C=9, units=64):
-    """The FoG detector of Yi & Hwang (random weights here): input T samples x C channels."""
-    inp = keras.Input((T, C), name="window")
-    x = L.Conv1D(units, 3, activation="relu")(inp)
-    x = temporal_attention(x)
-    x = L.GRU(units, activation="relu", return_sequences=True)(x)
-    x = eca(x)
-    x = L.Flatten()(x)
-    x = L.Dense(64, activation="relu")(x)
-    out = L.Dense(1, activation="sigmoid", name="fog_probability")(x)
-    return keras.Model(inp, out)
+    """The FoG detector of Yi & Hwang (:func:`sw.fog_model.build_yi_hwang`, no normalisation
+    layer; random weights here): input T samples x C channels."""
+    return build_yi_hwang(C, T, units=units)
 
 
 def _block(rng, fn):

@@ -1,0 +1,143 @@
+"""``python -m sw.train_fog`` (issue 15, items 2-3): a tiny leave-one-subject-out run on three
+real Daphnet recordings (subjects 1 and 2 with FoG, 6 without), the small model, one epoch.
+
+Checks the folder layout other tools read (model.keras, config.json, c/), that no window of a
+held-out subject is in its fold's training set (the recorded indexes of folds.npz), the metric
+keys, the emitted C against the saved Keras model on the held-out windows (max |dp| <= 1e-5,
+identical labels at the chosen threshold), and bad input -> exit 2 with one line.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from spec.constants import SHARED_DATA
+from sw import c_build, fog_data, train_fog
+from sw.fog_metrics import METRIC_KEYS
+
+FILES = ("S01R02.txt.gz", "S02R01.txt.gz", "S06R02.txt.gz")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fog_data")
+    for name in FILES:
+        shutil.copy(SHARED_DATA / "fog-daphnet" / name, d / name)
+    return d
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fog_run") / "model"
+    rc = train_fog.main(["--data", str(data), "--out", str(out), "--epochs", "1",
+                         "--model", "small", "--seed", "3"])
+    return rc, out
+
+
+def test_folder_layout_and_config(run):
+    rc, out = run
+    assert rc == 0
+    for rel in ("model.keras", "config.json", "metrics.json", "folds.npz", "REPORT.md",
+                "c/fog_detector.c", "c/fog_detector.h"):
+        assert (out / rel).is_file(), rel
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["kind"] == "fog" and cfg["model"] == "small" and cfg["seed"] == 3
+    assert cfg["window"] == fog_data.WINDOW and cfg["hop"] == fog_data.HOP
+    assert cfg["channels"] == list(fog_data.CHANNELS)
+    assert cfg["normalisation"]["kind"] == "frozen_batchnorm"
+    assert 0 < cfg["threshold"] < 1
+    report = (out / "REPORT.md").read_text()
+    assert "freeze index" in report and "0.994" in report
+
+
+def test_held_out_subject_never_in_training(run, data):
+    _, out = run
+    z = np.load(out / "folds.npz")
+    subj = z["window_subject"]
+    W = fog_data.load_windows([data])
+    assert len(subj) == len(W) and (subj == W.subject.astype(str)).all()
+    held = sorted(k[5:] for k in z.files if k.startswith("test_"))
+    assert held == ["1", "2"]                       # subject 6 has no FoG: never held out
+    for s in held:
+        train, test = z[f"train_{s}"], z[f"test_{s}"]
+        assert len(test) and (subj[test] == s).all()
+        assert not (subj[train] == s).any()
+        assert not set(train.tolist()) & set(test.tolist())
+        assert len(train) + len(test) == len(subj)  # every other subject's windows train
+
+
+def test_metrics_keys(run):
+    _, out = run
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["evaluation"] == "leave-one-subject-out"
+    assert [f["subject"] for f in m["folds"]] == [1, 2]
+    for part in [*m["folds"], m["pooled"], m["baseline"]["pooled"]]:
+        for k in METRIC_KEYS:
+            assert k in part, k
+    assert m["pooled"]["n_windows"] == sum(f["n_windows"] for f in m["folds"])
+    assert not m["c"]["violations"]
+
+
+def test_c_equals_keras_on_held_out_windows(run, data, tmp_path):
+    from sw.classifiers import quiet_tensorflow
+    keras = quiet_tensorflow()
+    _, out = run
+    cfg = json.loads((out / "config.json").read_text())
+    z = np.load(out / "folds.npz")
+    W = fog_data.load_windows([data])
+    idx = np.concatenate([z[k] for k in z.files if k.startswith("test_")])
+    X = W.X[idx]
+    model = keras.models.load_model(out / "model.keras")
+    p = model.predict(X, verbose=0)[:, 0].astype(np.float64)
+    for ext in ("c", "h"):
+        shutil.copy(out / "c" / f"fog_detector.{ext}", tmp_path / f"fog_detector.{ext}")
+    exe = c_build.build_sequence(str(tmp_path), ["fog_detector"], str(tmp_path / "seq"))
+    yc, _ = c_build.run_sequence(exe, "fog_detector", X)
+    d = float(np.max(np.abs(yc[:, 0] - p)))
+    print(f"fog_detector C vs Keras on {len(X)} held-out windows: max |dp| = {d:.3g}")
+    assert d <= train_fog.C_TOL
+    th = cfg["threshold"]
+    assert np.array_equal(yc[:, 0] >= th, p >= th)
+    m = json.loads((out / "metrics.json").read_text())
+    for name, c in m["c"]["checks"].items():
+        assert c["max_abs_dp"] <= train_fog.C_TOL and c["labels_identical"], name
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sw.train_fog: error: "), err
+    return err[0]
+
+
+def test_missing_data_folder(tmp_path, capsys):
+    rc = train_fog.main(["--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "nope" in _one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_foreign_out_folder_refused(tmp_path, data, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    rc = train_fog.main(["--data", str(data), "--out", str(out), "--epochs", "1"])
+    assert rc == 2
+    assert "not empty" in _one_line_error(capsys)
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+
+
+def test_own_output_needs_force(run, data, capsys):
+    _, out = run
+    capsys.readouterr()
+    rc = train_fog.main(["--data", str(data), "--out", str(out), "--epochs", "1"])
+    assert rc == 2
+    assert "--force" in _one_line_error(capsys)
+
+
+def test_bad_epochs(capsys):
+    with pytest.raises(SystemExit) as e:
+        train_fog.main(["--epochs", "0"])
+    assert e.value.code == 2
+    _one_line_error(capsys)
