@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from spec.cli import InputError
+from sw.recording import read_input_bytes
 
 __all__ = ["FS", "WINDOW", "HOP", "FOG_THRESHOLD", "MAX_STEP_MS", "CHANNELS", "SENSORS",
            "LABEL_OUT", "LABEL_WALK", "LABEL_FOG", "Recording", "Windows", "Fold",
@@ -160,14 +161,7 @@ def parse_name(path):
 
 
 def _read_text(path):
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a recording") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    data = read_input_bytes(path)
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

@@ -52,8 +52,8 @@ from scipy import signal
 from spec.channels import EMG_CHANNELS, FS
 from spec.cli import InputError  # the one definition; re-exported for ``except InputError``
 
-__all__ = ["InputError", "Recording", "read_recording", "to_fabric", "parse_map", "prepare_emg",
-           "uci_role", "UCI_ROLES"]
+__all__ = ["InputError", "Recording", "read_recording", "read_input_bytes", "to_fabric",
+           "parse_map", "prepare_emg", "uci_role", "UCI_ROLES"]
 
 TIME_NAMES = ("time", "t", "time_s", "timestamp")
 AUTO_TARGET = 8192
@@ -68,9 +68,11 @@ class Recording:
     roles: dict = field(default_factory=dict)  # UCI files: role (RF, BF, ...) -> column name
 
 
-def _read_text(path):
+def read_input_bytes(path):
+    """The bytes of the input file ``path``; a missing file, a folder or an unreadable file is
+    an :class:`InputError` naming it (the one place the recording readers open their input)."""
     try:
-        with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:
+        with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -78,6 +80,10 @@ def _read_text(path):
         raise InputError(f"{path}: is a directory, not a recording") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _read_text(path):
+    return read_input_bytes(path).decode("utf-8-sig", errors="replace")
 
 
 #: the UCI channels: role -> what it is

@@ -43,34 +43,21 @@ from hdl.uart_rx import UARTRx
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records, decode_records
 from spec.frames import encode
+from tests.gateware.test_emg_trigger import toy_bursts
+from tests.gateware.test_stride_indexes import gait_triggers as stride_gait_triggers
 from tests.seeding import seeds
 
 needs_sim = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 
 
 def bursts(n, nch, seed):
-    """Noise with periodic bursts per channel (EMG-like trigger input)."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 30, (n, nch))
-    t = np.arange(n)
-    for c in range(nch):
-        period = rng.integers(120, 200)
-        on = ((t + rng.integers(0, period)) % period) < rng.integers(30, 90)
-        x[on, c] += rng.normal(0, rng.uniform(200, 3000), on.sum())
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    """Noise with periodic bursts per channel (EMG-like trigger input), short periods."""
+    return toy_bursts(n, nch, seed, period=(120, 200), on_len=(30, 90))
 
 
 def gait_triggers(n, seed, period=(150, 260)):
-    """Random periodic bursts per muscle: a stand-in for trigger frames."""
-    rng = np.random.default_rng(seed)
-    t = np.zeros((n, 8), np.uint8)
-    for c in range(8):
-        pos = int(rng.integers(0, 100))
-        while pos < n:
-            length = int(rng.integers(10, 100))
-            t[pos:pos + length, c] = 1
-            pos += int(rng.integers(*period))
-    return t
+    """Random periodic bursts per muscle: a stand-in for trigger frames, short strides."""
+    return stride_gait_triggers(n, seed, period, first=100, lengths=(10, 100))
 
 
 # --- the models alone ---------------------------------------------------------------

@@ -36,13 +36,14 @@ def assert_same(got, want):
                             f"{diff[0][0]} channel {diff[0][1]}")
 
 
-def toy_bursts(n, nch, seed):
+def toy_bursts(n, nch, seed, period=(450, 650), on_len=(60, 300)):
+    """Noise with periodic bursts per channel (EMG-like trigger input)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 30, (n, nch))
     t = np.arange(n)
     for c in range(nch):
-        period = rng.integers(450, 650)
-        on = ((t + rng.integers(0, period)) % period) < rng.integers(60, 300)
+        p = rng.integers(*period)
+        on = ((t + rng.integers(0, p)) % p) < rng.integers(*on_len)
         x[on, c] += rng.normal(0, rng.uniform(200, 3000), on.sum())
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 

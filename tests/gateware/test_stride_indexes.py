@@ -45,14 +45,14 @@ def assert_same(got, want):
         assert not diff, f"record {k} differs (gateware, model): {diff}"
 
 
-def gait_triggers(n, seed, period=(480, 620)):
+def gait_triggers(n, seed, period=(480, 620), first=300, lengths=(20, 400)):
     """Random periodic bursts per muscle, with jitter: a stand-in for trigger output."""
     rng = np.random.default_rng(seed)
     t = np.zeros((n, 8), np.uint8)
     for c in range(8):
-        pos = int(rng.integers(0, 300))
+        pos = int(rng.integers(0, first))
         while pos < n:
-            length = int(rng.integers(20, 400))
+            length = int(rng.integers(*lengths))
             t[pos:pos + length, c] = 1
             pos += int(rng.integers(*period))
     return t
