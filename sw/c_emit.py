@@ -508,7 +508,7 @@ def _place(bufs):
 
 
 def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights="float32",
-                        fuse=True):
+                        fuse=True, sparse=True):
     """C of a Keras model over windows of ``T`` samples x ``C`` channels -> (header, source, info).
 
     ``model``: a functional or Sequential Keras model with one input of fully known shape
@@ -519,7 +519,9 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     float activations; :class:`sw.c_layers.Matrix`). ``hop``: samples between two outputs of
     the streaming API. ``fuse``: chains of :data:`sw.c_layers.FUSIONS` become one kernel
     (Permute -> Dense -> Permute: a Dense over time without two transposed copies; the same
-    arithmetic, so the same bits).
+    arithmetic, so the same bits). ``sparse``: a weight matrix with enough zeros (a pruned
+    model) is stored as CSR rows when that takes fewer bytes (:class:`sw.c_layers.Matrix`;
+    the same sums, so the same bits); False: dense always.
 
     The generated C (C99, no heap, no libm, no mutable file-scope data, parameters as
     ``static const`` arrays) gives::
@@ -577,7 +579,7 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
                              f"(supported: {', '.join(sorted(c_layers.LAYERS))})")
         k = len(steps) + 1
         ins = [_tkey(t) for t in node.input_tensors]
-        ctx = c_layers.Ctx(prefix=f"L{k}", weights=weights, helpers=helpers)
+        ctx = c_layers.Ctx(prefix=f"L{k}", weights=weights, helpers=helpers, sparse=sparse)
         kern, chain = None, [node]
         for classes, fgen in (c_layers.FUSIONS if fuse else ()):
             chain = _chain(node, classes, consumers, out_key)

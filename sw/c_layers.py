@@ -39,8 +39,9 @@ Weights (:class:`Matrix`): ``"float32"`` stores every matrix as float32;
 ``"int8"`` stores matrices (Conv1D, Dense, GRU kernels) as int8 per output row
 with one float32 scale per row, ``acc = sum x * (float)q``, ``y = acc * scale +
 bias`` ("dynamic range": activations, biases, BatchNorm stay float32).
-:meth:`Matrix.storage` is the one place that picks how a matrix is stored; the
-hook for pruned weights (CSR rows when that is smaller) belongs there.
+:meth:`Matrix.storage` is the one place that picks how a matrix is stored: pruned
+matrices go to CSR rows (non-zero values + column indexes + row starts) when that is
+smaller than dense, in either weight format; the sums are the same, term for term.
 
 This module also holds the C primitives shared with the DNN emitters of
 :mod:`sw.c_emit` (``wo_exp``, ``wo_sigmoid``, ``wo_tanh``, ``wo_selu``, the
@@ -273,65 +274,141 @@ class Ctx:
     prefix: str                      # C identifier prefix of this layer (unique in the file)
     weights: str = "float32"         # "float32" | "int8"
     helpers: set = field(default_factory=set)
+    sparse: bool = True              # CSR storage for matrices where it is smaller
 
 
 class Matrix:
     """A weight matrix by output row, ``M[j][i]`` (row j = output unit, i = input index).
 
-    float32: ``<P>[rows][cols]`` float; int8: ``<P>[rows][cols]`` int8_t plus
-    ``<P>_S[rows]`` float scales (symmetric, per row, max |w| -> 127).
+    Dense storage -- float32: ``<P>[rows][cols]`` float; int8: ``<P>[rows][cols]`` int8_t
+    plus ``<P>_S[rows]`` float scales (symmetric, per row, max |w| -> 127).
+
+    CSR storage (pruned weights, ``"csr_float32"`` / ``"csr_int8"``, chosen by
+    :meth:`storage` when it is smaller than dense and ``ctx.sparse``): the non-zero values of
+    every row in column order ``<P>_V[nnz]`` (float or int8_t; int8 keeps ``<P>_S``), their
+    column indexes ``<P>_I[nnz]`` (uint8_t when every stored index is below 256, else
+    uint16_t) and row starts ``<P>_R[rows + 1]`` (uint16_t, or uint32_t past 65535
+    non-zeros). ``index`` (optional, one int per column) replaces the column number stored in
+    ``<P>_I`` (e.g. an input offset that folds a convolution tap and its dilation). A CSR dot
+    product visits the non-zero terms of a row in the order the dense loop visits them, and
+    adding a zero term leaves a float32 sum unchanged, so dense and CSR C give the same bits.
     """
 
-    def __init__(self, ctx, tag, M):
+    def __init__(self, ctx, tag, M, index=None):
         M = np.asarray(M, np.float32)
         self.name = f"{ctx.prefix}_{tag}"
         self.rows, self.cols = M.shape
-        self.format = self.storage(M, ctx.weights)
-        if self.format == "int8":
+        self.index = (np.arange(self.cols, dtype=np.int64) if index is None
+                      else np.asarray(index, np.int64))
+        if ctx.weights not in WEIGHT_FORMATS:
+            raise ValueError(f"weights must be one of {WEIGHT_FORMATS}, got {ctx.weights!r}")
+        if ctx.weights == "int8":
             amax = np.max(np.abs(M), axis=1)
             self.scale = np.where(amax > 0, amax / np.float32(127), 1).astype(np.float32)
             self.q = np.clip(np.rint(M / self.scale[:, None]), -127, 127).astype(np.int8)
             self.value = self.q.astype(np.float32) * self.scale[:, None]
+            stored = self.q
         else:
             self.value = M
+            stored = M
+        self.nnz = int(np.count_nonzero(stored))
+        self.format = self.storage(stored, ctx.weights, getattr(ctx, "sparse", True),
+                                   self.index)
+        if self.sparse:
+            nz = stored != 0
+            self.csr_rows = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
+            self.csr_cols = np.concatenate([np.nonzero(r)[0] for r in nz]
+                                           or [np.zeros(0, np.int64)]).astype(np.int64)
+            self.csr_vals = stored[nz]
 
     @staticmethod
-    def storage(M, weights):
-        """How a matrix is stored: ``"float32"`` or ``"int8"`` (dense).
+    def _csr_bytes(rows, nnz, vbytes, max_index):
+        ibytes = 1 if max_index < 256 else 2
+        rbytes = 2 if nnz <= 65535 else 4
+        return nnz * (vbytes + ibytes) + (rows + 1) * rbytes
 
-        Hook for pruned weights (issue 15, item 7): when ``M`` has enough zeros that
-        CSR rows (values + uint16 column indices + row starts) are smaller than the dense
-        array, return ``"csr_" + weights`` here and give :meth:`decl`, :meth:`elem` and
-        the row loops of the kernels a CSR branch. Not implemented yet: dense always.
-        """
+    @classmethod
+    def storage(cls, M, weights, sparse=True, index=None):
+        """How a matrix is stored: ``"float32"`` / ``"int8"`` (dense) or ``"csr_float32"`` /
+        ``"csr_int8"`` when ``sparse`` and CSR takes fewer bytes than dense (the int8 row
+        scales are the same both ways). ``M``: the stored values (the int8 codes for int8)."""
         if weights not in WEIGHT_FORMATS:
             raise ValueError(f"weights must be one of {WEIGHT_FORMATS}, got {weights!r}")
-        return weights
+        if not sparse:
+            return weights
+        rows, cols = np.shape(M)
+        vbytes = 1 if weights == "int8" else 4
+        max_index = int(np.max(index)) if index is not None and len(index) else cols - 1
+        csr = cls._csr_bytes(rows, int(np.count_nonzero(M)), vbytes, max_index)
+        return "csr_" + weights if csr < rows * cols * vbytes else weights
+
+    @property
+    def sparse(self):
+        return self.format.startswith("csr_")
+
+    @property
+    def int8(self):
+        return self.format.endswith("int8")
 
     @property
     def nbytes(self):
-        n = self.rows * self.cols
-        return n + 4 * self.rows if self.format == "int8" else 4 * n
+        scales = 4 * self.rows if self.int8 else 0
+        if self.sparse:
+            return scales + self._csr_bytes(self.rows, self.nnz, 1 if self.int8 else 4,
+                                            int(np.max(self.index)) if self.cols else 0)
+        return scales + self.rows * self.cols * (1 if self.int8 else 4)
+
+    def _itype(self):
+        return "uint8_t" if (int(np.max(self.index)) if self.cols else 0) < 256 else "uint16_t"
 
     def decl(self):
-        if self.format == "int8":
-            return (_array2d("int8_t", self.name, self.q, _int, per_line=16)
-                    + _array("float", self.name + "_S", self.scale, _f32))
+        scales = _array("float", self.name + "_S", self.scale, _f32) if self.int8 else ""
+        if self.sparse:
+            # a matrix of zeros still needs arrays of length >= 1 (C has no empty arrays)
+            vals = self.csr_vals if self.nnz else np.zeros(1, self.csr_vals.dtype)
+            idx = self.index[self.csr_cols] if self.nnz else np.zeros(1, np.int64)
+            rtype = "uint16_t" if self.nnz <= 65535 else "uint32_t"
+            return ((_array("int8_t", self.name + "_V", vals, _int, per_line=16) if self.int8
+                     else _array("float", self.name + "_V", vals, _f32))
+                    + _array(self._itype(), self.name + "_I", idx, _int, per_line=16)
+                    + _array(rtype, self.name + "_R", self.csr_rows, _int, per_line=16)
+                    + scales)
+        if self.int8:
+            return _array2d("int8_t", self.name, self.q, _int, per_line=16) + scales
         return _array2d("float", self.name, self.value, _f32)
 
     def elem(self, j, i):
-        """C expression of element (j, i) as float (before the row scale)."""
-        if self.format == "int8":
+        """C expression of element (j, i) as float (before the row scale); dense only."""
+        if self.sparse:
+            raise AssertionError(f"{self.name}: element access on a CSR matrix")
+        if self.int8:
             return f"(float){self.name}[{j}][{i}]"
         return f"{self.name}[{j}][{i}]"
 
     def finish(self, acc, j):
         """C expression of a row's dot product ``acc`` scaled back to the weights' units."""
-        return f"{acc} * {self.name}_S[{j}]" if self.format == "int8" else acc
+        return f"{acc} * {self.name}_S[{j}]" if self.int8 else acc
+
+    def dot_map(self, acc, j, n, term, i="i"):
+        """C statement: ``acc`` += sum over the columns ``c`` of row ``j`` of ``term(c) *
+        M[j][c]``; ``term`` maps a C expression of the stored column index to the C
+        expression of the input element it multiplies (``n`` columns)."""
+        if self.sparse:
+            v = f"(float){self.name}_V[{i}]" if self.int8 else f"{self.name}_V[{i}]"
+            return (f"for ({i} = {self.name}_R[{j}]; {i} < {self.name}_R[{j} + 1]; {i}++) "
+                    f"{acc} += {term(f'{self.name}_I[{i}]')} * {v};")
+        return f"for ({i} = 0; {i} < {n}; {i}++) {acc} += {term(i)} * {self.elem(j, i)};"
 
     def dot(self, acc, j, x, n, i="i"):
         """C statement: ``acc`` += row ``j`` . ``x[0..n-1]``."""
-        return f"for ({i} = 0; {i} < {n}; {i}++) {acc} += {x}[{i}] * {self.elem(j, i)};"
+        return self.dot_map(acc, j, n, lambda c: f"{x}[{c}]", i)
+
+    @property
+    def label(self):
+        """Short description for the layer notes: ``"CSR 12% non-zero"`` or ``""``."""
+        if not self.sparse:
+            return ""
+        return f"CSR {100 * self.nnz / max(self.rows * self.cols, 1):.0f}% non-zero"
 
 
 LAYERS = {}
@@ -586,11 +663,12 @@ def dense(layer, in_shapes, ctx):
                  f"{ind}        o[j] = {_act(act, 'v', ctx)};", f"{ind}    }}", f"{ind}}}"]
     body += ["    }"]
     kw = None
-    if W.format == "int8":
+    if W.int8:
         kw = [W.value.T.copy()] + ([np.asarray(layer.bias, np.float32)] if B else [])
     return Kernel(out_shape=tuple(shape[:-1]) + (fo,), decls=W.decl() + bdecl,
                   body="\n".join(body), params=fi * fo + nb, param_bytes=W.nbytes + 4 * nb,
-                  macc=rows * fi * fo, keras_weights=kw, note=act)
+                  macc=rows * fi * fo, keras_weights=kw,
+                  note=act + (f", {W.label}" if W.sparse else ""))
 
 
 @register_fusion("Permute", "Dense", "Permute")
@@ -616,7 +694,7 @@ def dense_over_time(layers, in_shapes, ctx):
     val = W.finish("acc", "j") + (f" + {B}[j]" if B else "")
     body = ["    int c, i, j;", f"    for (c = 0; c < {C}; c++) {{",
             f"        for (j = 0; j < {U}; j++) {{", "            float acc = 0.0f;",
-            f"            for (i = 0; i < {T}; i++) acc += in0[i * {C} + c] * {W.elem('j', 'i')};"]
+            f"            {W.dot_map('acc', 'j', T, lambda i: f'in0[{i} * {C} + c]')}"]
     if act == "softmax":
         ctx.helpers.add("softmax")
         body += [f"            scratch[j] = {val};", "        }",
@@ -628,11 +706,12 @@ def dense_over_time(layers, in_shapes, ctx):
     body += [f"        for (j = 0; j < {U}; j++)", f"            out[j * {C} + c] = scratch[j];",
              "    }"]
     kw = None
-    if W.format == "int8":
+    if W.int8:
         kw = [W.value.T.copy()] + ([np.asarray(d.bias, np.float32)] if B else [])
     return Kernel(out_shape=(U, C), decls=W.decl() + bdecl, body="\n".join(body), scratch=U,
                   params=T * U + nb, param_bytes=W.nbytes + 4 * nb, macc=C * T * U,
-                  keras_weights=kw, weights_layer=d.name, note=f"Dense over time, {act}")
+                  keras_weights=kw, weights_layer=d.name,
+                  note=f"Dense over time, {act}" + (f", {W.label}" if W.sparse else ""))
 
 
 # --- Conv1D -----------------------------------------------------------------------------------
@@ -666,20 +745,42 @@ def conv1d(layer, in_shapes, ctx):
     (s,), (d,) = tuple(cfg["strides"]), tuple(cfg["dilation_rate"])
     padding = cfg["padding"].lower()
     to, pl = conv1d_geometry(T, k, s, d, padding)
-    W = Matrix(ctx, "W", K.reshape(k * ci, co).T)        # row j: [k][ci]
+    span = d * (k - 1) + 1
+    # every tap inside the input (valid padding): CSR indexes are input offsets k*d*ci + i
+    inside = pl == 0 and (to - 1) * s + span <= T
+    cols = np.arange(k * ci)
+    W = Matrix(ctx, "W", K.reshape(k * ci, co).T,        # row j: [k][ci]
+               index=(cols // ci) * d * ci + cols % ci if inside else None)
     bdecl, B, nb = _bias_decl(ctx, layer, layer.bias if layer.use_bias else None)
     val = W.finish("acc", "j") + (f" + {B}[j]" if B else "")
     body = ["    int t, j, k, i;", f"    for (t = 0; t < {to}; t++) {{",
             f"        float *o = out + t * {co};",
-            f"        for (j = 0; j < {co}; j++) {{", "            float acc = 0.0f;",
-            f"            for (k = 0; k < {k}; k++) {{",
-            f"                int ti = t * {s} - {pl} + k * {d};",
-            "                const float *x;",
-            f"                if (ti < 0 || ti >= {T}) continue;",
-            f"                x = in0 + ti * {ci};",
-            f"                for (i = 0; i < {ci}; i++)",
-            f"                    acc += x[i] * {W.elem('j', f'k * {ci} + i')};",
-            "            }"]
+            f"        for (j = 0; j < {co}; j++) {{", "            float acc = 0.0f;"]
+    if W.sparse and inside:
+        body = ["    int t, j, i;", f"    for (t = 0; t < {to}; t++) {{",
+                f"        float *o = out + t * {co};",
+                f"        const float *x = in0 + t * {s * ci};",
+                f"        for (j = 0; j < {co}; j++) {{", "            float acc = 0.0f;",
+                f"            {W.dot('acc', 'j', 'x', k * ci)}"]
+    elif W.sparse:
+        # padded edges: the tap of a stored column c is c / ci (ci is a constant)
+        body += [f"            for (i = {W.name}_R[j]; i < {W.name}_R[j + 1]; i++) {{",
+                 f"                int c = {W.name}_I[i];",
+                 f"                int ti = t * {s} - {pl} + (c / {ci}) * {d};",
+                 f"                if (ti < 0 || ti >= {T}) continue;",
+                 f"                acc += in0[ti * {ci} + c % {ci}] * "
+                 f"{'(float)' if W.int8 else ''}{W.name}_V[i];",
+                 "            }"]
+        body[0] = "    int t, j, i;"
+    else:
+        body += [f"            for (k = 0; k < {k}; k++) {{",
+                 f"                int ti = t * {s} - {pl} + k * {d};",
+                 "                const float *x;",
+                 f"                if (ti < 0 || ti >= {T}) continue;",
+                 f"                x = in0 + ti * {ci};",
+                 f"                for (i = 0; i < {ci}; i++)",
+                 f"                    acc += x[i] * {W.elem('j', f'k * {ci} + i')};",
+                 "            }"]
     if act == "softmax":
         ctx.helpers.add("softmax")
         body += [f"            o[j] = {val};", "        }", f"        wo_softmax(o, {co});",
@@ -689,12 +790,13 @@ def conv1d(layer, in_shapes, ctx):
                  f"                o[j] = {_act(act, 'v', ctx)};", "            }", "        }",
                  "    }"]
     kw = None
-    if W.format == "int8":
+    if W.int8:
         kw = [W.value.T.reshape(k, ci, co).copy()] + ([np.asarray(layer.bias, np.float32)]
                                                       if B else [])
     return Kernel(out_shape=(to, co), decls=W.decl() + bdecl, body="\n".join(body),
                   params=k * ci * co + nb, param_bytes=W.nbytes + 4 * nb, macc=to * co * k * ci,
-                  keras_weights=kw, note=f"{padding}, stride {s}, dilation {d}, {act}")
+                  keras_weights=kw, note=f"{padding}, stride {s}, dilation {d}, {act}"
+                                                + (f", {W.label}" if W.sparse else ""))
 
 
 # --- GRU --------------------------------------------------------------------------------------
@@ -771,7 +873,7 @@ def gru(layer, in_shapes, ctx):
     if not seqs:
         body += [f"    for (j = 0; j < {u}; j++) out[j] = h[j];"]
     kw = None
-    if WX.format == "int8":
+    if WX.int8:
         kw = [WX.value.T.copy(), WH.value.T.copy()] + ([np.asarray(cell.bias, np.float32)]
                                                        if cell.use_bias else [])
     return Kernel(out_shape=(T, u) if seqs else (u,), decls=decls, body="\n".join(body),
@@ -779,7 +881,9 @@ def gru(layer, in_shapes, ctx):
                   param_bytes=WX.nbytes + WH.nbytes + 4 * nb, macc=T * (ci * u3 + u * u3),
                   keras_weights=kw,
                   note=f"reset_after={reset_after}, {act}/{ract}"
-                       f"{', sequences' if seqs else ''}{', backwards' if back else ''}")
+                       f"{', sequences' if seqs else ''}{', backwards' if back else ''}"
+                       + "".join(f", {m.name[len(ctx.prefix) + 1:]} {m.label}"
+                                 for m in (WX, WH) if m.sparse))
 
 
 # --- Permute ----------------------------------------------------------------------------------

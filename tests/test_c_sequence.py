@@ -258,7 +258,96 @@ def layer_bundle(tf, seed, tmp_path_factory):
                 qref = _keras_out(_dequantised(model, qinfo), X).reshape(len(X), -1)
                 entries.append(dict(kind=kind + " int8", cname=qname, X=X, ref=qref, info=qinfo,
                                     float_ref=ref, model=model))
+    for kind, builders in PRUNED_KINDS.items():
+        for i, build in enumerate(builders):
+            model = build(rng)
+            _randomize(model, rng)
+            pruned = _pruned(model, PRUNE)
+            X = rng.normal(size=(4,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
+            pX = _keras_out(pruned, X).reshape(len(X), -1)
+            for w in ("float32", "int8"):
+                for sparse in (True, False):
+                    pname = _cname(seed, kind, i, f"_p{w}{'' if sparse else '_dense'}")
+                    pinfo = _emit(tmp, pname, pruned, weights=w, sparse=sparse)
+                    pref = (_keras_out(_dequantised(pruned, pinfo), X).reshape(len(X), -1)
+                            if w == "int8" else pX)
+                    entries.append(dict(kind=f"{kind} pruned {w}" + ("" if sparse else " dense"),
+                                        cname=pname, X=X, ref=pref, info=pinfo, model=pruned))
     return entries, _build_and_run(tmp, entries, arm=True), tmp
+
+
+#: fraction of each weight matrix set to zero for the CSR tests
+PRUNE = 0.8
+
+
+def _conv_pruned(rng, padding, dilation):
+    inp = keras.Input((int(rng.integers(10, 16)), int(rng.integers(4, 8))))
+    out = L.Conv1D(int(rng.integers(6, 10)), 3, padding=padding, dilation_rate=dilation,
+                   activation="relu", use_bias=bool(rng.random() < 0.8))(inp)
+    return keras.Model(inp, out)
+
+
+def _dense_pruned(rng):
+    inp = keras.Input((int(rng.integers(2, 5)), int(rng.integers(12, 20))))
+    return keras.Model(inp, L.Dense(int(rng.integers(6, 10)), activation="tanh")(inp))
+
+
+def _gru_pruned(rng, reset_after):
+    inp = keras.Input((int(rng.integers(4, 8)), int(rng.integers(6, 10))))
+    return keras.Model(inp, L.GRU(int(rng.integers(6, 10)), activation="relu",
+                                  reset_after=reset_after, return_sequences=True)(inp))
+
+
+#: models big enough that 80 % zeros make CSR smaller than dense (every storage branch:
+#: convolution without padding -> input offsets, with padding -> tap checks; int8 and float)
+PRUNED_KINDS = {
+    "Conv1D": [lambda r, p=p, d=d: _conv_pruned(r, p, d)
+               for p, d in (("valid", 1), ("valid", 2), ("same", 1), ("causal", 2))],
+    "Dense": [_dense_pruned],
+    "GRU": [lambda r, a=a: _gru_pruned(r, a) for a in (True, False)],
+}
+
+
+def _pruned(model, frac):
+    """Clone of ``model`` with the smallest ``frac`` of every kernel (|w|) set to zero."""
+    q = keras.models.clone_model(model)
+    q.set_weights(model.get_weights())
+    for layer in q.layers:
+        ws = layer.get_weights()
+        for n, v in enumerate(layer.weights):
+            if "kernel" in v.path and ws[n].size > 1:
+                k = ws[n]
+                cut = np.quantile(np.abs(k), frac)
+                ws[n] = np.where(np.abs(k) <= cut, 0, k).astype(k.dtype)
+        layer.set_weights(ws)
+    return q
+
+
+@pytest.mark.parametrize("kind", [f"{k} pruned {w}" for k in PRUNED_KINDS
+                                  for w in ("float32", "int8")])
+def test_pruned_layer_stored_sparse_same_bits_as_dense(kind, layer_bundle, seed):
+    """80 % pruned Conv1D/Dense/GRU: the weight matrices go to CSR (fewer parameter bytes than
+    the dense C of the same model), the output is the dense C's, digit for digit, within 1e-5
+    of Keras (the dequantised model for int8), and the ARM build prints the host's."""
+    entries, res, _ = layer_bundle
+    mine = [e for e in entries if e["kind"] == kind]
+    dense = {e["cname"].removesuffix("_dense"): e for e in entries
+             if e["kind"] == kind + " dense"}
+    assert mine and len(dense) == len(mine)
+    for e in mine:
+        y, text, text_arm = res[e["cname"]]
+        d_e = dense[e["cname"]]
+        notes = [ly["note"] for ly in e["info"]["layers"]]
+        assert any("CSR" in n for n in notes), f"{e['cname']}: no CSR matrix in {notes}"
+        assert not any("CSR" in ly["note"] for ly in d_e["info"]["layers"])
+        assert e["info"]["param_bytes"] < d_e["info"]["param_bytes"], (
+            e["cname"], e["info"]["param_bytes"], d_e["info"]["param_bytes"])
+        assert text == res[d_e["cname"]][1], f"{e['cname']}: CSR and dense C differ"
+        assert text_arm == text, f"{e['cname']}: qemu-arm output differs from the host build"
+        d = float(np.max(np.abs(y - e["ref"])))
+        assert d <= TOL, f"{e['cname']} {notes}: max |d| = {d:.3g}"
+        print(f"[seed={seed}] {e['cname']}: {notes}; parameter bytes "
+              f"{e['info']['param_bytes']} (dense {d_e['info']['param_bytes']}); |d| = {d:.3g}")
 
 
 @pytest.mark.parametrize("kind", list(KINDS) + [k + " int8" for k in INT8_KINDS]
