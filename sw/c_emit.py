@@ -49,8 +49,11 @@ import numpy as np
 from sw import c_layers
 
 __all__ = ["emit_dnn_f32", "emit_dnn_i8", "emit_tree", "emit_qda", "emit_svm", "emit_knn",
-           "emit_model", "emit_keras_sequence", "CFLAGS", "macc_count"]
+           "emit_model", "emit_keras_sequence", "CFLAGS", "macc_count", "INT8_MIN_WEIGHTS"]
 
+#: int8 variant of a sequence model: weight matrices smaller than this stay float32 (the limit
+#: TensorFlow Lite's dynamic-range quantization uses)
+INT8_MIN_WEIGHTS = 1024
 #: flags the generated code is written for (host and ARM)
 CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
 
@@ -508,7 +511,7 @@ def _place(bufs):
 
 
 def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights="float32",
-                        fuse=True, sparse=True):
+                        fuse=True, sparse=True, float_layers=(), int8_min_weights=INT8_MIN_WEIGHTS):
     """C of a Keras model over windows of ``T`` samples x ``C`` channels -> (header, source, info).
 
     ``model``: a functional or Sequential Keras model with one input of fully known shape
@@ -521,7 +524,11 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     (Permute -> Dense -> Permute: a Dense over time without two transposed copies; the same
     arithmetic, so the same bits). ``sparse``: a weight matrix with enough zeros (a pruned
     model) is stored as CSR rows when that takes fewer bytes (:class:`sw.c_layers.Matrix`;
-    the same sums, so the same bits); False: dense always.
+    the same sums, so the same bits); False: dense always. ``float_layers``: names of layers
+    whose weights stay float32 when ``weights="int8"`` (e.g. a fixed transform whose small
+    outputs a later log magnifies). ``int8_min_weights``: with ``weights="int8"``, a weight
+    matrix of fewer weights stays float32 (default :data:`INT8_MIN_WEIGHTS`, TensorFlow Lite's
+    own limit for dynamic-range quantization; 0: every matrix int8).
 
     The generated C (C99, no heap, no libm, no mutable file-scope data, parameters as
     ``static const`` arrays) gives::
@@ -555,6 +562,10 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     if hop < 1:
         raise ValueError(f"hop must be >= 1, got {hop}")
     inp, outp, nodes = _keras_nodes(model)
+    float_layers = set(float_layers)
+    unknown = float_layers - {n.operation.name for n in nodes}
+    if unknown:
+        raise ValueError(f"float_layers: no layer named {sorted(unknown)[0]!r} in the model")
     in_shape = tuple(inp.shape[1:])
     if any(d is None for d in in_shape):
         raise ValueError(f"input shape {in_shape}: every axis but the batch must be known")
@@ -579,7 +590,9 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
                              f"(supported: {', '.join(sorted(c_layers.LAYERS))})")
         k = len(steps) + 1
         ins = [_tkey(t) for t in node.input_tensors]
-        ctx = c_layers.Ctx(prefix=f"L{k}", weights=weights, helpers=helpers, sparse=sparse)
+        ctx = c_layers.Ctx(prefix=f"L{k}", helpers=helpers, sparse=sparse,
+                           int8_min_weights=int(int8_min_weights),
+                           weights="float32" if op.name in float_layers else weights)
         kern, chain = None, [node]
         for classes, fgen in (c_layers.FUSIONS if fuse else ()):
             chain = _chain(node, classes, consumers, out_key)

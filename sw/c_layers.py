@@ -38,7 +38,11 @@ h_prev + (1 - z) * hh``); exp-based functions go through the local ``wo_exp``
 Weights (:class:`Matrix`): ``"float32"`` stores every matrix as float32;
 ``"int8"`` stores matrices (Conv1D, Dense, GRU kernels) as int8 per output row
 with one float32 scale per row, ``acc = sum x * (float)q``, ``y = acc * scale +
-bias`` ("dynamic range": activations, biases, BatchNorm stay float32).
+bias`` ("dynamic range": activations, biases, BatchNorm stay float32); a matrix of
+fewer than ``Ctx.int8_min_weights`` weights stays float32 (as TensorFlow Lite's
+dynamic-range quantization leaves tensors under 1024 elements in float: a few
+hundred bytes of Flash, and a small layer such as the last Dense(16 -> 1) is where
+one coarse int8 step moves the output most).
 :meth:`Matrix.storage` is the one place that picks how a matrix is stored: pruned
 matrices go to CSR rows (non-zero values + column indexes + row starts) when that is
 smaller than dense, in either weight format; the sums are the same, term for term.
@@ -275,6 +279,7 @@ class Ctx:
     weights: str = "float32"         # "float32" | "int8"
     helpers: set = field(default_factory=set)
     sparse: bool = True              # CSR storage for matrices where it is smaller
+    int8_min_weights: int = 0        # int8: smaller matrices stay float32
 
 
 class Matrix:
@@ -302,7 +307,9 @@ class Matrix:
                       else np.asarray(index, np.int64))
         if ctx.weights not in WEIGHT_FORMATS:
             raise ValueError(f"weights must be one of {WEIGHT_FORMATS}, got {ctx.weights!r}")
-        if ctx.weights == "int8":
+        fmt = ("float32" if ctx.weights == "int8" and M.size < ctx.int8_min_weights
+               else ctx.weights)
+        if fmt == "int8":
             amax = np.max(np.abs(M), axis=1)
             self.scale = np.where(amax > 0, amax / np.float32(127), 1).astype(np.float32)
             self.q = np.clip(np.rint(M / self.scale[:, None]), -127, 127).astype(np.int8)
@@ -312,8 +319,7 @@ class Matrix:
             self.value = M
             stored = M
         self.nnz = int(np.count_nonzero(stored))
-        self.format = self.storage(stored, ctx.weights, getattr(ctx, "sparse", True),
-                                   self.index)
+        self.format = self.storage(stored, fmt, ctx.sparse, self.index)
         if self.sparse:
             nz = stored != 0
             self.csr_rows = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
@@ -873,7 +879,7 @@ def gru(layer, in_shapes, ctx):
     if not seqs:
         body += [f"    for (j = 0; j < {u}; j++) out[j] = h[j];"]
     kw = None
-    if WX.int8:
+    if WX.int8 or WH.int8:
         kw = [WX.value.T.copy(), WH.value.T.copy()] + ([np.asarray(cell.bias, np.float32)]
                                                        if cell.use_bias else [])
     return Kernel(out_shape=(T, u) if seqs else (u,), decls=decls, body="\n".join(body),

@@ -2,42 +2,66 @@
 
 Usage::
 
-    python -m sw.train_fog                                # yi_hwang on ../shared/data/fog-daphnet
+    python -m sw.train_fog                                # logspec on ../shared/data/fog-daphnet
+    python -m sw.train_fog --model yi_hwang --threshold train --out out/fog_yi_hwang
     python -m sw.train_fog --model small --epochs 10 --out out/fog_small --seed 1
 
 Steps: (1) read the recordings (:mod:`sw.fog_data`; 2 s windows, 1 s hop, 9 channels, raw
 mg); (2) for every subject with FoG windows in turn: train on every other subject's windows
 (subjects without FoG give negatives only), with class weights ``n / (2 n_class)`` for the
-rare FoG class and augmentation (each training window's channels multiplied by a random gain
-in [0.8, 1.25], redrawn every epoch: subjects differ in amplitude); the decision threshold is
-chosen on the *training* windows only -- the one maximising balanced accuracy of the fold
-model's predictions on its own training windows (no held-out data; optimistic, since the
-model has seen those windows); score the held-out subject's windows (:mod:`sw.fog_metrics`,
-window and event metrics, per fold and pooled); (3) the freeze-index baseline
-(:func:`sw.fog_baseline.loso`) on the same windows; (4) the final model on all windows, its
-threshold chosen the same way; (5) its C (:func:`sw.c_emit.emit_keras_sequence`), and each
-fold model's C, compiled with the host ``cc`` and run on the held-out windows against Keras.
+rare FoG class and augmentation redrawn every epoch (subjects differ in amplitude): each
+training window multiplied by a random gain, log-uniform in [1/2, 2], each of its channels
+by a further log-uniform gain in [e^-0.2, e^0.2] (about [0.82, 1.22]), and shifted in time
+by a random circular shift; the decision threshold is chosen on the *training* subjects only
+(``--threshold``): ``oof`` (default) the one maximising balanced accuracy of out-of-fold
+predictions -- one inner model per training subject with FoG, trained on the other training
+subjects and predicting that subject's windows, the predictions pooled (when no inner fold has
+both classes to train on: ``train``); ``train`` the one maximising balanced accuracy of the
+fold model's predictions on its own training windows (optimistic: the model has seen them);
+``half`` 0.5; score the held-out subject's windows (:mod:`sw.fog_metrics`, window and event
+metrics, per fold and pooled); (3) the freeze-index baseline (:func:`sw.fog_baseline.loso`) on
+the same windows; (4) the final model on all windows, its threshold chosen the same way (out
+of fold: one inner model per subject with FoG); (5) its C
+(:func:`sw.c_emit.emit_keras_sequence`); (6) compression, each step measured: every fold
+model and the final model pruned by magnitude (``--prune``, default 80 % of each prunable
+kernel in steps of 20 %, ``--prune-epochs`` of fine-tuning per step; :mod:`sw.fog_compress`;
+the pruned matrices stored as CSR in the C) and emitted with int8 weights (dynamic range);
+for float32, int8, pruned float32 and pruned int8: leave-one-subject-out figures and the
+Cortex-A9 Flash/RAM of the final model's C; (7) verification: every fold model's C (float32,
+int8, pruned, pruned int8) on its held-out subject's windows and the final models' C on all
+held-out windows, host ``cc`` and Cortex-A9 under ``qemu-arm`` (identical output): float32
+within :data:`C_TOL` of Keras with identical labels, int8 labels equal to the float Keras
+model's on at least :data:`INT8_AGREEMENT` of the windows.
+
+TensorFlow runs on one thread (:func:`one_thread`): reproducible, and the machine is shared.
 
 Normalisation: the model's first layer is a frozen BatchNormalization with the training
 windows' per-channel mean and variance (:mod:`sw.fog_model`), so the C takes raw mg samples.
 
 Output folder (default ``out/fog``), written atomically (:class:`spec.outputs.OutputFolder`):
 
-=====================  ==========================================================
-``model.keras``        the final model (trained on every window)
-``config.json``        kind "fog", window, hop, fs, channels, normalisation, threshold,
-                       model, seed, epochs
-``metrics.json``       "evaluation": "leave-one-subject-out"; folds, pooled, baseline, c
-``folds.npz``          per held-out subject ``train_<s>``/``test_<s>`` window indexes and
-                       the windows' ``window_subject``/``window_file``/``window_start``
-``REPORT.md``          the figures in words, next to the freeze-index baseline
-``c/``                 ``fog_detector.c``, ``fog_detector.h`` (the final model)
-=====================  ==========================================================
+========================  ==========================================================
+``model.keras``           the final model (trained on every window)
+``config.json``           kind "fog", window, hop, fs, channels, normalisation, threshold,
+                          model, seed, epochs
+``metrics.json``          "evaluation": "leave-one-subject-out"; folds, pooled, baseline,
+                          compression (the steps), plots, c (checks, sizes)
+``folds.npz``             per held-out subject ``train_<s>``/``test_<s>`` window indexes and
+                          the windows' ``window_subject``/``window_file``/``window_start``
+``REPORT.md``             the figures in words, next to the freeze-index baseline
+``model_pruned.keras``    the final model pruned (``--prune``)
+``c/``                    ``fog_detector.c/.h`` (the final model, float32) and
+                          ``fog_detector_i8.c/.h`` (int8 weights, for the ARM: the final
+                          model, or with ``--deploy pruned_int8`` the pruned one)
+``plots/``                ``roc.png`` (per held-out subject, chosen thresholds, freeze
+                          index), ``timeline_<recording>.png`` (held-out p(FoG) vs truth)
+========================  ==========================================================
 
 Bad input (missing data, an --out folder this tool did not write) prints one
 ``sw.train_fog: error: ...`` line and exits 2, writing nothing. When a C output differs from
-Keras by more than :data:`C_TOL` or a label differs, everything is written all the same and the
-tool exits 1 with one line.
+Keras by more than :data:`C_TOL`, a label differs, int8 labels agree on less than
+:data:`INT8_AGREEMENT` or the ARM output differs from the host's, everything is written all
+the same and the tool exits 1 with one line.
 """
 
 import os
@@ -54,10 +78,25 @@ from sw import fog_data, fog_model
 from sw.fog_metrics import event_metrics, pool_events, window_metrics
 
 PROG = "sw.train_fog"
-#: largest |C - Keras| probability allowed
+#: how each --threshold rule chose the threshold, in words (config.json)
+RULE_TEXT = {"oof": "max balanced accuracy on out-of-fold predictions of the training subjects "
+                    "(one inner model per subject with FoG)",
+             "train": "max balanced accuracy on the training windows' predictions",
+             "half": "0.5"}
+#: largest |C - Keras| probability allowed (float32 weights)
 C_TOL = 1e-5
-#: range of the random per-channel gain of the augmentation
-GAIN = (0.8, 1.25)
+#: smallest fraction of int8-weight C labels equal to the float Keras model's
+INT8_AGREEMENT = 0.995
+#: range of the random per-window gain of the augmentation (log-uniform)
+GAIN = (0.5, 2.0)
+#: the random per-channel gain on top of it: exp(uniform(-CHANNEL_GAIN, CHANNEL_GAIN))
+CHANNEL_GAIN = 0.2
+#: learning rate (Adam)
+LR = {"logspec": 3e-3}
+#: default epochs per model
+EPOCHS = {"logspec": 30}
+#: threshold rules of --threshold
+THRESHOLD_RULES = ("oof", "train", "half")
 #: the paper's figure (random window split, not subject-wise)
 PAPER_F1 = 0.994
 
@@ -86,31 +125,108 @@ def choose_threshold(y, p):
     return best_t
 
 
+def one_thread():
+    """TensorFlow on one thread (call before any model is built)."""
+    for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(k, "1")
+    from sw.classifiers import quiet_tensorflow
+    quiet_tensorflow()
+    import tensorflow as tf
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:                  # already initialised: keep what it has
+        pass
+
+
+def augment(X, rng):
+    """A random gain per window and per channel (:data:`GAIN`, :data:`CHANNEL_GAIN`) and a
+    random circular time shift per window."""
+    n, T, C = X.shape
+    g = np.exp(rng.uniform(np.log(GAIN[0]), np.log(GAIN[1]), (n, 1, 1))
+               + rng.uniform(-CHANNEL_GAIN, CHANNEL_GAIN, (n, 1, C)))
+    idx = (np.arange(T)[None, :] + rng.integers(0, T, n)[:, None]) % T
+    return np.take_along_axis(X * g.astype(np.float32), idx[:, :, None], axis=1)
+
+
 def _predict(model, X):
     return model.predict(X, batch_size=256, verbose=0)[:, 0].astype(np.float64)
 
 
+def _class_weights(y):
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    return {0: len(y) / (2 * max(n0, 1)), 1: len(y) / (2 * max(n1, 1))}
+
+
+def fit(model, X, y, rng, epochs, label, callbacks=(), batch=64):
+    """``epochs`` epochs of ``model`` on (X, y): class weights, augmentation redrawn each epoch
+    (:func:`augment`), progress on stderr."""
+    cw = _class_weights(y)
+    yf = y.astype(np.float32)
+    for ep in range(epochs):
+        t = time.perf_counter()
+        h = model.fit(augment(X, rng), yf, batch_size=batch, epochs=1, class_weight=cw,
+                      verbose=0, shuffle=True, callbacks=list(callbacks))
+        _say(f"{label}: epoch {ep + 1}/{epochs} loss {h.history['loss'][-1]:.4f} "
+             f"({time.perf_counter() - t:.1f} s)")
+
+
 def train_one(name, X, y, seed, epochs, label, batch=64):
-    """A model ``name`` trained on (X, y) with class weights and gain augmentation."""
+    """A model ``name`` trained on (X, y) with class weights and augmentation."""
     from sw.classifiers import quiet_tensorflow
     keras = quiet_tensorflow()
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     mean, var = fog_model.channel_stats(X)
     model = fog_model.build(name, X.shape[2], X.shape[1], mean, var)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    cw = {0: len(y) / (2 * max(n0, 1)), 1: len(y) / (2 * max(n1, 1))}
-    yf = y.astype(np.float32)
-    for ep in range(epochs):
-        t = time.perf_counter()
-        gain = rng.uniform(*GAIN, size=(len(X), 1, X.shape[2])).astype(np.float32)
-        h = model.fit(X * gain, yf, batch_size=batch, epochs=1, class_weight=cw, verbose=0,
-                      shuffle=True)
-        _say(f"{label}: epoch {ep + 1}/{epochs} loss {h.history['loss'][-1]:.4f} "
-             f"({time.perf_counter() - t:.1f} s)")
+    model.compile(optimizer=keras.optimizers.Adam(LR.get(name, 1e-3)),
+                  loss="binary_crossentropy")
+    fit(model, X, y, rng, epochs, label, batch=batch)
     return model, mean, var
+
+
+def pruned_copy(model, name, X, y, seed, target, epochs, label):
+    """A copy of ``model`` pruned by magnitude to ``target`` of each prunable kernel in the
+    steps of :data:`sw.fog_compress.SCHEDULE` up to ``target`` (``epochs`` of fine-tuning per
+    step, on the same windows, augmentation and class weights, learning rate / 10)."""
+    from sw import fog_compress
+    from sw.classifiers import quiet_tensorflow
+    keras = quiet_tensorflow()
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    pm = keras.models.clone_model(model)
+    pm.set_weights(model.get_weights())
+    pm.compile(optimizer=keras.optimizers.Adam(LR.get(name, 1e-3) / 10),
+               loss="binary_crossentropy")
+    schedule = [f for f in fog_compress.SCHEDULE if f < target] + [target]
+    steps = fog_compress.prune(
+        pm, lambda m, cbs, step: fit(m, X, y, rng, epochs, f"{label}, {step}", cbs),
+        schedule=schedule)
+    return pm, steps
+
+
+def threshold_for(rule, name, W, train, seed, epochs, label):
+    """(threshold, rule applied, fitted model or None) for a model trained on windows
+    ``train`` of ``W`` (module docstring, ``--threshold``); ``oof`` trains one inner model per
+    training subject with FoG (seeds ``seed + 1 + j``)."""
+    if rule == "half":
+        return 0.5, "half"
+    if rule == "oof":
+        subj = W.subject[train]
+        ys, ps = [], []
+        inner = [s for s in dict.fromkeys(subj.tolist()) if W.y[train][subj == s].any()]
+        for j, s in enumerate(inner):
+            itr, ite = train[subj != s], train[subj == s]
+            if W.y[itr].all() or not W.y[itr].any():
+                continue
+            m, _, _ = train_one(name, W.X[itr], W.y[itr], seed + 1 + j, epochs,
+                                f"{label}, inner model without subject {s}")
+            ys.append(W.y[ite])
+            ps.append(_predict(m, W.X[ite]))
+        if ys:
+            return choose_threshold(np.concatenate(ys), np.concatenate(ps)), "oof"
+    return None, "train"
 
 
 def _events(windows, idx, pred, episodes):
@@ -122,23 +238,59 @@ def _events(windows, idx, pred, episodes):
     return parts
 
 
-def _c_check(models, tmp):
-    """Emit, build once and run: {cname: {windows, max_abs_dp, labels_identical}}; ``models``
-    maps a C name to (keras model, X, keras p, threshold); labels are ``p >= threshold``."""
+def _c_check(models, tmp, arm=None):
+    """Emit, build once per target and run every model on its windows.
+
+    ``models``: C name -> (keras model, X, keras p, threshold, weights) with weights
+    ``"float32"`` or ``"int8"``; labels are ``p >= threshold``. Host ``cc`` always; the
+    Cortex-A9 build under ``qemu-arm`` when ``arm`` (default: when the toolchain is there),
+    whose printed outputs must equal the host's byte for byte. Returns {cname: {windows,
+    weights, max_abs_dp, label_agreement, labels_identical, arm_identical (None: not run)}}
+    and {cname: the C's p (host)}.
+    """
     from sw import c_build, c_emit
-    for cname, (model, _, _, _) in models.items():
-        h, c, _ = c_emit.emit_keras_sequence(cname, model, doc=f"FoG detector {cname}", hop=64)
+    arm = c_build.have_arm() if arm is None else arm
+    for cname, (model, _, _, _, weights) in models.items():
+        h, c, _ = c_emit.emit_keras_sequence(cname, model, doc=f"FoG detector {cname}", hop=64,
+                                             weights=weights)
         write_text_atomic(os.path.join(tmp, f"{cname}.h"), h)
         write_text_atomic(os.path.join(tmp, f"{cname}.c"), c)
     exe = c_build.build_sequence(tmp, list(models), os.path.join(tmp, "fog_check"))
-    out = {}
-    for cname, (_, X, p, th) in models.items():
-        yc, _ = c_build.run_sequence(exe, cname, X)
+    exe_arm = (c_build.build_sequence(tmp, list(models), os.path.join(tmp, "fog_check_arm"),
+                                      arm=True) if arm else None)
+    out, outputs = {}, {}
+    for cname, (_, X, p, th, weights) in models.items():
+        yc, text = c_build.run_sequence(exe, cname, X)
+        outputs[cname] = yc[:, 0]
+        same_arm = None
+        if exe_arm:
+            _say(f"C check: {cname} ({weights}) on {len(X)} windows under qemu-arm")
+            same_arm = c_build.run_sequence(exe_arm, cname, X, arm=True)[1] == text
         d = float(np.max(np.abs(yc[:, 0] - p))) if len(X) else 0.0
-        out[cname] = {"windows": int(len(X)), "max_abs_dp": d,
-                      "threshold": th,
-                         "labels_identical": bool(np.array_equal(yc[:, 0] >= th, p >= th))}
-    return out
+        agree = float(np.mean((yc[:, 0] >= th) == (p >= th))) if len(X) else 1.0
+        out[cname] = {"windows": int(len(X)), "weights": weights, "max_abs_dp": d,
+                      "threshold": th, "label_agreement": agree,
+                      "labels_identical": agree == 1.0, "arm_identical": same_arm}
+    return out, outputs
+
+
+def c_violations(checks):
+    """One line per C check that fails its bound: float32 |C - Keras| <= :data:`C_TOL` and
+    identical labels; int8 labels >= :data:`INT8_AGREEMENT` equal to float Keras'; the ARM
+    output identical to the host's."""
+    bad = []
+    for n, c in checks.items():
+        if c["weights"] == "float32":
+            if c["max_abs_dp"] > C_TOL:
+                bad.append(f"{n}: max |C - Keras| {c['max_abs_dp']:.3g} > {C_TOL:g}")
+            elif not c["labels_identical"]:
+                bad.append(f"{n}: labels differ from Keras")
+        elif c["label_agreement"] < INT8_AGREEMENT:
+            bad.append(f"{n}: int8 labels equal to Keras on {100 * c['label_agreement']:.2f}% "
+                       f"< {100 * INT8_AGREEMENT:g}%")
+        if c["arm_identical"] is False:
+            bad.append(f"{n}: qemu-arm output differs from the host build")
+    return bad
 
 
 def _f(v, fmt=".3f"):
@@ -154,7 +306,7 @@ def report_md(res, argv):
     lines = [f"# FoG detector `{res['model']}`, leave-one-subject-out on Daphnet", "",
              f"Made by `python -m {PROG}{' ' + ' '.join(argv) if argv else ''}` "
              f"(seed {res['seed']}, {res['epochs']} epochs per model, "
-             f"{res['runtime_s']:.0f} s).", "",
+             f"{res['runtime_s']:.0f} s; threshold rule `{res['threshold_rule']}`).", "",
              f"{res['n_windows']} windows of {res['window']} samples (hop {res['hop']}), "
              f"{res['n_fog']} of them FoG; held out in turn: subjects "
              f"{', '.join(str(f['subject']) for f in res['folds'])}; every other subject's "
@@ -194,17 +346,121 @@ def report_md(res, argv):
               f"{worst['n_fog']} FoG windows).", "",
               "## C", ""]
     for cname, c in res["c"]["checks"].items():
-        lines.append(f"- `{cname}`: max |C - Keras| = {c['max_abs_dp']:.2e} over "
-                     f"{c['windows']} windows, labels "
-                     f"{'identical' if c['labels_identical'] else 'DIFFERENT'}"
-                     f" (bound {C_TOL:.0e}).")
+        arm = {None: "ARM not run", True: "ARM output identical",
+               False: "ARM output DIFFERENT"}[c["arm_identical"]]
+        if c["weights"] == "float32":
+            lines.append(f"- `{cname}` (float32): max |C - Keras| = {c['max_abs_dp']:.2e} over "
+                         f"{c['windows']} windows, labels "
+                         f"{'identical' if c['labels_identical'] else 'DIFFERENT'}"
+                         f" (bound {C_TOL:.0e}); {arm}.")
+        else:
+            lines.append(f"- `{cname}` (int8 weights): labels equal to the float Keras model's "
+                         f"on {100 * c['label_agreement']:.2f}% of {c['windows']} windows "
+                         f"(bound {100 * INT8_AGREEMENT:g}%), max |C - Keras| = "
+                         f"{c['max_abs_dp']:.2e}; {arm}.")
     lines += ["", "Each fold model's C runs on its held-out subject's windows; `fog_detector` "
-              "(the final model, which trained on every window) on all of the held-out "
-              "subjects' windows."]
+              "and `fog_detector_i8` (the final models, which trained on every window) on all "
+              "of the held-out subjects' windows. ARM: the same C built with "
+              "`arm-linux-gnueabihf-gcc -mcpu=cortex-a9` and run under `qemu-arm`."]
     lines += ["", f"`c/fog_detector.c` is the final model (all windows, threshold "
               f"{res['threshold']:.3f}); parameters {res['c']['params']}, arena "
-              f"{res['c']['arena_bytes']} bytes, {res['c']['macc']} MACC per window.", ""]
+              f"{res['c']['arena_bytes']} bytes, {res['c']['macc']} MACC per window. "
+              "`c/fog_detector_i8.c` is the same model"
+              + (f" pruned to {100 * res['prune']:.0f}% of each prunable kernel"
+                 if res["deploy"] == "pruned_int8" else "")
+              + " with int8 weights (`--deploy " + res["deploy"] + "`).", ""]
+    comp = res["compression"]
+    lines += ["## Compression steps", "",
+              "Leave-one-subject-out figures pooled over the held-out subjects (each fold model "
+              "pruned and fine-tuned on its own training windows, the fold's threshold kept); "
+              "bytes of the final model's C compiled alone for the Cortex-A9 (Flash = text + "
+              "rodata + data; RAM = data + bss + stack, the activation arena being on the "
+              "stack).", "",
+              "| step | sens | spec | F1 | AUC | zeros in prunable kernels | Flash, B | RAM, B |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in comp["steps"]:
+        fl = r["arm"]["flash"] if r["arm"] else "n/a"
+        ram = r["arm"]["ram"] if r["arm"] else "n/a"
+        lines.append(f"| {r['step']} | {_f(r['sensitivity'])} | {_f(r['specificity'])} | "
+                     f"{_f(r['f1'])} | {_f(r['auc'])} | {100 * r['sparsity']:.0f}% | {fl} | "
+                     f"{ram} |")
+    last = comp["steps"][3 if res["deploy"] == "pruned_int8" else 1]
+    if last["arm"]:
+        lines += ["", f"The deployed C (`c/fog_detector_i8.c`, step \"{last['step']}\") takes "
+                  f"{last['arm']['flash'] / 1024:.2f} KB of Flash and "
+                  f"{last['arm']['ram'] / 1024:.2f} KB of RAM; Yi & Hwang report a peak memory "
+                  f"of {comp['paper_kb']['peak']} KB and {comp['paper_kb']['pruned_quantized']} "
+                  "KB after pruning and dynamic quantization (their measure, on their model)."]
+    lines += ["", "## Plots", ""] + [f"- [{p}]({p})" for p in res["plots"]] + [""]
     return "\n".join(lines)
+
+
+#: Yi & Hwang's memory figures (KB): peak, and after pruning + dynamic quantization
+PAPER_KB = {"peak": 420.91, "pruned_quantized": 44.04}
+
+
+def _compression(a, W, idx, folds_iter, fold_models, c_out, final, pruned):
+    """The measured compression steps: leave-one-subject-out metrics of each weight format
+    (float32 from Keras -- the C is within :data:`C_TOL` of it --, int8 from the C itself)
+    pooled over the held-out subjects, and the Cortex-A9 bytes of the final model's C."""
+    from sw import fog_compress
+    steps = [("float32", "", "float32", final), ("int8 weights (dynamic range)", "_i8", "int8",
+                                                 final)]
+    if a.prune:
+        steps += [(f"pruned {100 * a.prune:.0f}%, float32", "_pruned", "float32", pruned),
+                  (f"pruned {100 * a.prune:.0f}%, int8 weights (dynamic range)", "_pruned_i8",
+                   "int8", pruned)]
+    out = []
+    for label, suffix, weights, fmodel in steps:
+        ps, preds = [], []
+        for k in range(len(folds_iter)):
+            _, _, p_keras, th, _ = fold_models[f"fog_fold{k + 1}{suffix}"]
+            p = c_out[f"fog_fold{k + 1}{suffix}"] if weights == "int8" else p_keras
+            ps.append(p)
+            preds.append(p >= th)
+        p_all, pred_all = np.concatenate(ps), np.concatenate(preds)
+        row = {"step": label, "weights": weights, "pruned": bool(suffix.startswith("_pruned")),
+               "source": "C (host)" if weights == "int8" else "Keras (C within tolerance)",
+               **window_metrics(W.y[idx], pred_all, p_all)}
+        try:
+            row["arm"] = fog_compress.arm_bytes(f"fog_{weights}{suffix}", fmodel, weights)
+        except RuntimeError as e:                  # no ARM compiler: said, not hidden
+            row["arm"] = None
+            row["arm_missing"] = str(e).splitlines()[0]
+        row["sparsity"] = fog_compress.sparsity(fmodel)
+        out.append(row)
+    return {"steps": out, "paper_kb": PAPER_KB,
+            "note": "each fold model is pruned and fine-tuned on its own training windows; "
+                    "the fold's threshold is kept"}
+
+
+def _plots(tmp, W, idx, folds, fold_models, recs, episodes, baseline):
+    """plots/roc.png and plots/timeline_<recording>.png of the held-out predictions (``idx``:
+    the held-out windows, fold after fold, as the fold models' outputs)."""
+    from sw import fog_plots
+    os.makedirs(os.path.join(tmp, "plots"))
+    curves, start = [], 0
+    for k, f in enumerate(folds):
+        _, _, p, th, _ = fold_models[f"fog_fold{k + 1}"]
+        curves.append((f"subject {f['subject']} (AUC {_f(f['auc'], '.2f')})",
+                       W.y[idx[start:start + len(p)]], p, th))
+        start += len(p)
+    b = baseline["pooled"]
+    names = [fog_plots.roc(
+        os.path.join(tmp, "plots", "roc.png"), curves,
+        "FoG detector, leave-one-subject-out (dots: chosen thresholds)",
+        points=[("freeze index (pooled)", b["sensitivity"], b["specificity"])])]
+    p_all = np.concatenate([c[2] for c in curves])
+    th_all = np.concatenate([np.full(len(c[2]), c[3]) for c in curves])
+    for r in recs:
+        k = W.file[idx] == r.name
+        if not k.any():                     # a subject never held out (no FoG)
+            continue
+        names.append(fog_plots.timeline(
+            os.path.join(tmp, "plots", f"timeline_{r.name}.png"),
+            f"{r.name}: held-out predictions (leave-one-subject-out)", W.end_s[idx][k],
+            W.y[idx][k], p_all[k], float(th_all[k][0]), episodes.get(r.name, ())))
+    return ["plots/" + n for n in names]
 
 
 def run(a, folder, argv):
@@ -226,9 +482,13 @@ def run(a, folder, argv):
     split = {"window_subject": W.subject.astype(str), "window_file": W.file.astype(str),
              "window_start": W.start}
     for k, f in enumerate(folds_iter):
-        model, _, _ = train_one(a.model, W.X[f.train], W.y[f.train], a.seed + k, a.epochs,
-                                f"fold {k + 1}/{len(folds_iter)} (subject {f.subject} held out)")
-        th = choose_threshold(W.y[f.train], _predict(model, W.X[f.train]))
+        label = f"fold {k + 1}/{len(folds_iter)} (subject {f.subject} held out)"
+        model, _, _ = train_one(a.model, W.X[f.train], W.y[f.train], a.seed + 100 * k,
+                                a.epochs, label)
+        th, rule = threshold_for(a.threshold, a.model, W, f.train, a.seed + 100 * k, a.epochs,
+                                 label)
+        if th is None:
+            th = choose_threshold(W.y[f.train], _predict(model, W.X[f.train]))
         p = _predict(model, W.X[f.test])
         pred = p >= th
         ev = _events(W, f.test, pred, episodes)
@@ -236,7 +496,8 @@ def run(a, folder, argv):
         m = {"subject": f.subject, "n_windows": int(len(f.test)),
              "n_fog": int(W.y[f.test].sum()), "n_train": int(len(f.train)),
              "train_subjects": sorted({str(s) for s in W.subject[f.train]}),
-             "threshold": th, **window_metrics(W.y[f.test], pred, p), **pool_events(ev)}
+             "threshold": th, "threshold_rule": rule,
+             **window_metrics(W.y[f.test], pred, p), **pool_events(ev)}
         folds.append(m)
         _say(f"fold {k + 1}: subject {f.subject}: threshold {th:.3f}, sensitivity "
              f"{_f(m['sensitivity'])}, specificity {_f(m['specificity'])}, F1 {_f(m['f1'])}, "
@@ -246,16 +507,36 @@ def run(a, folder, argv):
         pooled_pred.append(pred)
         split[f"train_{f.subject}"] = f.train
         split[f"test_{f.subject}"] = f.test
-        fold_models[f"fog_fold{k + 1}"] = (model, W.X[f.test], p, th)
+        X_test = W.X[f.test]
+        fold_models[f"fog_fold{k + 1}"] = (model, X_test, p, th, "float32")
+        fold_models[f"fog_fold{k + 1}_i8"] = (model, X_test, p, th, "int8")
+        if a.prune:
+            pm, _ = pruned_copy(model, a.model, W.X[f.train], W.y[f.train],
+                                a.seed + 100 * k + 50, a.prune, a.prune_epochs, label)
+            pp = _predict(pm, X_test)
+            fold_models[f"fog_fold{k + 1}_pruned"] = (pm, X_test, pp, th, "float32")
+            fold_models[f"fog_fold{k + 1}_pruned_i8"] = (pm, X_test, pp, th, "int8")
     idx = np.concatenate(pooled_idx)
     p_all, pred_all = np.concatenate(pooled_p), np.concatenate(pooled_pred)
     pooled = {"n_windows": int(len(idx)), "n_fog": int(W.y[idx].sum()),
               **window_metrics(W.y[idx], pred_all, p_all), **pool_events(parts)}
     from sw.fog_baseline import loso
     baseline = loso(W, episodes=episodes)
-    final, mean, var = train_one(a.model, W.X, W.y, a.seed + len(folds_iter), a.epochs,
-                                 "final model (all windows)")
-    threshold = choose_threshold(W.y, _predict(final, W.X))
+    fseed = a.seed + 100 * len(folds_iter)
+    final, mean, var = train_one(a.model, W.X, W.y, fseed, a.epochs, "final model (all windows)")
+    threshold, final_rule = threshold_for(a.threshold, a.model, W, np.arange(len(W)), fseed,
+                                          a.epochs, "final model")
+    if threshold is None:
+        threshold = choose_threshold(W.y, _predict(final, W.X))
+    final_p = _predict(final, W.X[idx])
+    finals = {"fog_detector": (final, W.X[idx], final_p, threshold, "float32")}
+    pruned_final = None
+    if a.prune:
+        pruned_final, _ = pruned_copy(final, a.model, W.X, W.y, fseed + 50, a.prune,
+                                      a.prune_epochs, "final model")
+    deploy = pruned_final if a.deploy == "pruned_int8" else final
+    finals["fog_detector_i8"] = (deploy, W.X[idx], _predict(deploy, W.X[idx]), threshold,
+                                 "int8")
     with folder as tmp:
         final.save(os.path.join(tmp, "model.keras"))
         os.makedirs(os.path.join(tmp, "c"))
@@ -266,9 +547,21 @@ def run(a, folder, argv):
                 f"of raw mg samples, FoG when p >= {threshold:.6g}")
         write_text_atomic(os.path.join(tmp, "c", "fog_detector.h"), h)
         write_text_atomic(os.path.join(tmp, "c", "fog_detector.c"), c)
+        if pruned_final is not None:
+            pruned_final.save(os.path.join(tmp, "model_pruned.keras"))
+        h8, c8, info8 = c_emit.emit_keras_sequence(
+            "fog_detector_i8", deploy, hop=fog_data.HOP, weights="int8",
+            doc=f"FoG detector {a.model} (sw.train_fog, seed {a.seed})"
+                f"{f', pruned to {a.prune:g}' if deploy is pruned_final else ''}, int8 weights "
+                f"(matrices >= {c_emit.INT8_MIN_WEIGHTS} weights): p(FoG) per 2 s "
+                f"window of raw mg samples, FoG when p >= {threshold:.6g}")
+        write_text_atomic(os.path.join(tmp, "c", "fog_detector_i8.h"), h8)
+        write_text_atomic(os.path.join(tmp, "c", "fog_detector_i8.c"), c8)
         with tempfile.TemporaryDirectory() as scratch:
-            final_check = (final, W.X[idx], _predict(final, W.X[idx]), threshold)
-            checks = _c_check({**fold_models, "fog_detector": final_check}, scratch)
+            checks, c_out = _c_check({**fold_models, **finals}, scratch)
+        compression = _compression(a, W, idx, folds_iter, fold_models, c_out, final,
+                                   pruned_final)
+        plots = _plots(tmp, W, idx, folds, fold_models, recs, episodes, baseline)
         config = {"kind": "fog", "model": a.model, "seed": a.seed, "epochs": a.epochs,
                   "window": fog_data.WINDOW, "hop": fog_data.HOP, "fs": fog_data.FS,
                   "fog_threshold": fog_data.FOG_THRESHOLD, "channels": list(fog_data.CHANNELS),
@@ -278,20 +571,24 @@ def run(a, folder, argv):
                                     "mean": mean.tolist(), "variance": var.tolist(),
                                     "note": "per-channel affine from the training windows, "
                                             "first layer of the model (the C does it too)"},
-                  "threshold": threshold, "threshold_rule": "max balanced accuracy on the "
-                  "training windows' predictions", "c": "c/fog_detector.c"}
+                  "threshold": threshold, "threshold_rule": RULE_TEXT[final_rule],
+                  "augmentation": {"gain_loguniform": list(GAIN),
+                                   "channel_gain_log": CHANNEL_GAIN, "circular_shift": True},
+                  "c": "c/fog_detector.c", "c_int8": "c/fog_detector_i8.c",
+                  "prune": a.prune, "prune_epochs": a.prune_epochs, "deploy": a.deploy}
         res = {"evaluation": "leave-one-subject-out", "model": a.model, "seed": a.seed,
-               "epochs": a.epochs, "window": fog_data.WINDOW, "hop": fog_data.HOP,
+               "prune": a.prune, "prune_epochs": a.prune_epochs, "deploy": a.deploy,
+               "epochs": a.epochs, "threshold_rule": a.threshold,
+               "window": fog_data.WINDOW, "hop": fog_data.HOP,
                "n_windows": int(len(W)), "n_fog": int(W.y.sum()),
                "recordings": [r.name for r in recs], "threshold": threshold,
                "folds": folds, "pooled": pooled, "baseline": baseline,
-               "c": {"checks": checks, "tolerance": C_TOL, "params": info["params"],
-                     "arena_bytes": info["arena_bytes"], "macc": info["macc"]}}
+               "compression": compression, "plots": plots,
+               "c": {"checks": checks, "tolerance": C_TOL, "int8_agreement_bound": INT8_AGREEMENT,
+                     "params": info["params"], "arena_bytes": info["arena_bytes"],
+                     "macc": info["macc"], "int8_param_bytes": info8["param_bytes"]}}
         res["runtime_s"] = time.perf_counter() - t0
-        violations = [f"{n}: max |C - Keras| {c['max_abs_dp']:.3g} > {C_TOL:g}"
-                      if c["max_abs_dp"] > C_TOL else f"{n}: labels differ from Keras"
-                      for n, c in checks.items()
-                      if c["max_abs_dp"] > C_TOL or not c["labels_identical"]]
+        violations = c_violations(checks)
         res["c"]["violations"] = violations
         write_json_atomic(os.path.join(tmp, "config.json"), config, sort_keys=False)
         write_json_atomic(os.path.join(tmp, "metrics.json"), res, sort_keys=False)
@@ -310,20 +607,41 @@ def main(argv=None):
     ap.add_argument("--out", default=str(DEFAULT_OUT / "fog"), help="output folder "
                     "(default out/fog)")
     ap.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    ap.add_argument("--epochs", type=int, default=20, help="epochs per model (default 20)")
-    ap.add_argument("--model", default="yi_hwang", choices=list(fog_model.MODELS),
-                    help="topology (default yi_hwang)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="epochs per model (default 30 for logspec, else 20)")
+    ap.add_argument("--threshold", default="oof", choices=THRESHOLD_RULES,
+                    help="decision threshold rule (default oof: out-of-fold predictions of "
+                         "the training subjects)")
+    ap.add_argument("--model", default="logspec", choices=list(fog_model.MODELS),
+                    help="topology (default logspec)")
+    ap.add_argument("--prune", type=float, default=0.8,
+                    help="fraction of each prunable kernel set to zero, reached in steps of "
+                         "0.2 (default 0.8; 0: no pruning)")
+    ap.add_argument("--prune-epochs", type=int, default=2,
+                    help="fine-tuning epochs per pruning step (default 2)")
+    ap.add_argument("--deploy", default="int8", choices=("int8", "pruned_int8"),
+                    help="what c/fog_detector_i8.c holds: the final model with int8 weights "
+                         "(default) or its pruned copy with int8 weights")
     ap.add_argument("--force", action="store_true",
                     help="replace an earlier output of this tool in --out")
     args = sys.argv[1:] if argv is None else list(argv)
     a = ap.parse_args(args)
+    if a.epochs is None:
+        a.epochs = EPOCHS.get(a.model, 20)
     if a.epochs < 1:
         ap.error("--epochs must be at least 1")
+    if not 0 <= a.prune < 1:
+        ap.error(f"--prune must be in [0, 1), got {a.prune:g}")
+    if a.prune_epochs < 1:
+        ap.error("--prune-epochs must be at least 1")
+    if a.deploy == "pruned_int8" and not a.prune:
+        ap.error("--deploy pruned_int8 needs --prune above 0")
     try:
         if not os.path.isdir(a.data):
             raise InputError(f"--data {a.data}: no such folder")
         fog_data.find_recordings([a.data])
         folder = OutputFolder(a.out, PROG, force=a.force)
+        one_thread()
         res = run(a, folder, args)
     except HANDLED as e:
         return error_status(PROG, e)

@@ -254,7 +254,7 @@ def layer_bundle(tf, seed, tmp_path_factory):
                                     info=uinfo, model=model))
             if kind in INT8_KINDS:
                 qname = _cname(seed, kind, i, "_i8")
-                qinfo = _emit(tmp, qname, model, weights="int8")
+                qinfo = _emit(tmp, qname, model, weights="int8", int8_min_weights=0)
                 qref = _keras_out(_dequantised(model, qinfo), X).reshape(len(X), -1)
                 entries.append(dict(kind=kind + " int8", cname=qname, X=X, ref=qref, info=qinfo,
                                     float_ref=ref, model=model))
@@ -268,7 +268,8 @@ def layer_bundle(tf, seed, tmp_path_factory):
             for w in ("float32", "int8"):
                 for sparse in (True, False):
                     pname = _cname(seed, kind, i, f"_p{w}{'' if sparse else '_dense'}")
-                    pinfo = _emit(tmp, pname, pruned, weights=w, sparse=sparse)
+                    pinfo = _emit(tmp, pname, pruned, weights=w, sparse=sparse,
+                                  int8_min_weights=0)
                     pref = (_keras_out(_dequantised(pruned, pinfo), X).reshape(len(X), -1)
                             if w == "int8" else pX)
                     entries.append(dict(kind=f"{kind} pruned {w}" + ("" if sparse else " dense"),
@@ -528,6 +529,27 @@ def test_generated_c_rules_and_arm_footprint(fog):
 
 def _tiny_input():
     return keras.Input((8, 3))
+
+
+def test_int8_leaves_small_matrices_and_named_layers_float(fog):
+    """Default int8: matrices under INT8_MIN_WEIGHTS weights (ECA's 3, the Dense(64 -> 1)) stay
+    float32, the big ones are int8; ``float_layers`` keeps a named layer float; an unknown name
+    is refused."""
+    model = next(e["model"] for e in fog[2] if e["cname"] == "fog_c9")
+    _, _, info = c_emit.emit_keras_sequence("q", model, weights="int8")
+    sizes = {ly.name: max(int(np.prod(w.shape)) for w in ly.weights if "kernel" in w.path)
+             for ly in model.layers if any("kernel" in w.path for w in ly.weights)}
+    small = [n for n, k in sizes.items() if k < c_emit.INT8_MIN_WEIGHTS]
+    big = [n for n, k in sizes.items() if k >= c_emit.INT8_MIN_WEIGHTS]
+    assert small and big
+    for n in small + big:
+        assert (n in info["keras_weights"]) == (n in big), (n, sizes[n],
+                                                            sorted(info["keras_weights"]))
+    _, _, info2 = c_emit.emit_keras_sequence("q", model, weights="int8", float_layers=big[:1])
+    assert big[0] not in info2["keras_weights"] and set(big[1:]) <= set(info2["keras_weights"])
+    assert info2["param_bytes"] > info["param_bytes"]
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        c_emit.emit_keras_sequence("q", model, weights="int8", float_layers=["nope"])
 
 
 def test_unsupported_layers_raise_naming_the_layer():

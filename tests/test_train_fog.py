@@ -32,15 +32,18 @@ def data(tmp_path_factory):
 def run(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("fog_run") / "model"
     rc = train_fog.main(["--data", str(data), "--out", str(out), "--epochs", "1",
-                         "--model", "small", "--seed", "3"])
+                         "--model", "small", "--seed", "3", "--prune-epochs", "1",
+                         "--deploy", "pruned_int8"])
     return rc, out
 
 
 def test_folder_layout_and_config(run):
     rc, out = run
     assert rc == 0
-    for rel in ("model.keras", "config.json", "metrics.json", "folds.npz", "REPORT.md",
-                "c/fog_detector.c", "c/fog_detector.h"):
+    for rel in ("model.keras", "model_pruned.keras", "config.json", "metrics.json",
+                "folds.npz", "REPORT.md", "c/fog_detector.c", "c/fog_detector.h",
+                "c/fog_detector_i8.c", "c/fog_detector_i8.h", "plots/roc.png",
+                "plots/timeline_S01R02.png", "plots/timeline_S02R01.png"):
         assert (out / rel).is_file(), rel
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["kind"] == "fog" and cfg["model"] == "small" and cfg["seed"] == 3
@@ -102,7 +105,69 @@ def test_c_equals_keras_on_held_out_windows(run, data, tmp_path):
     assert np.array_equal(yc[:, 0] >= th, p >= th)
     m = json.loads((out / "metrics.json").read_text())
     for name, c in m["c"]["checks"].items():
-        assert c["max_abs_dp"] <= train_fog.C_TOL and c["labels_identical"], name
+        if c["weights"] == "float32":
+            assert c["max_abs_dp"] <= train_fog.C_TOL and c["labels_identical"], name
+
+
+def test_compression_steps_measured(run):
+    """float32, int8, pruned float32 (CSR), pruned int8: each with its leave-one-subject-out
+    figures and Cortex-A9 bytes; pruning reaches 80 % of every prunable kernel; the pruned
+    int8 C is the smallest; every C check ran on the host and under qemu-arm too."""
+    _, out = run
+    m = json.loads((out / "metrics.json").read_text())
+    steps = m["compression"]["steps"]
+    assert [s["weights"] for s in steps] == ["float32", "int8", "float32", "int8"]
+    assert [s["pruned"] for s in steps] == [False, False, True, True]
+    for s in steps:
+        for k in ("sensitivity", "specificity", "f1", "auc"):
+            assert 0 <= s[k] <= 1, (s["step"], k)
+        assert s["arm"]["flash"] > 0 and s["arm"]["ram"] >= s["arm"]["arena_bytes"] > 0
+    assert steps[0]["sparsity"] < 0.05 and 0.79 <= steps[2]["sparsity"] <= 0.81
+    assert steps[2]["arm"]["sparse_layers"] > 0
+    flash = [s["arm"]["flash"] for s in steps]
+    assert flash[3] == min(flash) and flash[2] < flash[0] and flash[1] < flash[0]
+    checks = m["c"]["checks"]
+    assert {"fog_fold1", "fog_fold1_i8", "fog_fold1_pruned", "fog_fold1_pruned_i8",
+            "fog_detector", "fog_detector_i8"} <= set(checks)
+    for name, c in checks.items():
+        assert c["arm_identical"] is True, name
+        if c["weights"] == "int8":
+            print(f"{name}: int8 labels equal to Keras on {100 * c['label_agreement']:.2f}%")
+            assert c["label_agreement"] >= train_fog.INT8_AGREEMENT, name
+    report = (out / "REPORT.md").read_text()
+    assert "## Compression steps" in report and "420.91" in report
+
+
+def test_int8_c_is_the_pruned_model(run, data, tmp_path):
+    """c/fog_detector_i8.c against model_pruned.keras on every window: int8 labels equal on
+    >= 99.5 %, and the pruned model really has 80 % zeros in its prunable kernels."""
+    from sw import fog_compress
+    from sw.classifiers import quiet_tensorflow
+    keras = quiet_tensorflow()
+    _, out = run
+    cfg = json.loads((out / "config.json").read_text())
+    model = keras.models.load_model(out / "model_pruned.keras")
+    assert 0.79 <= fog_compress.sparsity(model) <= 0.81
+    W = fog_data.load_windows([data])
+    p = model.predict(W.X, verbose=0)[:, 0].astype(np.float64)
+    for ext in ("c", "h"):
+        shutil.copy(out / "c" / f"fog_detector_i8.{ext}", tmp_path / f"fog_detector_i8.{ext}")
+    exe = c_build.build_sequence(str(tmp_path), ["fog_detector_i8"], str(tmp_path / "seq"))
+    yc, _ = c_build.run_sequence(exe, "fog_detector_i8", W.X)
+    th = cfg["threshold"]
+    agree = float(np.mean((yc[:, 0] >= th) == (p >= th)))
+    print(f"fog_detector_i8 vs pruned Keras on {len(p)} windows: labels equal on "
+          f"{100 * agree:.2f}%, max |dp| {np.max(np.abs(yc[:, 0] - p)):.3g}")
+    assert agree >= train_fog.INT8_AGREEMENT
+
+
+def test_bad_prune(capsys):
+    for bad in (["--prune", "1"], ["--prune", "-0.1"], ["--prune-epochs", "0"],
+                ["--prune", "0", "--deploy", "pruned_int8"]):
+        with pytest.raises(SystemExit) as e:
+            train_fog.main(bad)
+        assert e.value.code == 2
+        _one_line_error(capsys)
 
 
 def _one_line_error(capsys):

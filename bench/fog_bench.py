@@ -1,0 +1,864 @@
+"""One freezing-of-gait model as C three ways -- ours, keras2c, TFLite Micro -- on the Cortex-A9.
+
+Usage::
+
+    python -m bench.fog_bench out/fog [--work DIR] [-o result.json] [--windows 1] [--check 64]
+
+Reads a model folder of ``python -m sw.train_fog`` (``model.keras``, ``config.json`` of kind
+"fog"; input one window ``(T, C)`` float32 raw mg, output p(FoG)) and, in one run, for each
+implementation that can be built here:
+
+* **ours** -- :func:`sw.c_emit.emit_keras_sequence` with float32 and with int8 weights;
+* **keras2c** (PyPI ``keras2c``, optional: not a dependency of the project, it requires the
+  full ``tensorflow`` distribution): its own model checker is run on the model and its verdict
+  recorded; whether its C runtime library (``k2c_include.h`` ...) is inside the installed
+  package is looked up, since the generated C includes it;
+* **TFLite Micro** (PyPI ``tflite-micro``: the TFLM interpreter built for the host, x86-64)
+  of ``tf.lite.TFLiteConverter`` models, float32 and full-integer int8 (float in/out), the
+  batch fixed to 1 and the recurrent layers unrolled (``unroll=True``); the converter's
+  WHILE-loop form of the recurrent layer (no unrolling) is tried too, and what happened
+  (ran, timed out, crashed) is recorded.
+
+Measured, per implementation (``None`` where it cannot be measured here, with the reason):
+
+* **Flash / RAM, Cortex-A9** -- C: the model object compiled alone for the Cortex-A9
+  (:func:`sw.c_build.arm_footprint`): Flash = ``.text + .rodata* + .data``, RAM = ``.data +
+  .bss`` + the stack of every function of the object (ours keeps its activation arena on the
+  stack, so RAM includes it). TFLM: Flash = the flatbuffer (weights and graph; the TFLM
+  interpreter's own code is *not* included: no ARM build of TFLM is available from PyPI or
+  Debian), RAM = the tensor arena reported by TFLM's recording allocator (no stack).
+* **ARM instructions per window** -- a static Cortex-A9 build of the model with a small
+  driver (:data:`DRIVER`: windows read as binary float32, each output printed as the hex bits
+  of its float) run under ``qemu-arm -singlestep``, instructions counted by a TCG plugin
+  (:data:`PLUGIN`, built with the host ``cc``; under ``-singlestep`` its count is the number of
+  ``Trace`` lines of ``-d nochain,exec``, checked on every run with both counts of one run of
+  the null driver, :func:`qemu_count`). Per window = ``((count(2N) - count(N)) - (null(2N) -
+  null(N))) / N`` where *null* is the same driver with a model that copies one number
+  (reading and printing a window, about constant, cancels out).
+* **host instructions per window** -- ``valgrind --tool=callgrind`` with collection on the
+  model's entry only (ours: ``NAME_predict_window``; TFLM:
+  ``tflite::micro::MicroInterpreter::Invoke()``), x86-64 ``cc -O2``; divided by N.
+* **max |dp|** vs Keras over the check windows (ours: the ARM build under ``qemu-arm``;
+  TFLM: the host interpreter).
+
+Windows: real ones, :mod:`sw.fog_data` over the Daphnet recordings (``--data``), half of them
+FoG windows, evenly spaced in recording order (or ``windows=`` given to :func:`run`).
+
+Install: ``apt-get install gcc-arm-linux-gnueabihf qemu-user valgrind`` (``make setup``);
+``pip install tflite-micro`` (a project dependency); keras2c only by hand.
+"""
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from spec.cli import HANDLED, InputError, error_status, parser
+from spec.constants import SHARED_DATA
+from spec.outputs import check_output_file, scratch_folder, write_json_atomic, write_text_atomic
+from sw import c_build, c_emit
+
+__all__ = ["run", "markdown", "main", "DRIVER", "PLUGIN", "qemu_count", "plugin_path",
+           "load_model_dir", "real_windows"]
+
+PROG = "bench.fog_bench"
+INVOKE = "tflite::micro::MicroInterpreter::Invoke()"
+#: environment of the programs run under qemu-arm: fixed, so the C library's start-up (which
+#: walks the environment) costs the same instructions whoever runs the bench
+GUEST_ENV = {"LC_ALL": "C"}
+#: bytes of arena handed to the host TFLM interpreter (it reports what it used)
+TFLM_ARENA = 64 << 20
+
+DRIVER = r"""
+/* fog_bench driver: WINDOWS.bin (N_IN float32 per window) -> one line of hex float bits per
+ * window.  Built with the model (WO_HEADER, WO_PREDICT) or with -DWO_NULL (copy one number). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef WO_NULL
+#include WO_HEADER
+#else
+__attribute__((noinline)) static int null_predict(const float *x, float *p)
+{
+    p[0] = x[0];
+    return 0;
+}
+#define WO_PREDICT null_predict
+#endif
+
+static float x[WO_N_IN];
+static float p[WO_N_OUT];
+
+int main(int argc, char **argv)
+{
+    FILE *f;
+    long i, n;
+    int j;
+    if (argc != 3 || !(f = fopen(argv[1], "rb"))) {
+        fprintf(stderr, "usage: %s WINDOWS.bin N\n", argv[0]);
+        return 2;
+    }
+    n = atol(argv[2]);
+    for (i = 0; i < n; i++) {
+        if (fread(x, sizeof x[0], WO_N_IN, f) != (size_t)WO_N_IN) {
+            fprintf(stderr, "window %ld: short read\n", i);
+            return 2;
+        }
+        WO_PREDICT(x, p);
+        for (j = 0; j < WO_N_OUT; j++) {
+            unsigned int u;
+            memcpy(&u, &p[j], sizeof u);
+            printf(j ? ",%08x" : "%08x", u);
+        }
+        printf("\n");
+    }
+    fclose(f);
+    return 0;
+}
+"""
+
+#: QEMU TCG plugin (API version 1, qemu 7.2): adds each executed translation block's
+#: instruction count to one counter, written to ``out=FILE`` at exit. Under ``-singlestep``
+#: a block is one instruction, so the count equals the ``-d exec`` Trace lines of the run.
+PLUGIN = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+typedef uint64_t qemu_plugin_id_t;
+typedef struct qemu_info_t qemu_info_t;
+struct qemu_plugin_tb;
+enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+typedef void (*tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, tb_trans_cb_t cb);
+void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op,
+                                              void *ptr, uint64_t imm);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, udata_cb_t cb, void *userdata);
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+static uint64_t insns;
+static char out[4096];
+
+static void trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns,
+                                             qemu_plugin_tb_n_insns(tb));
+}
+
+static void done(qemu_plugin_id_t id, void *p)
+{
+    FILE *f = fopen(out, "w");
+    (void)id;
+    (void)p;
+    if (f) {
+        fprintf(f, "%llu\n", (unsigned long long)insns);
+        fclose(f);
+    }
+}
+
+__attribute__((visibility("default")))
+int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
+{
+    (void)info;
+    if (argc < 1 || strncmp(argv[0], "out=", 4) != 0)
+        return 1;
+    strncpy(out, argv[0] + 4, sizeof out - 1);
+    qemu_plugin_register_vcpu_tb_trans_cb(id, trans);
+    qemu_plugin_register_atexit_cb(id, done, NULL);
+    return 0;
+}
+"""
+
+#: subprocess: Keras model -> .tflite files (batch 1; argv: model, calibration .npy, then
+#: OUT:UNROLL:INT8 per file); writes OUT + ".json" with bytes, op counts, seconds for each
+CONVERTER = r"""
+import collections, contextlib, io, json, os, re, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+import keras
+src, calib = sys.argv[1:3]
+m = keras.models.load_model(src)
+X = np.load(calib).astype(np.float32)
+for job in sys.argv[3:]:
+    out, unroll, int8 = job.rsplit(":", 2)
+    cfg = m.get_config()
+    for layer in cfg["layers"]:
+        if layer["class_name"] in ("GRU", "LSTM", "SimpleRNN"):
+            layer["config"]["unroll"] = unroll == "1"
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [1] + list(layer["config"]["batch_shape"][1:])
+    mm = keras.Model.from_config(cfg)
+    mm.set_weights(m.get_weights())
+    t = time.time()
+    c = tf.lite.TFLiteConverter.from_keras_model(mm)
+    if int8 == "1":
+        c.optimizations = [tf.lite.Optimize.DEFAULT]
+        c.representative_dataset = lambda: ([X[i:i + 1]] for i in range(len(X)))
+        c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    blob = c.convert()
+    sec = time.time() - t
+    open(out, "wb").write(blob)
+    f = io.StringIO()
+    with contextlib.redirect_stdout(f):
+        tf.lite.experimental.Analyzer.analyze(model_content=blob)
+    ops = collections.Counter(re.findall(r"Op#\d+ (\w+)", f.getvalue()))
+    json.dump({"bytes": len(blob), "ops": dict(sorted(ops.items())), "seconds": sec},
+              open(out + ".json", "w"))
+"""
+
+#: subprocess: run a .tflite over windows with the host TFLM interpreter (argv: model, .npy
+#: windows, out .npy, arena bytes); prints TFLM's allocation record
+TFLM_RUNNER = r"""
+import sys
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+blob = open(sys.argv[1], "rb").read()
+X = np.load(sys.argv[2]).astype(np.float32)
+it = runtime.Interpreter.from_bytes(blob, arena_size=int(sys.argv[4]))
+out = []
+for i, w in enumerate(X):
+    it.set_input(w[None], 0)
+    it.invoke()
+    out.append(np.asarray(it.get_output(0), np.float64).ravel())
+    if i == 0:
+        it.print_allocations()
+        sys.stdout.flush()
+np.save(sys.argv[3], np.array(out))
+"""
+
+
+_T0 = [time.time()]
+
+
+def _say(msg):
+    print(f"{PROG}: [{time.time() - _T0[0]:4.0f} s] {msg}", file=sys.stderr, flush=True)
+
+
+def _env1():
+    """Environment for a TensorFlow subprocess: one thread, quiet."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="1",
+               TF_NUM_INTEROP_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _keras():
+    for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(k, "1")
+    from sw.classifiers import quiet_tensorflow
+    keras = quiet_tensorflow()
+    import tensorflow as tf
+    with contextlib.suppress(RuntimeError):          # already initialised: keep its setting
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    return keras
+
+
+def load_model_dir(model_dir):
+    """(config dict, Keras model) of a ``sw.train_fog`` folder; InputError when it is not one."""
+    cpath = os.path.join(model_dir, "config.json")
+    kpath = os.path.join(model_dir, "model.keras")
+    for p in (cpath, kpath):
+        if not os.path.isfile(p):
+            raise InputError(f"{p} not found (a model folder of python -m sw.train_fog)")
+    try:
+        with open(cpath) as f:
+            cfg = json.load(f)
+    except ValueError as e:
+        raise InputError(f"{cpath}: not JSON ({e})") from None
+    if not isinstance(cfg, dict) or cfg.get("kind") != "fog":
+        raise InputError(f"{cpath}: kind is {cfg.get('kind') if isinstance(cfg, dict) else None!r}"
+                         ", not \"fog\"")
+    model = _keras().models.load_model(kpath)
+    shape = tuple(model.input_shape[1:])
+    if len(shape) != 2 or None in shape or tuple(model.output_shape[1:]) != (1,):
+        raise InputError(f"{kpath}: input {shape}, output {tuple(model.output_shape[1:])}; "
+                         "expected one (T, C) window in and p(FoG) of shape (1,) out")
+    return cfg, model
+
+
+def real_windows(data, n, size, hop=64, n_calib=128):
+    """``n`` Daphnet windows (n, size, 9) float32 raw mg, half FoG, evenly spaced in recording
+    order and shuffled; where they came from ({files, starts, fog} lists); and up to
+    ``n_calib`` other windows, evenly spaced, for int8 calibration."""
+    from sw import fog_data
+    recs = fog_data.load_recordings([data])
+    w = fog_data.Windows.concat([fog_data.make_windows(r, size, hop) for r in recs], size)
+    if len(w) < n:
+        raise InputError(f"--data {data}: {len(w)} windows of {size} samples, {n} needed")
+    fog, rest = np.flatnonzero(w.y == 1), np.flatnonzero(w.y != 1)
+    k = min(len(fog), n // 2)
+    pick = np.concatenate([fog[np.linspace(0, len(fog) - 1, k).astype(int)] if k else [],
+                           rest[np.linspace(0, len(rest) - 1, n - k).astype(int)]]).astype(int)
+    pick = pick[np.argsort(np.random.default_rng(0).random(len(pick)))]   # mix FoG and not
+    other = np.setdiff1d(np.arange(len(w)), pick)
+    cal = other[np.unique(np.linspace(0, len(other) - 1, min(n_calib, len(other))).astype(int))]
+    return (w.X[pick].astype(np.float32),
+            {"files": [str(v) for v in w.file[pick]], "starts": [int(v) for v in w.start[pick]],
+             "fog": [int(v) for v in w.y[pick]], "calibration_windows": int(len(cal))},
+            w.X[cal].astype(np.float32))
+
+
+# ---------------------------------------------------------------------------------- counting
+
+def plugin_path(work_dir):
+    """Build (once) the instruction-counting TCG plugin :data:`PLUGIN` with the host ``cc``
+    into ``work_dir``; its path."""
+    so = os.path.join(os.path.abspath(work_dir), "libfog_bench_insn.so")
+    if not os.path.isfile(so):
+        src = so[:-3] + ".c"
+        write_text_atomic(src, PLUGIN)
+        cc = os.environ.get("CC", "cc")
+        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", src,
+                            "-o", so], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"{cc} {src} failed:\n{r.stderr[-1000:]}")
+    return so
+
+
+def qemu_count(exe, args, plugin=None, trace=False, timeout=None):
+    """(guest instructions executed, stdout) of a static ARM executable under ``qemu-arm
+    -singlestep`` (one translation block per instruction).
+
+    ``plugin`` (from :func:`plugin_path`): counted by the plugin, one per block executed.
+    ``trace``: counted as ``Trace`` lines of ``-d nochain,exec`` streamed through a named
+    pipe (nothing written to disk; about 0.5 M instructions/s). Both: the two counts of the
+    same run must be equal (else RuntimeError)."""
+    if not plugin and not trace:
+        raise ValueError("count with the plugin, the trace or both")
+    with tempfile.TemporaryDirectory() as d:
+        fifo, cfile = os.path.join(d, "trace"), os.path.join(d, "count")
+        cmd = ["qemu-arm", "-singlestep"]
+        if plugin:
+            cmd += ["-plugin", f"{plugin},out={cfile}"]
+        res = {"n": 0}
+        t = None
+        if trace:
+            os.mkfifo(fifo)
+            cmd += ["-d", "nochain,exec", "-D", fifo]
+
+            def reader():
+                n, tail = 0, b""
+                with open(fifo, "rb", buffering=0) as f:
+                    while True:
+                        b = f.read(1 << 20)
+                        if not b:
+                            break
+                        n += (tail + b).count(b"Trace ")
+                        tail = b[-5:]
+                res["n"] = n
+            t = threading.Thread(target=reader, daemon=True)
+            t.start()
+        try:
+            r = subprocess.run([*cmd, exe, *args], capture_output=True, text=True,
+                               timeout=timeout, env=GUEST_ENV)
+        finally:
+            if t is not None:
+                if t.is_alive() and not os.path.exists(cfile):
+                    with contextlib.suppress(OSError):   # qemu never opened the log
+                        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                t.join()
+        if r.returncode:
+            raise RuntimeError(f"qemu-arm {exe} exited {r.returncode}: "
+                               f"{r.stderr.strip()[-500:]}")
+        counts = []
+        if plugin:
+            with open(cfile) as f:
+                counts.append(int(f.read()))
+        if trace:
+            counts.append(res["n"])
+    if len(set(counts)) != 1:
+        raise RuntimeError(f"qemu-arm {exe}: plugin counted {counts[0]} instructions, the "
+                           f"trace {counts[1]}")
+    return counts[0], r.stdout
+
+
+def _callgrind(cmd, toggle, timeout=None):
+    """(instructions inside ``toggle``, completed process) under callgrind."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cg.out")
+        r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                            f"--toggle-collect={toggle}", *cmd],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode:
+            raise RuntimeError(f"callgrind {' '.join(cmd)} failed: {r.stderr[-1000:]}")
+        with open(out) as f:
+            m = re.search(r"^(?:summary|totals):\s*(\d+)", f.read(), re.M)
+    return int(m.group(1)), r
+
+
+def _hex_out(text):
+    rows = [ln.split(",") for ln in text.splitlines() if ln]
+    return np.array([[np.frombuffer(bytes.fromhex(v), ">f4")[0] for v in row] for row in rows],
+                    np.float64)
+
+
+def _compile(srcdir, name, out, n_in, n_out, arm, null=False):
+    cc = c_build.ARM_CC if arm else os.environ.get("CC", "cc")
+    drv = os.path.join(srcdir, "fog_bench_driver.c")
+    write_text_atomic(drv, DRIVER)
+    model = [] if null else [f'-DWO_HEADER="{name}.h"', f"-DWO_PREDICT={name}_predict_window",
+                             os.path.join(srcdir, f"{name}.c")]
+    cmd = [cc, *c_emit.CFLAGS, *(c_build.ARM_FLAGS + ["-static"] if arm else []), f"-I{srcdir}",
+           f"-DWO_N_IN={n_in}", f"-DWO_N_OUT={n_out}", *(["-DWO_NULL"] if null else []),
+           drv, *model, "-o", out]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
+    return out
+
+
+def _arm_counts(exe, wfile, n, null_counts, plugin):
+    c1, _ = qemu_count(exe, [wfile, str(n)], plugin)
+    c2, _ = qemu_count(exe, [wfile, str(2 * n)], plugin)
+    z1, z2 = null_counts
+    return {"count_n": c1, "count_2n": c2, "null_count_n": z1, "null_count_2n": z2,
+            "per_window": ((c2 - c1) - (z2 - z1)) / n}
+
+
+# ---------------------------------------------------------------------------------- parts
+
+def _ours(model, weights, d, X, n, wfile, cfile, null_counts, p_ref, plugin):
+    name = {"float32": "fog_f32", "int8": "fog_i8"}[weights]
+    src = os.path.join(d, name)
+    os.makedirs(src, exist_ok=True)
+    h, c, info = c_emit.emit_keras_sequence(name, model, doc=f"fog_bench {weights}", hop=64,
+                                            weights=weights)
+    write_text_atomic(os.path.join(src, f"{name}.h"), h)
+    write_text_atomic(os.path.join(src, f"{name}.c"), c)
+    n_in, n_out = int(np.prod(model.input_shape[1:])), 1
+    fp = c_build.arm_footprint(src, name, src)
+    arm = _compile(src, name, os.path.join(src, name + "_arm"), n_in, n_out, arm=True)
+    _say(f"ours {weights}: counting ARM instructions (qemu-arm -singlestep, {n} and {2 * n} "
+         "windows)")
+    counts = _arm_counts(arm, wfile, n, null_counts, plugin)
+    r = subprocess.run(["qemu-arm", arm, cfile, str(len(X))], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"qemu-arm {arm} exited {r.returncode}: {r.stderr.strip()}")
+    p = _hex_out(r.stdout)[:, 0]
+    row = {"impl": f"ours {weights}", "kind": "ours", "weights": weights, "status": "measured",
+           "flash": fp["flash"], "ram": fp["ram"], "footprint": fp,
+           "arena_bytes": int(info["arena_bytes"]), "params": int(info["params"]),
+           "macc": int(info["macc"]),
+           "arm_instructions_per_window": counts["per_window"], "arm_counts": counts,
+           "host_instructions_per_window": None,
+           "max_abs_dp": float(np.max(np.abs(p - p_ref))), "check_windows": int(len(X)),
+           "notes": []}
+    if shutil.which("valgrind"):
+        host = _compile(src, name, os.path.join(src, name + "_host"), n_in, n_out, arm=False)
+        ir, _ = _callgrind([host, wfile, str(n)], f"{name}_predict_window")
+        row["host_instructions_per_window"] = ir / n
+    else:
+        row["notes"].append("valgrind not found: no host count")
+    return row
+
+
+def _keras2c(model):
+    """keras2c's own verdict on the model, and whether its C library is installed."""
+    row = {"impl": "keras2c", "kind": "keras2c", "weights": "float32", "flash": None,
+           "ram": None, "arm_instructions_per_window": None,
+           "host_instructions_per_window": None, "max_abs_dp": None, "notes": []}
+    spec = importlib.util.find_spec("keras2c")
+    if spec is None:
+        row["status"] = "not installed"
+        row["notes"].append("keras2c is not installed (pip install --no-deps keras2c: it "
+                            "requires the full tensorflow distribution)")
+        return row
+    from importlib.metadata import version
+    row["version"] = version("keras2c")
+    pkg = os.path.dirname(spec.origin)
+    headers = [os.path.relpath(os.path.join(dp, f), pkg) for dp, _, fs in os.walk(pkg)
+               for f in fs if f.startswith("k2c_") and f.endswith((".h", ".c"))]
+    row["c_library_files"] = sorted(headers)
+    with warnings.catch_warnings():                  # keras2c's pydantic v1 idioms
+        warnings.simplefilter("ignore")
+        try:
+            import keras2c.check_model as k2c_check
+        except TypeError as e:
+            # keras2c 2.0: Keras2CConfig.update_forward_refs(keras=...) raises on pydantic >= 2.12
+            import pydantic
+            row["notes"].append(f"import keras2c failed ({e}); imported again with "
+                                "BaseModel.update_forward_refs(**ns) -> "
+                                f"model_rebuild(_types_namespace=ns) (pydantic {pydantic.VERSION})")
+            for mod in [m for m in sys.modules if m == "keras2c" or m.startswith("keras2c.")]:
+                del sys.modules[mod]
+            old = pydantic.BaseModel.update_forward_refs
+
+            def _ufr(cls, **ns):
+                cls.model_rebuild(_types_namespace=ns)
+            pydantic.BaseModel.update_forward_refs = classmethod(_ufr)
+            try:
+                import keras2c.check_model as k2c_check
+            finally:
+                pydantic.BaseModel.update_forward_refs = old
+        try:
+            k2c_check.check_model(model, "k2c_fog")
+            row["unsupported"] = []
+        except AssertionError as e:
+            row["unsupported"] = [ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()]
+    if row["unsupported"]:
+        row["status"] = "unsupported"
+    elif not headers:
+        row["status"] = "not measurable"
+    else:
+        row["status"] = "not measured"
+        row["notes"].append("the model passes keras2c's check and its C library is installed; "
+                            "building it is not implemented in this bench")
+    if not headers:
+        row["notes"].append("the generated C includes ./include/k2c_include.h and "
+                            "k2c_tensor_include.h; no k2c_* file is in the installed keras2c "
+                            "package, so its C cannot be compiled from PyPI material")
+    return row
+
+
+def _convert(model_path, calib, jobs, timeout):
+    """Convert in one subprocess: ``jobs`` = [(out, unroll, int8), ...] -> [(meta, error)]
+    (a crash loses the jobs not done yet: each gets the error)."""
+    t = time.time()
+    args = [f"{out}:{int(bool(u))}:{int(bool(i8))}" for out, u, i8 in jobs]
+    try:
+        r = subprocess.run([sys.executable, "-c", CONVERTER, model_path, calib, *args],
+                           capture_output=True, text=True, env=_env1(), timeout=timeout)
+        err = None
+        if r.returncode:
+            lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith(
+                ("I0000", "W0000", "WARNING: All log"))]
+            last = ([ln for ln in lines if "rror" in ln] or [""])[-1].strip()[:300]
+            how = (f"converter crashed (signal {-r.returncode})" if r.returncode < 0
+                   else f"converter failed (exit {r.returncode})")
+            err = f"{how}: {last}" if last else how
+    except subprocess.TimeoutExpired:
+        err = f"converter did not finish in {timeout:.0f} s"
+    res = []
+    for out, _, _ in jobs:
+        if os.path.isfile(out + ".json"):
+            with open(out + ".json") as f:
+                meta = json.load(f)
+            meta["wall_seconds"] = time.time() - t
+            res.append((meta, None))
+        else:
+            res.append((None, err or "converter wrote nothing"))
+    return res
+
+
+def _tflm_run(tfl, xfile, outfile, timeout=None, callgrind=False):
+    cmd = [sys.executable, "-c", TFLM_RUNNER, tfl, xfile, outfile, str(TFLM_ARENA)]
+    if callgrind:
+        ir, r = _callgrind(cmd, INVOKE, timeout=timeout)
+    else:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env1())
+        ir = None
+        if r.returncode:
+            how = f"signal {-r.returncode}" if r.returncode < 0 else f"exit {r.returncode}"
+            raise RuntimeError(f"TFLM runner {how}: {r.stderr.strip()[-300:]}")
+    m = re.search(r"Arena allocation total (\d+) bytes", r.stdout + r.stderr)
+    return ir, (int(m.group(1)) if m else None), np.load(outfile)[:, 0]
+
+
+def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
+    rows = []
+    if importlib.util.find_spec("tflite_micro") is None:
+        for w in ("float32", "int8"):
+            rows.append({"impl": f"TFLite Micro {w}", "kind": "tflm", "weights": w,
+                         "status": "not installed", "flash": None, "ram": None,
+                         "arm_instructions_per_window": None,
+                         "host_instructions_per_window": None, "max_abs_dp": None,
+                         "notes": ["tflite-micro is not installed (pip install tflite-micro)"]})
+        return rows, {}
+    calib = os.path.join(d, "calibration.npy")
+    np.save(calib, Xcal)
+    xcheck = os.path.join(d, "check.npy")
+    np.save(xcheck, X)
+    xcount = os.path.join(d, "count.npy")
+    np.save(xcount, X[:n])
+    _say("TFLite Micro: converting float32 and int8 (recurrent layers unrolled)")
+    conv = _convert(model_path, calib, [(os.path.join(d, f"tflm_{w}.tflite"), True, w == "int8")
+                                        for w in ("float32", "int8")], 3600)
+    for w, (meta, err) in zip(("float32", "int8"), conv):
+        row = {"impl": f"TFLite Micro {w}", "kind": "tflm", "weights": w,
+               "converter": "TFLiteConverter.from_keras_model, batch 1, recurrent layers "
+                            "unrolled" + (", full-integer int8 (float in/out), calibration "
+                                          f"{len(Xcal)} windows" if w == "int8" else ""),
+               "flash": None, "ram": None, "arm_instructions_per_window": None,
+               "host_instructions_per_window": None, "max_abs_dp": None,
+               "notes": ["No ARM build: no TFLM source or Cortex-A9 library on PyPI or in "
+                         "Debian (the tflite-micro wheel holds an x86-64 _runtime.so only)"]}
+        rows.append(row)
+        tfl = os.path.join(d, f"tflm_{w}.tflite")
+        if err:
+            row["status"] = "conversion failed"
+            row["notes"].append(err)
+            continue
+        row["flatbuffer_bytes"] = meta["bytes"]
+        row["ops"] = meta["ops"]
+        row["convert_seconds"] = meta["seconds"]
+        row["flash"] = meta["bytes"]
+        _say(f"TFLite Micro {w}: running {len(X)} windows on the host interpreter")
+        try:
+            _, arena, p = _tflm_run(tfl, xcheck, os.path.join(d, f"p_{w}.npy"))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            row["status"] = "run failed"
+            row["notes"].append(str(e).splitlines()[0][:300])
+            continue
+        row["ram"] = row["arena_bytes"] = arena
+        row["max_abs_dp"] = float(np.max(np.abs(p - p_ref)))
+        row["check_windows"] = int(len(X))
+        row["status"] = "partial"
+        if shutil.which("valgrind"):
+            _say(f"TFLite Micro {w}: callgrind over {n} windows")
+            ir, _, _ = _tflm_run(tfl, xcount, os.path.join(d, f"pc_{w}.npy"), callgrind=True)
+            row["host_instructions_per_window"] = ir / n
+        else:
+            row["notes"].append("valgrind not found: no host count")
+    # the WHILE-loop form (recurrent layer not unrolled)
+    loop = {}
+    if while_timeout:
+        for w in ("float32", "int8"):
+            tfl = os.path.join(d, f"tflm_while_{w}.tflite")
+            _say(f"TFLite Micro {w}: trying the WHILE-loop form")
+            (meta, err), = _convert(model_path, calib, [(tfl, False, w == "int8")], 1800)
+            ent = {"converted": err is None, "convert_error": err}
+            if meta:
+                ent.update(flatbuffer_bytes=meta["bytes"], ops=meta["ops"])
+                try:
+                    _, arena, p = _tflm_run(tfl, xcount, os.path.join(d, f"pw_{w}.npy"),
+                                            timeout=while_timeout)
+                    ent.update(ran=True, arena_bytes=arena,
+                               max_abs_dp=float(np.max(np.abs(p - p_ref[:n]))))
+                except subprocess.TimeoutExpired:
+                    ent.update(ran=False, run_error=f"{n} window(s) not done in "
+                                                    f"{while_timeout:g} s")
+                except RuntimeError as e:
+                    ent.update(ran=False, run_error=str(e).splitlines()[0][:300])
+            loop[w] = ent
+    return rows, loop
+
+
+# ---------------------------------------------------------------------------------- run
+
+def _tool_versions():
+    out = {}
+    for tool, args in ((c_build.ARM_CC, ["--version"]), ("qemu-arm", ["--version"]),
+                       ("valgrind", ["--version"])):
+        if shutil.which(tool):
+            r = subprocess.run([tool, *args], capture_output=True, text=True)
+            out[tool] = (r.stdout.splitlines() or [""])[0].strip()
+    return out
+
+
+def run(model_dir, work_dir, n_windows=1, n_check=64, windows=None, data=None,
+        keras2c=True, tflm=True, while_timeout=30.0):
+    """Benchmark the model folder ``model_dir``; scratch files go to ``work_dir``.
+
+    ``n_windows`` (N): instruction counts from N and 2N windows; ``n_check`` windows (at least
+    2N) for max |dp|. ``windows``: (n, T, C) float32 raw mg to use instead of Daphnet windows
+    from ``data`` (default the shared ``fog-daphnet`` folder). ``keras2c``/``tflm``: include
+    those parts; ``while_timeout``: seconds allowed to the WHILE-loop TFLM form (0: not tried).
+    Returns a JSON-able dict of measured figures (see :func:`markdown`).
+    """
+    t0 = _T0[0] = time.time()
+    n = int(n_windows)
+    if n < 1:
+        raise InputError(f"n_windows must be at least 1, got {n_windows}")
+    for tool, pkg in ((c_build.ARM_CC, "gcc-arm-linux-gnueabihf"), ("qemu-arm", "qemu-user")):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} not found (apt-get install {pkg})")
+    cfg, model = load_model_dir(model_dir)
+    T, C = (int(v) for v in model.input_shape[1:])
+    m = max(int(n_check), 2 * n)
+    if windows is None:
+        data = str(data or SHARED_DATA / "fog-daphnet")
+        _say(f"reading Daphnet windows from {data}")
+        X, origin, Xcal = real_windows(data, m, T, int(cfg.get("hop", 64)))
+        source = {"kind": "daphnet", "data": data, **origin}
+    else:
+        X = np.asarray(windows, np.float32)
+        if X.ndim != 3 or X.shape[1:] != (T, C) or len(X) < 2 * n:
+            raise InputError(f"windows: shape {X.shape}, need (>= {2 * n}, {T}, {C})")
+        X, source = X[:m], {"kind": "given", "calibration_windows": int(len(X[:m]))}
+        Xcal = X
+    _say(f"Keras reference on {len(X)} windows")
+    p_ref = model.predict(X, batch_size=32, verbose=0)[:, 0].astype(np.float64)
+    work = os.path.abspath(work_dir)
+    os.makedirs(work, exist_ok=True)
+    wfile, cfile = os.path.join(work, "count.bin"), os.path.join(work, "check.bin")
+    with open(wfile, "wb") as f:
+        f.write(np.ascontiguousarray(X[:2 * n], "<f4").tobytes())
+    with open(cfile, "wb") as f:
+        f.write(np.ascontiguousarray(X, "<f4").tobytes())
+    null = _compile(work, None, os.path.join(work, "null_arm"), T * C, 1, arm=True, null=True)
+    plugin = plugin_path(work)
+    # the plugin's count is the Trace-line count: both, on the same run of the null driver
+    z1, _ = qemu_count(null, [wfile, str(n)], plugin, trace=True)
+    z2, _ = qemu_count(null, [wfile, str(2 * n)], plugin)
+    rows = [_ours(model, w, work, X, n, wfile, cfile, (z1, z2), p_ref, plugin)
+            for w in ("float32", "int8")]
+    rows.append(_keras2c(model) if keras2c else
+                {"impl": "keras2c", "kind": "keras2c", "status": "not run", "notes": []})
+    loop = {}
+    if tflm:
+        tdir = os.path.join(work, "tflm")
+        os.makedirs(tdir, exist_ok=True)
+        trows, loop = _tflm(os.path.join(os.path.abspath(model_dir), "model.keras"), tdir, X,
+                            Xcal, n, p_ref, while_timeout)
+        rows += trows
+    return {
+        "model": {"dir": os.fspath(model_dir), "name": cfg.get("model"), "input": [T, C],
+                  "params": int(model.count_params()),
+                  "layers": [type(layer).__name__ for layer in model.layers]},
+        "windows": {"n_count": n, "n_check": int(len(X)), **source},
+        "method": {
+            "arm": f"{c_build.ARM_CC} {' '.join(c_build.ARM_FLAGS)} -O2 -static; qemu-arm "
+                   "-singlestep, instructions counted by a TCG plugin (equal to the -d "
+                   "nochain,exec Trace lines of the same run: checked on the null driver); "
+                   "per window = ((2N - N) - (null 2N - null N)) / N",
+            "host": "valgrind --tool=callgrind, collection on the model entry only, x86-64",
+            "flash_ram": "C: arm_footprint of the model object; TFLM: flatbuffer bytes and "
+                         "tensor arena bytes",
+        },
+        "null_driver": {"count_n": z1, "count_2n": z2, "per_window": (z2 - z1) / n},
+        "tools": _tool_versions(),
+        "implementations": rows,
+        "tflm_while_loop": loop,
+        "runtime_s": time.time() - t0,
+    }
+
+
+# ---------------------------------------------------------------------------------- report
+
+def _num(v, fmt="{:,.0f}"):
+    return "n/a" if v is None else fmt.format(v)
+
+
+def markdown(result):
+    """A REPORT.md section: the table and, in words, what could not be measured and why."""
+    mdl, win = result["model"], result["windows"]
+    rows = result["implementations"]
+    src = ("Daphnet windows (half FoG)" if win.get("kind") == "daphnet" else "given windows")
+    lines = [
+        f"## Freezing-of-gait model as C: ours, keras2c, TFLite Micro ({mdl['name']})", "",
+        f"Model `{mdl['dir']}`: {mdl['params']:,} parameters, input {mdl['input'][0]} x "
+        f"{mdl['input'][1]}. Instructions per window from {win['n_count']} and "
+        f"{2 * win['n_count']} windows; max |dp| against Keras over {win['n_check']} {src}. "
+        f"ARM: {result['method']['arm']}; host: {result['method']['host']}. Reading and "
+        f"printing a window costs the driver {result['null_driver']['per_window']:,.0f} ARM "
+        "instructions (subtracted).", "",
+        "| implementation | status | Flash B (Cortex-A9) | RAM B | ARM instr./window | "
+        "x86-64 instr./window | max abs dp vs Keras |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        dp = r.get("max_abs_dp")
+        lines.append(f"| {r['impl']} | {r['status']} | {_num(r.get('flash'))} | "
+                     f"{_num(r.get('ram'))} | {_num(r.get('arm_instructions_per_window'))} | "
+                     f"{_num(r.get('host_instructions_per_window'))} | "
+                     f"{'n/a' if dp is None else f'{dp:.1e}'} |")
+    lines.append("")
+    for r in rows:
+        if r["kind"] == "ours":
+            fp = r["footprint"]
+            lines.append(f"* {r['impl']}: Flash = text {fp['text']:,} + rodata {fp['rodata']:,}"
+                         f" + data {fp['data']:,}; RAM = data + bss {fp['bss']:,} + stack "
+                         f"{fp['stack']:,} (the activation arena"
+                         + (f", {r['arena_bytes']:,} B" if r.get("arena_bytes") else "")
+                         + ", is on the stack).")
+        elif r["kind"] == "keras2c":
+            if r["status"] == "not run":
+                continue
+            what = (f"keras2c {r.get('version', '')}".strip() + ": ")
+            if r["status"] == "not installed":
+                lines.append(f"* {what}not installed here, so not checked.")
+                continue
+            if r.get("unsupported"):
+                what += "its checker rejects the model: " + " ".join(r["unsupported"]) + " "
+            else:
+                what += "its checker accepts the model. "
+            if not r.get("c_library_files"):
+                what += ("The package holds no k2c_* C file, and the generated C includes its "
+                         "library, so nothing of keras2c can be compiled or measured here.")
+            lines.append("* " + what.strip())
+        elif r["kind"] == "tflm":
+            if r.get("flatbuffer_bytes") is not None:
+                ops = r.get("ops", {})
+                lines.append(f"* {r['impl']}: {r['converter']}; {sum(ops.values()):,} "
+                             f"operators ({', '.join(f'{k} {v}' for k, v in ops.items())}). "
+                             "Flash is the flatbuffer alone and RAM the tensor arena alone "
+                             "(no interpreter code, no stack); instructions are the host "
+                             "interpreter's. "
+                             + " ".join(n.rstrip(".") + "." for n in r.get("notes", [])))
+            else:
+                lines.append(f"* {r['impl']}: {r['status']}; "
+                             + "; ".join(r.get("notes", [])) + ".")
+    for w, ent in result.get("tflm_while_loop", {}).items():
+        if not ent["converted"]:
+            lines.append(f"* TFLite Micro {w}, recurrent layer as a WHILE loop (not unrolled): "
+                         f"{ent['convert_error']}.")
+        elif ent.get("ran"):
+            lines.append(f"* TFLite Micro {w}, WHILE loop: converted "
+                         f"({ent['flatbuffer_bytes']:,} B) and ran (arena "
+                         f"{_num(ent.get('arena_bytes'))} B, max |dp| "
+                         f"{ent['max_abs_dp']:.1e}).")
+        else:
+            lines.append(f"* TFLite Micro {w}, WHILE loop: converted "
+                         f"({ent['flatbuffer_bytes']:,} B) but the host interpreter did not "
+                         f"run it: {ent['run_error']}.")
+    lines += ["", f"Bench run time {result['runtime_s']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+def main(argv=None):
+    ap = parser(PROG, __doc__.splitlines()[0])
+    ap.add_argument("model_dir", help="model folder of python -m sw.train_fog")
+    ap.add_argument("--work", help="working folder (kept; default a temporary folder)")
+    ap.add_argument("-o", "--output", help="write the figures as JSON")
+    ap.add_argument("--windows", type=int, default=1,
+                    help="N: instructions from N and 2N windows (default 1)")
+    ap.add_argument("--check", type=int, default=64,
+                    help="windows for max |dp| (default 64)")
+    ap.add_argument("--data", default=str(SHARED_DATA / "fog-daphnet"),
+                    help="Daphnet recordings (default ../shared/data/fog-daphnet)")
+    ap.add_argument("--while-timeout", type=float, default=30.0,
+                    help="seconds for the WHILE-loop TFLM form (0: not tried; default 30)")
+    a = ap.parse_args(argv)
+    if a.windows < 1:
+        ap.error("--windows must be at least 1")
+    try:
+        if a.output:
+            check_output_file(a.output, option="-o")
+        if not os.path.isdir(a.model_dir):
+            raise InputError(f"{a.model_dir}: no such folder")
+        with (contextlib.nullcontext(None) if a.work else
+              tempfile.TemporaryDirectory(prefix="fog_bench_")) as tmp:
+            work = scratch_folder(a.work, PROG) if a.work else tmp
+            res = run(a.model_dir, work, a.windows, a.check, data=a.data,
+                      while_timeout=a.while_timeout)
+        if a.output:
+            write_json_atomic(a.output, res, sort_keys=False)
+    except HANDLED as e:
+        return error_status(PROG, e)
+    except RuntimeError as e:
+        return error_status(PROG, OSError(str(e).splitlines()[0]))
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
