@@ -4,7 +4,7 @@
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim lint test bench validate classifiers headers clean
+.PHONY: setup run sim lint test bench validate classifiers fog headers clean
 
 setup:
 	bash .ci/setup
@@ -31,11 +31,19 @@ test: setup lint
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
-	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --readme README.md
+	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog \
+		--readme README.md
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:
 	$(PYTHON) -m bench.validate --force
+
+# the freezing-of-gait detectors on Daphnet (leave-one-subject-out; README blocks rewritten):
+# logspec (default, ~3 min) and Yi & Hwang's CNN-GRU (pruned + int8 deployed; ~30 min)
+fog: setup
+	$(PYTHON) -m sw.train_fog --out $(OUT)/fog --force --readme README.md
+	$(PYTHON) -m sw.train_fog --model yi_hwang --threshold train --deploy pruned_int8 \
+		--out $(OUT)/fog_yi_hwang --force --readme README.md
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers --force

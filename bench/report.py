@@ -28,6 +28,10 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
 ``dnn``         DNN4 C vs emlearn vs TFLite Micro (``bench.dnn_compare``):
                 Flash, RAM, instructions per inference (callgrind); anchor: 311
                 MACC / 1.05 kB Flash / 3.13 kB RAM / 350 µs at 8 MHz.
+``fog``         the freezing-of-gait model folder ``--fog-model`` (default ``out/fog``,
+                written by ``python -m sw.train_fog``) as C three ways, ours vs keras2c vs
+                TFLite Micro (``bench.fog_bench``): Flash, RAM, ARM instructions per
+                window under ``qemu-arm``, host instructions (callgrind), max |dp|.
 ``validation``  the real recordings (``bench.validate``): UCI EMG stride times
                 against the knee goniometer (in-sample: the stride rule was tuned on
                 these walks; and leave-one-subject-out), PhysioNet MRP around T1/T2
@@ -74,7 +78,8 @@ from spec.outputs import (
     write_text_atomic,
 )
 
-SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation")
+SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
+            "fog")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
 PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
@@ -360,6 +365,18 @@ def section_dnn(model_dir, cohort, work):
 
 # --------------------------------------------------------------------- driver
 
+def section_fog(model_dir, work):
+    from bench import fog_bench
+    if not (Path(model_dir) / "config.json").is_file():
+        raise RuntimeError(f"no trained FoG model in {model_dir} (python -m sw.train_fog, or "
+                           "make fog)")
+    r = fog_bench.run(model_dir, Path(work) / "fog_bench", n_windows=1, n_check=64)
+    text = fog_bench.markdown(r)
+    if text.startswith("## "):              # the report gives the section its own title
+        text = text.split("\n", 1)[1].lstrip("\n")
+    return r, text
+
+
 def ensure_cohort(cohort, work):
     """Use ``cohort`` if it holds a current cohort, else build the reduced one.
 
@@ -501,6 +518,8 @@ def main(argv=None):
         "--skip", default="", help=f"comma-separated sections to leave out ({','.join(SECTIONS)})"
     )
     ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
+    ap.add_argument("--fog-model", default=str(ROOT / DEFAULT_OUT / "fog"),
+                    help="freezing-of-gait model folder for the fog section (default out/fog)")
     ap.add_argument("--force", action="store_true",
                     help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
@@ -580,6 +599,7 @@ def _run(a, skip, sim, out, work, final):
             failed["validation"] = (
                 f"real recordings not found in {a.data} (see ../shared/data/README.md)"
             )
+    run("fog", section_fog, a.fog_model, work)
     if finish_resources is not None:
         _say("== bench.report: waiting for the resource synthesis")
         t0 = time.perf_counter()
@@ -601,7 +621,8 @@ def _run(a, skip, sim, out, work, final):
                   latency="Latency in the fabric", simspeed="Simulation speed",
                   classifiers="Classifiers: Table 4 (SYNTHETIC)",
                   dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
-                  validation="Validation on real recordings")
+                  validation="Validation on real recordings",
+                  fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro")
     heads = headline(res)
     parts = [
         "# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on "
@@ -618,7 +639,8 @@ def _run(a, skip, sim, out, work, final):
     if heads:
         parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
                      + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
-    for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation"):
+    for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
+                 "fog"):
         if name in md:
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:

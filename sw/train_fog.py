@@ -73,7 +73,13 @@ import numpy as np
 
 from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import DEFAULT_OUT, SHARED_DATA
-from spec.outputs import OutputFolder, write_bytes_atomic, write_json_atomic, write_text_atomic
+from spec.outputs import (
+    OutputFolder,
+    check_output_file,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from sw import fog_data, fog_model
 from sw.fog_metrics import event_metrics, pool_events, window_metrics
 
@@ -587,6 +593,7 @@ def run(a, folder, argv):
                "c": {"checks": checks, "tolerance": C_TOL, "int8_agreement_bound": INT8_AGREEMENT,
                      "params": info["params"], "arena_bytes": info["arena_bytes"],
                      "macc": info["macc"], "int8_param_bytes": info8["param_bytes"]}}
+        res["command"] = " ".join(["python -m " + PROG, *argv])
         res["runtime_s"] = time.perf_counter() - t0
         violations = c_violations(checks)
         res["c"]["violations"] = violations
@@ -598,6 +605,59 @@ def run(a, folder, argv):
         write_bytes_atomic(os.path.join(tmp, "folds.npz"), buf.getvalue())
         write_text_atomic(os.path.join(tmp, "REPORT.md"), report_md(res, argv))
     return res
+
+
+def readme_markers(model):
+    """(start, end) markers of the README block of model ``model``."""
+    return (f"<!-- fog:{model}:start (written by python -m {PROG} --readme) -->",
+            f"<!-- fog:{model}:end -->")
+
+
+def readme_block(res):
+    """The README block of one run: pooled leave-one-subject-out figures beside the freeze
+    index, the deployed C's bytes and its verification, and the command that made them."""
+    p, b = res["pooled"], res["baseline"]["pooled"]
+    steps = res["compression"]["steps"]
+    dep = steps[3 if res["deploy"] == "pruned_int8" else 1]
+    chk = res["c"]["checks"]
+    f32 = [c for c in chk.values() if c["weights"] == "float32"]
+    i8 = [c for c in chk.values() if c["weights"] == "int8"]
+    arm = all(c["arm_identical"] for c in chk.values())
+    rows = ["| leave-one-subject-out, pooled over subjects "
+            f"{', '.join(str(f['subject']) for f in res['folds'])} | `{res['model']}` | "
+            "freeze index |", "|---|---:|---:|"]
+    for label, k in (("sensitivity", "sensitivity"), ("specificity", "specificity"),
+                     ("F1", "f1"), ("AUC", "auc")):
+        rows.append(f"| {label} | {_f(p[k])} | {_f(b[k])} |")
+    rows.append(f"| episodes detected | {p['episodes_detected']}/{p['episodes_total']} | "
+                f"{b['episodes_detected']}/{b['episodes_total']} |")
+    rows.append(f"| false alarms per hour | {_f(p['false_alarms_per_hour'], '.2f')} | "
+                f"{_f(b['false_alarms_per_hour'], '.2f')} |")
+    text = "\n".join(rows) + "\n\n"
+    if dep.get("arm"):
+        text += (f"Deployed C (`{dep['step']}`): {dep['arm']['flash']} B Flash, "
+                 f"{dep['arm']['ram']} B RAM on the Cortex-A9; ")
+    text += (f"float32 C within {max(c['max_abs_dp'] for c in f32):.1e} of Keras on "
+             f"{sum(c['windows'] for c in f32)} window runs, int8 labels equal to Keras on "
+             f"{100 * min(c['label_agreement'] for c in i8):.2f}% or more; "
+             + ("ARM (qemu-arm) output identical to the host's." if arm else
+                "ARM output not checked or different.") + "\n\n"
+             + f"*`{res['command']}` ({res['n_windows']} windows, {res['n_fog']} FoG; "
+             f"{res['runtime_s']:.0f} s).*\n")
+    return text
+
+
+def update_readme(path, res):
+    """Rewrite the block of ``res['model']`` in the README at ``path``; False if its markers
+    are missing (then nothing is written)."""
+    start, end = readme_markers(res["model"])
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    a, b = text.find(start), text.find(end)
+    if a < 0 or b < a:
+        return False
+    write_text_atomic(path, text[:a] + start + "\n" + readme_block(res) + text[b:])
+    return True
 
 
 def main(argv=None):
@@ -624,6 +684,8 @@ def main(argv=None):
                          "(default) or its pruned copy with int8 weights")
     ap.add_argument("--force", action="store_true",
                     help="replace an earlier output of this tool in --out")
+    ap.add_argument("--readme", help="also rewrite this model's figures block of this README "
+                    "(between its fog:<model> markers) after a run whose checks pass")
     args = sys.argv[1:] if argv is None else list(argv)
     a = ap.parse_args(args)
     if a.epochs is None:
@@ -640,6 +702,10 @@ def main(argv=None):
         if not os.path.isdir(a.data):
             raise InputError(f"--data {a.data}: no such folder")
         fog_data.find_recordings([a.data])
+        if a.readme:
+            check_output_file(a.readme, option="--readme")
+            if not os.path.isfile(a.readme):
+                raise InputError(f"--readme {a.readme}: no such file")
         folder = OutputFolder(a.out, PROG, force=a.force)
         one_thread()
         res = run(a, folder, args)
@@ -654,6 +720,12 @@ def main(argv=None):
           f"{_f(b['f1'])}, AUC {_f(b['auc'])}")
     if res["c"]["violations"]:
         return fail(PROG, "C differs from Keras: " + "; ".join(res["c"]["violations"]), 1)
+    if a.readme:
+        if update_readme(a.readme, res):
+            print(f"updated the {a.model} figures in {a.readme}")
+        else:
+            _say(f"{PROG}: {a.readme} has no {readme_markers(a.model)[0]} marker; left "
+                 "unchanged")
     return 0
 
 

@@ -17,7 +17,7 @@ def test_unknown_section_is_refused(tmp_path, capsys):
 
 @pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 def test_trigger_and_latency_sections(tmp_path):
-    rc = report.main(["--skip", "resources,simspeed,classifiers,dnn,validation",
+    rc = report.main(["--skip", "resources,simspeed,classifiers,dnn,validation,fog",
                       "--out", str(tmp_path), "--work", str(tmp_path / "work")])
     assert rc == 0
     res = json.loads((tmp_path / "report.json").read_text())
@@ -72,7 +72,7 @@ def test_validation_mismatch_fails_the_run(tmp_path, monkeypatch, capsys):
     readme.write_text("x\n<!-- bench:headline:start -->\nold\n<!-- bench:headline:end -->\n")
     data = tmp_path / "data"
     data.mkdir()
-    rc = report.main(["--skip", "resources,trigger,latency,simspeed,classifiers,dnn",
+    rc = report.main(["--skip", "resources,trigger,latency,simspeed,classifiers,dnn,fog",
                       "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w"),
                       "--data", str(data), "--readme", str(readme)])
     assert rc == 1

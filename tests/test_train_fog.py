@@ -206,3 +206,32 @@ def test_bad_epochs(capsys):
         train_fog.main(["--epochs", "0"])
     assert e.value.code == 2
     _one_line_error(capsys)
+
+
+def test_readme_block_from_the_run(run, tmp_path):
+    """--readme: the block between the model's markers is rewritten from metrics.json (the
+    command, the pooled leave-one-subject-out figures, the deployed C's bytes) and nothing
+    else of the file changes; no markers -> False, file untouched. The project README has the
+    markers of both topologies."""
+    from spec.constants import ROOT
+    _, out = run
+    res = json.loads((out / "metrics.json").read_text())
+    assert res["command"].startswith("python -m sw.train_fog --data ")
+    block = train_fog.readme_block(res)
+    assert res["command"] in block and "leave-one-subject-out" in block
+    assert f"{res['pooled']['sensitivity']:.3f}" in block
+    assert f"{res['compression']['steps'][3]['arm']['flash']} B Flash" in block
+    start, end = train_fog.readme_markers("small")
+    readme = tmp_path / "R.md"
+    readme.write_text(f"# x\n\nbefore\n{start}\nold\n{end}\nafter\n")
+    assert train_fog.update_readme(readme, res)
+    text = readme.read_text()
+    assert text == f"# x\n\nbefore\n{start}\n{block}{end}\nafter\n"
+    other = tmp_path / "O.md"
+    other.write_text("no markers\n")
+    assert not train_fog.update_readme(other, res)
+    assert other.read_text() == "no markers\n"
+    project = (ROOT / "README.md").read_text()
+    for model in ("logspec", "yi_hwang"):
+        for m in train_fog.readme_markers(model):
+            assert project.count(m) == 1, m
