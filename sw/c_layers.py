@@ -292,9 +292,10 @@ class Matrix:
     :meth:`storage` when it is smaller than dense and ``ctx.sparse``): the non-zero values of
     every row in column order ``<P>_V[nnz]`` (float or int8_t; int8 keeps ``<P>_S``), their
     column indexes ``<P>_I[nnz]`` (uint8_t when every stored index is below 256, else
-    uint16_t) and row starts ``<P>_R[rows + 1]`` (uint16_t, or uint32_t past 65535
-    non-zeros). ``index`` (optional, one int per column) replaces the column number stored in
-    ``<P>_I`` (e.g. an input offset that folds a convolution tap and its dilation). A CSR dot
+    uint16_t below 65536, else int32_t) and row starts ``<P>_R[rows + 1]`` (uint16_t, or
+    int32_t past 65535 non-zeros). ``index`` (optional, one int per column) replaces the
+    column number stored in ``<P>_I`` (e.g. an input offset that folds a convolution tap and
+    its dilation). A CSR dot
     product visits the non-zero terms of a row in the order the dense loop visits them, and
     adding a zero term leaves a float32 sum unchanged, so dense and CSR C give the same bits.
     """
@@ -329,7 +330,7 @@ class Matrix:
 
     @staticmethod
     def _csr_bytes(rows, nnz, vbytes, max_index):
-        ibytes = 1 if max_index < 256 else 2
+        ibytes = 1 if max_index < 256 else 2 if max_index < 65536 else 4
         rbytes = 2 if nnz <= 65535 else 4
         return nnz * (vbytes + ibytes) + (rows + 1) * rbytes
 
@@ -365,7 +366,8 @@ class Matrix:
         return scales + self.rows * self.cols * (1 if self.int8 else 4)
 
     def _itype(self):
-        return "uint8_t" if (int(np.max(self.index)) if self.cols else 0) < 256 else "uint16_t"
+        top = int(np.max(self.index)) if self.cols else 0
+        return "uint8_t" if top < 256 else "uint16_t" if top < 65536 else "int32_t"
 
     def decl(self):
         scales = _array("float", self.name + "_S", self.scale, _f32) if self.int8 else ""
@@ -373,7 +375,7 @@ class Matrix:
             # a matrix of zeros still needs arrays of length >= 1 (C has no empty arrays)
             vals = self.csr_vals if self.nnz else np.zeros(1, self.csr_vals.dtype)
             idx = self.index[self.csr_cols] if self.nnz else np.zeros(1, np.int64)
-            rtype = "uint16_t" if self.nnz <= 65535 else "uint32_t"
+            rtype = "uint16_t" if self.nnz <= 65535 else "int32_t"
             return ((_array("int8_t", self.name + "_V", vals, _int, per_line=16) if self.int8
                      else _array("float", self.name + "_V", vals, _f32))
                     + _array(self._itype(), self.name + "_I", idx, _int, per_line=16)

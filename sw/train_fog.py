@@ -711,6 +711,11 @@ def main(argv=None):
         res = run(a, folder, args)
     except HANDLED as e:
         return error_status(PROG, e)
+    except RuntimeError as e:           # a C compiler missing or failing: its output, one line
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        if len(lines) > 1:
+            print("\n".join(lines[1:]), file=sys.stderr)
+        return fail(PROG, lines[0] + (" (compiler output above)" if len(lines) > 1 else ""), 1)
     p, b = res["pooled"], res["baseline"]["pooled"]
     print(f"wrote {a.out}/ (model.keras, config.json, metrics.json, folds.npz, REPORT.md, c/) "
           f"in {res['runtime_s']:.0f} s")

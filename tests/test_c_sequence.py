@@ -580,3 +580,32 @@ def test_driver_rejects_malformed_rows(fog, fog_run):
     assert r.returncode == 2 and "usage" in r.stderr
     r = subprocess.run([str(tmp / "seq"), "--list"], capture_output=True, text=True)
     assert r.stdout.split() == ["fog_c3", "fog_c9", "fog_c9_i8"]
+
+
+def test_csr_past_16_bit_row_starts_and_column_indexes(tmp_path):
+    """A pruned Dense(70000 -> 2) (column indexes past 65535) and a pruned Dense(600 -> 600)
+    (more than 65535 non-zeros: 32-bit row starts): CSR C within 1e-5 of Keras, host and ARM,
+    compiled with -Werror."""
+    _need_arm()
+    rng = np.random.default_rng(0)
+    entries = []
+    for i, (fi, fo, frac) in enumerate(((70000, 2, 0.8), (600, 600, 0.75))):
+        inp = keras.Input((fi,))
+        model = keras.Model(inp, L.Dense(fo, activation="tanh")(inp))
+        k, b = model.layers[1].get_weights()
+        k = rng.normal(0, 1 / np.sqrt(fi), k.shape).astype(np.float32)
+        k[np.abs(k) <= np.quantile(np.abs(k), frac)] = 0
+        model.layers[1].set_weights([k, b])
+        X = rng.normal(size=(3, fi)).astype(np.float32)
+        info = _emit(tmp_path, f"big{i}", model)
+        assert "CSR" in info["layers"][0]["note"]
+        entries.append(dict(cname=f"big{i}", X=X, ref=_keras_out(model, X), info=info))
+    src = (tmp_path / "big0.c").read_text() + (tmp_path / "big1.c").read_text()
+    assert "static const int32_t L1_W_I[" in src and "static const int32_t L1_W_R[" in src
+    res = _build_and_run(tmp_path, entries, arm=True)
+    for e in entries:
+        y, text, text_arm = res[e["cname"]]
+        assert text_arm == text
+        d = float(np.max(np.abs(y - e["ref"])))
+        print(f"{e['cname']}: {e['info']['layers'][0]['note']}, max |d| = {d:.3g}")
+        assert d <= TOL
