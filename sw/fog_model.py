@@ -21,12 +21,8 @@ Three topologies, all made of layers :func:`sw.c_emit.emit_keras_sequence` turns
   log10 of the power in steps of 0.5 decades, powers below 10^-5.3 -- standing still -- all
   alike) -> Dense(16, relu) -> Dense(1, sigmoid). On log powers a gain is a shift, so a
   ratio of band powers -- the freeze index -- is a difference the first Dense can form.
-  Emitted C: 17,776 MACC per window, arena 6,144 bytes (+ 15,368 bytes of streaming state);
-  int8 weights 4.8 KB, ARM -Os object 6.2 KB (float32: 17.7 KB, 19 KB).
-
-Leave-one-subject-out on Daphnet (held out: subjects 1, 2, 3), pooled AUC: ``small`` 0.74,
-the freeze index 0.76, ``logspec`` 0.85-0.87 over seeds (the same network on raw instead of
-log powers: 0.76-0.79; see ``sw.train_fog`` for the training recipe).
+  Why this and not ``yi_hwang``: measured leave-one-subject-out by ``python -m sw.train_fog``
+  (README, REPORT.md of a run), not typed here.
 
 Input normalisation (the first layer, ``"normalise"``): a frozen BatchNormalization holding a
 fixed per-channel affine ``(x - mean) / sqrt(var + eps)`` with the mean and variance of the
