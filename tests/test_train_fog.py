@@ -1,10 +1,13 @@
 """``python -m sw.train_fog`` (issue 15, items 2-3): a tiny leave-one-subject-out run on three
-real Daphnet recordings (subjects 1 and 2 with FoG, 6 without), the small model, one epoch.
+real Daphnet recordings (subjects 1 and 2 with FoG, 6 without), the default logspec model, one
+epoch, one fine-tuning epoch per pruning step, the pruned int8 model deployed.
 
-Checks the folder layout other tools read (model.keras, config.json, c/), that no window of a
-held-out subject is in its fold's training set (the recorded indexes of folds.npz), the metric
-keys, the emitted C against the saved Keras model on the held-out windows (max |dp| <= 1e-5,
-identical labels at the chosen threshold), and bad input -> exit 2 with one line.
+Checks the folder layout other tools read (model.keras, config.json, c/, plots/), that no window
+of a held-out subject is in its fold's training set (the recorded indexes of folds.npz), the
+metric keys, the four measured compression steps, the emitted C against the saved Keras models
+on the held-out windows (float32 max |dp| <= 1e-5 and identical labels; int8 labels >= 99.5 %
+equal), every C check also run under qemu-arm, the README block, and bad input -> exit 2 with
+one line.
 """
 
 import json
@@ -32,7 +35,7 @@ def data(tmp_path_factory):
 def run(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("fog_run") / "model"
     rc = train_fog.main(["--data", str(data), "--out", str(out), "--epochs", "1",
-                         "--model", "small", "--seed", "3", "--prune-epochs", "1",
+                         "--model", "logspec", "--seed", "3", "--prune-epochs", "1",
                          "--deploy", "pruned_int8"])
     return rc, out
 
@@ -46,7 +49,7 @@ def test_folder_layout_and_config(run):
                 "plots/timeline_S01R02.png", "plots/timeline_S02R01.png"):
         assert (out / rel).is_file(), rel
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["kind"] == "fog" and cfg["model"] == "small" and cfg["seed"] == 3
+    assert cfg["kind"] == "fog" and cfg["model"] == "logspec" and cfg["seed"] == 3
     assert cfg["window"] == fog_data.WINDOW and cfg["hop"] == fog_data.HOP
     assert cfg["channels"] == list(fog_data.CHANNELS)
     assert cfg["normalisation"]["kind"] == "frozen_batchnorm"
@@ -221,7 +224,7 @@ def test_readme_block_from_the_run(run, tmp_path):
     assert res["command"] in block and "leave-one-subject-out" in block
     assert f"{res['pooled']['sensitivity']:.3f}" in block
     assert f"{res['compression']['steps'][3]['arm']['flash']} B Flash" in block
-    start, end = train_fog.readme_markers("small")
+    start, end = train_fog.readme_markers("logspec")
     readme = tmp_path / "R.md"
     readme.write_text(f"# x\n\nbefore\n{start}\nold\n{end}\nafter\n")
     assert train_fog.update_readme(readme, res)
