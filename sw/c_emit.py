@@ -517,7 +517,9 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     ``model``: a functional or Sequential Keras model with one input of fully known shape
     and one output, built from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU,
     Permute, Multiply/Add/..., GlobalAveragePooling1D, Flatten, Reshape, BatchNormalization,
-    Activation/ReLU/Softmax, Dropout; a layer of another type raises ``ValueError`` naming it).
+    LayerNormalization, MultiHeadAttention (self- and cross-attention), Activation/ReLU/Softmax
+    (GELU among the activations), Dropout; a layer of another type raises ``ValueError``
+    naming it).
     ``weights``: ``"float32"`` or ``"int8"`` (int8 matrices per output row, float scales,
     float activations; :class:`sw.c_layers.Matrix`). ``hop``: samples between two outputs of
     the streaming API. ``fuse``: chains of :data:`sw.c_layers.FUSIONS` become one kernel

@@ -22,11 +22,11 @@ an ``alias`` kernel (Flatten, Reshape, Dropout, linear Activation) has no code, 
 output is its input reinterpreted. Unknown layer types and unsupported options
 raise ``ValueError`` naming the layer and its type.
 
-A new layer type (LayerNormalization, MultiHeadAttention, pooling, Bidirectional,
-...) is one more ``@register`` function here; nothing else changes. A chain of layers
-that is cheaper as one kernel is a ``@register_fusion`` function (so far: Permute((2, 1))
--> Dense -> Permute((2, 1)), the Dense over time of the temporal attention, without the
-two transposed copies).
+A new layer type (pooling, Bidirectional, ...) is one more ``@register`` function
+here; nothing else changes (LayerNormalization and MultiHeadAttention came that way).
+A chain of layers that is cheaper as one kernel is a ``@register_fusion`` function
+(so far: Permute((2, 1)) -> Dense -> Permute((2, 1)), the Dense over time of the
+temporal attention, without the two transposed copies).
 
 Arithmetic follows Keras' own order where it matters for float32 rounding:
 dot products are summed first, then the bias is added, then the activation;
@@ -156,6 +156,36 @@ static void wo_softmax(float *v, int n)
 }
 """
 
+_GELU = r"""
+/* Keras gelu (approximate=False): 0.5 x (1 + erf(x / sqrt 2)); erf by Abramowitz & Stegun
+ * 7.1.26 in double (|error| < 1.5e-7), no libm */
+static float wo_gelu(float x)
+{
+    double z = (double)x * 0.70710678118654752440, a = z < 0.0 ? -z : z, t, e;
+    t = 1.0 / (1.0 + 0.3275911 * a);
+    e = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+               + 0.254829592) * t * wo_exp(-a * a);
+    return (float)(0.5 * (double)x * (1.0 + (z < 0.0 ? -e : e)));
+}
+"""
+
+_RSQRT = r"""
+/* 1 / sqrt(v) for v > 0 without libm: a start within a factor 2 from the exponent bits, then
+ * Newton steps y = y (3 - v y^2) / 2 in double until they stop changing (<= 8 steps) */
+static double wo_rsqrt(double v)
+{
+    union { double d; unsigned long long u; } s;
+    double y;
+    int i;
+    s.d = v;
+    s.u = 0x5fe6eb50c7b537a9ULL - (s.u >> 1);
+    y = s.d;
+    for (i = 0; i < 8; i++)
+        y = y * (1.5 - 0.5 * v * y * y);
+    return y;
+}
+"""
+
 #: helper name -> (C text, helpers it needs); emitted in this order
 _HELPERS = {
     "exp": (_EXP, ()),
@@ -165,6 +195,8 @@ _HELPERS = {
     "elu": (_ELU, ("exp",)),
     "hard_sigmoid": (_HARD_SIGMOID, ()),
     "softmax": (_SOFTMAX, ("exp",)),
+    "gelu": (_GELU, ("exp",)),
+    "rsqrt": (_RSQRT, ()),
 }
 
 
@@ -227,6 +259,7 @@ _ACT = {
     "swish": ("({v} * wo_sigmoid({v}))", ("sigmoid",)),
     "softsign": ("({v} / (({v} < 0.0f ? -{v} : {v}) + 1.0f))", ()),
     "leaky_relu": ("({v} > 0.0f ? {v} : {v} * 0.2f)", ()),
+    "gelu": ("wo_gelu({v})", ("gelu",)),
     "softmax": None,
 }
 #: activation names the generated C implements (``softmax`` over the last axis)
@@ -999,3 +1032,155 @@ def global_average_pooling1d(layer, in_shapes, ctx):
                       f"        for (t = 0; t < {T}; t++) acc += in0[t * {C} + c];",
                       f"        out[c] = acc / {_f32(T)};", "    }"])
     return Kernel(out_shape=(1, C) if keep else (C,), body=body, macc=T * C)
+
+
+# --- LayerNormalization -----------------------------------------------------------------------
+
+@register("LayerNormalization")
+def layer_normalization(layer, in_shapes, ctx):
+    """Over the last axis: ``(x - mean) / sqrt(var + eps) * gamma + beta`` arranged as Keras
+    does it (module text below), the row's mean and (biased) variance summed in double,
+    ``wo_rsqrt`` (no libm)."""
+    shape = _one_input(layer, in_shapes)
+    cfg = layer.get_config()
+    axis = cfg["axis"]
+    axis = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if [a % (len(shape) + 1) for a in axis] != [len(shape)]:
+        raise _unsupported(layer, f"axis={cfg['axis']} (the last axis only)")
+    if cfg.get("rms_scaling"):
+        raise _unsupported(layer, "rms_scaling=True")
+    n = shape[-1]
+    rows = _prod(shape[:-1])
+    decls, nb = "", 0
+    G = B = None
+    if layer.gamma is not None:
+        G = f"{ctx.prefix}_G"
+        decls += _array("float", G, np.asarray(layer.gamma, np.float32), _f32)
+        nb += n
+    if layer.beta is not None:
+        B = f"{ctx.prefix}_B"
+        decls += _array("float", B, np.asarray(layer.beta, np.float32), _f32)
+        nb += n
+    ctx.helpers.add("rsqrt")
+    eps = _f32(cfg["epsilon"])
+    # Keras' own arrangement (keras.ops.layer_normalization), in float32: inv = rsqrt(var +
+    # eps) [* gamma], out = x * inv + (-mean * inv [+ beta]) -- with a tiny variance its
+    # rounding is what Keras returns; mean and variance summed in double
+    inv = f"inv * {G}[i]" if G else "inv"
+    res = f"-mf * g + {B}[i]" if B else "-mf * g"
+    body = "\n".join([
+        "    int r_, i;", f"    for (r_ = 0; r_ < {rows}; r_++) {{",
+        f"        const float *x = in0 + r_ * {n};", f"        float *o = out + r_ * {n};",
+        "        double m = 0.0, v = 0.0;", "        float mf, inv;",
+        f"        for (i = 0; i < {n}; i++) m += x[i];", f"        m /= {n}.0;",
+        f"        for (i = 0; i < {n}; i++) v += ((double)x[i] - m) * ((double)x[i] - m);",
+        f"        v /= {n}.0;", "        mf = (float)m;",
+        f"        inv = (float)wo_rsqrt((double)((float)v + {eps}));",
+        f"        for (i = 0; i < {n}; i++) {{", f"            float g = {inv};",
+        f"            float b = {res};", "            o[i] = x[i] * g + b;", "        }", "    }"])
+    return Kernel(out_shape=shape, decls=decls, body=body, elementwise=(0,), params=nb,
+                  param_bytes=4 * nb, macc=3 * _prod(shape), note=f"eps {cfg['epsilon']:g}")
+
+
+# --- MultiHeadAttention -----------------------------------------------------------------------
+
+@register("MultiHeadAttention")
+def multi_head_attention(layer, in_shapes, ctx):
+    """``mha(query, value[, key])`` over sequences (T, C), no mask: per head h, Q = x_q Wq_h +
+    bq_h scaled by 1 / sqrt(key_dim) (the float32 constant Keras uses), K = x_k Wk_h + bk_h,
+    V = x_v Wv_h + bv_h; softmax over the keys of Q K^T (exp in double); context = P V;
+    output = sum over heads of context Wo_h, + bo. Self-attention is ``mha(x, x)``,
+    cross-attention ``mha(a, b)``. Q, K, V, one row of scores and the context live in the
+    arena's scratch."""
+    if len(in_shapes) not in (2, 3) or any(len(s) != 2 for s in in_shapes):
+        raise _unsupported(layer, f"inputs {in_shapes} (query and value of shape (T, C), "
+                           "optionally key)")
+    cfg = layer.get_config()
+    if cfg.get("use_gate"):
+        raise _unsupported(layer, "use_gate=True")
+    for opt in ("sliding_window", "output_shape"):
+        if cfg.get(opt) is not None:
+            raise _unsupported(layer, f"{opt}={cfg.get(opt)!r}")
+    axes = cfg.get("attention_axes")
+    if axes is not None and tuple(axes) != (1,):
+        raise _unsupported(layer, f"attention_axes={axes}")
+    (Tq, Cq), (Tv, Cv) = in_shapes[0], in_shapes[1]
+    Tk, Ck = in_shapes[2] if len(in_shapes) == 3 else in_shapes[1]
+    if Tk != Tv:
+        raise _unsupported(layer, f"key length {Tk} != value length {Tv}")
+    H, dk = int(cfg["num_heads"]), int(cfg["key_dim"])
+    dv = int(cfg["value_dim"] or dk)
+    qd, kd, vd, od = (layer._query_dense, layer._key_dense, layer._value_dense,
+                      layer._output_dense)
+    Kq = np.asarray(qd.kernel, np.float32).reshape(Cq, H * dk)
+    Kk = np.asarray(kd.kernel, np.float32).reshape(Ck, H * dk)
+    Kv = np.asarray(vd.kernel, np.float32).reshape(Cv, H * dv)
+    Ko = np.asarray(od.kernel, np.float32).reshape(H * dv, -1)
+    Co = Ko.shape[1]
+    WQ, WK = Matrix(ctx, "WQ", Kq.T), Matrix(ctx, "WK", Kk.T)
+    WV, WO = Matrix(ctx, "WV", Kv.T), Matrix(ctx, "WO", Ko.T)
+    decls = WQ.decl() + WK.decl() + WV.decl() + WO.decl()
+    nb = 0
+    biases = {}
+    for tag, d in (("BQ", qd), ("BK", kd), ("BV", vd), ("BO", od)):
+        if d.bias is not None:
+            b = np.asarray(d.bias, np.float32).ravel()
+            biases[tag] = f"{ctx.prefix}_{tag}"
+            decls += _array("float", biases[tag], b, _f32)
+            nb += b.size
+    scale = _f32(np.float32(1.0 / np.sqrt(float(dk))))
+    ctx.helpers.add("softmax")
+    kin = "in2" if len(in_shapes) == 3 else "in1"
+
+    def proj(W, x, rows, cols, dst, width, bias, post=""):
+        b = f" + {biases[bias]}[j]" if bias in biases else ""
+        return [f"    for (t = 0; t < {rows}; t++) {{",
+                f"        const float *x = {x} + t * {cols};",
+                f"        for (j = 0; j < {width}; j++) {{", "            float acc = 0.0f;",
+                f"            {W.dot('acc', 'j', 'x', cols)}",
+                f"            {dst}[t * {width} + j] = ({W.finish('acc', 'j')}{b}){post};",
+                "        }", "    }"]
+    k_off = Tq * H * dk
+    v_off = k_off + Tk * H * dk
+    s_off = v_off + Tk * H * dv
+    c_off = s_off + Tk
+    body = ["    float *q = scratch, *k = scratch + " + str(k_off) + ", *v = scratch + "
+            + str(v_off) + ", *s = scratch + " + str(s_off) + ", *c = scratch + "
+            + str(c_off) + ";", "    int t, j, h, u, d, i;"]
+    body += proj(WQ, "in0", Tq, Cq, "q", H * dk, "BQ", f" * {scale}")
+    body += proj(WK, kin, Tk, Ck, "k", H * dk, "BK")
+    body += proj(WV, "in1", Tv, Cv, "v", H * dv, "BV")
+    body += [f"    for (h = 0; h < {H}; h++)",
+             f"        for (t = 0; t < {Tq}; t++) {{",
+             f"            for (u = 0; u < {Tk}; u++) {{", "                float acc = 0.0f;",
+             f"                for (d = 0; d < {dk}; d++)",
+             f"                    acc += q[(t * {H} + h) * {dk} + d] * "
+             f"k[(u * {H} + h) * {dk} + d];",
+             "                s[u] = acc;", "            }",
+             f"            wo_softmax(s, {Tk});",
+             f"            for (d = 0; d < {dv}; d++) {{", "                float acc = 0.0f;",
+             f"                for (u = 0; u < {Tk}; u++) acc += s[u] * "
+             f"v[(u * {H} + h) * {dv} + d];",
+             f"                c[(t * {H} + h) * {dv} + d] = acc;", "            }", "        }"]
+    bo = f" + {biases['BO']}[j]" if "BO" in biases else ""
+    body += [f"    for (t = 0; t < {Tq}; t++)", f"        for (j = 0; j < {Co}; j++) {{",
+             "            float acc = 0.0f;",
+             f"            {WO.dot('acc', 'j', f'(c + t * {H * dv})', H * dv, 'i')}",
+             f"            out[t * {Co} + j] = {WO.finish('acc', 'j')}{bo};", "        }"]
+    kw = None
+    if any(m.int8 for m in (WQ, WK, WV, WO)):
+        kw = []
+        for m, d, shape in ((WQ, qd, (Cq, H, dk)), (WK, kd, (Ck, H, dk)), (WV, vd, (Cv, H, dv)),
+                            (WO, od, (H, dv, Co))):
+            kw.append(m.value.T.reshape(shape).copy())
+            if d.bias is not None:
+                kw.append(np.asarray(d.bias, np.float32))
+    params = WQ.rows * WQ.cols + WK.rows * WK.cols + WV.rows * WV.cols + WO.rows * WO.cols + nb
+    macc = (Tq * Cq * H * dk + Tk * Ck * H * dk + Tv * Cv * H * dv + H * Tq * Tk * (dk + dv)
+            + Tq * H * dv * Co)
+    return Kernel(out_shape=(Tq, Co), decls=decls, body="\n".join(body),
+                  scratch=c_off + Tq * H * dv, params=params,
+                  param_bytes=WQ.nbytes + WK.nbytes + WV.nbytes + WO.nbytes + 4 * nb,
+                  macc=macc, keras_weights=kw,
+                  note=f"{H} heads, key_dim {dk}, value_dim {dv}"
+                       + ("" if len(in_shapes) == 2 else ", separate key"))

@@ -157,8 +157,37 @@ def _block(rng, fn):
     return keras.Model(inp, fn(inp))
 
 
+def _layernorm(rng, rank, center, scale):
+    shape = tuple(int(v) for v in rng.integers(1, 7, rank))
+    inp = keras.Input(shape)
+    out = L.LayerNormalization(center=center, scale=scale,
+                               epsilon=float(rng.choice([1e-3, 1e-5, 1e-6])))(inp)
+    return keras.Model(inp, out)
+
+
+def _mha(rng, mode):
+    """Self-attention (``self``), cross-attention between a Dense stream and a strided
+    Conv1D stream of another length (``cross``, the DIN pattern), or with a separate key
+    (``key``); random heads, key and value sizes, bias on or off."""
+    T, C = _tc(rng, 4, 10, 2)
+    inp = keras.Input((T, C))
+    cfg = dict(num_heads=int(rng.integers(1, 4)), key_dim=int(rng.integers(1, 5)),
+               value_dim=int(rng.integers(1, 5)), use_bias=bool(rng.random() < 0.7))
+    a = L.Dense(int(rng.integers(2, 6)))(inp)
+    if mode == "self":
+        return keras.Model(inp, L.MultiHeadAttention(**cfg)(a, a))
+    b = L.Conv1D(int(rng.integers(2, 6)), 2, strides=2)(inp)
+    if mode == "cross":
+        return keras.Model(inp, L.MultiHeadAttention(**cfg)(a, b))
+    k = L.Conv1D(int(rng.integers(2, 6)), 2, strides=2)(inp)
+    return keras.Model(inp, L.MultiHeadAttention(**cfg)(a, b, k))
+
+
 #: layer type -> builders of its tiny models (each gets the seed's rng)
 KINDS = {
+    "LayerNormalization": [lambda r, k=k, c=c, s=s: _layernorm(r, k, c, s)
+                           for k, c, s in ((1, True, True), (2, True, False), (3, False, True))],
+    "MultiHeadAttention": [lambda r, m=m: _mha(r, m) for m in ("self", "cross", "key")],
     "Conv1D": [lambda r, p=p, s=s: _conv1d(r, p, s) for p in ("valid", "same", "causal")
                for s in (True, False)],
     "Dense": [lambda r, k=k: _dense(r, k) for k in (1, 2, 3)],
@@ -187,7 +216,7 @@ KINDS = {
     "temporal attention block": [lambda r: _block(r, temporal_attention)],
 }
 #: layer types whose weights have an int8 variant
-INT8_KINDS = ("Conv1D", "Dense", "GRU")
+INT8_KINDS = ("Conv1D", "Dense", "GRU", "MultiHeadAttention")
 
 
 def _cname(seed, kind, i, suffix=""):
@@ -562,9 +591,15 @@ def test_unsupported_layers_raise_naming_the_layer():
     with pytest.raises(ValueError, match=r"'g' \(GRU\): return_state=True"):
         c_emit.emit_keras_sequence("m", keras.Model(inp, L.GRU(2, return_state=True,
                                                                name="g")(inp)[0]))
-    with pytest.raises(ValueError, match=r"'d' \(Dense\): no C for activation='gelu'"):
-        c_emit.emit_keras_sequence("m", keras.Model(inp, L.Dense(2, activation="gelu",
+    with pytest.raises(ValueError, match=r"'d' \(Dense\): no C for activation='mish'"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.Dense(2, activation="mish",
                                                                 name="d")(inp)))
+    with pytest.raises(ValueError, match=r"'a' \(MultiHeadAttention\): use_gate=True"):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.MultiHeadAttention(
+            1, 2, use_gate=True, name="a")(inp, inp)))
+    with pytest.raises(ValueError, match=r"'n' \(LayerNormalization\): axis="):
+        c_emit.emit_keras_sequence("m", keras.Model(inp, L.LayerNormalization(
+            axis=1, name="n")(inp)))
     with pytest.raises(ValueError, match="keras.ops call"):
         c_emit.emit_keras_sequence("m", keras.Model(inp, keras.ops.exp(inp)))
     with pytest.raises(ValueError, match="weights must be one of"):
