@@ -44,7 +44,6 @@ exponentially weighted mean and variance updated window by window, causal). A st
 deviation below ``floor`` mg (e.g. a dead sensor reading zeros) is taken as ``floor``.
 """
 
-import gzip
 import io
 import re
 import warnings
@@ -54,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from spec.cli import InputError
-from sw.recording import read_input_bytes
+from sw.recording import read_input_text
 
 __all__ = ["FS", "WINDOW", "HOP", "FOG_THRESHOLD", "MAX_STEP_MS", "CHANNELS", "SENSORS",
            "LABEL_OUT", "LABEL_WALK", "LABEL_FOG", "Recording", "Windows", "Fold",
@@ -160,16 +159,6 @@ def parse_name(path):
     return (name, int(m[1]), int(m[2])) if m else (name, name, None)
 
 
-def _read_text(path):
-    data = read_input_bytes(path)
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise InputError(f"{path}: not a readable gzip file ({e})") from None
-    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _locate_bad_row(path, lines):
     """Raise the InputError of the first malformed line (1-based line number)."""
     for k, line in enumerate(lines, 1):
@@ -226,7 +215,7 @@ def read_recording(path, max_step_ms=MAX_STEP_MS):
     """
     if not max_step_ms > 0:
         raise ValueError(f"max_step_ms must be > 0, got {max_step_ms}")
-    rows, line_no = _parse(path, _read_text(path))
+    rows, line_no = _parse(path, read_input_text(path))
     label = rows[:, 10]
     bad = np.flatnonzero(~np.isin(label, (LABEL_OUT, LABEL_WALK, LABEL_FOG)))
     if bad.size:

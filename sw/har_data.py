@@ -36,14 +36,13 @@ segments (7-12) dropped; ``classes=12``: all twelve (:data:`CLASSES_12`).
 
 Folds (:func:`subject_folds`): ``k`` folds, every subject in exactly one test fold; subjects
 are spread greedily, then moved or swapped, so that the folds hold about the same number of
-windows (21 HAPT users, ``k=5``: 1467-1533 windows per test fold). Overlapping
+windows. Overlapping
 windows of a subject never straddle training and test.
 
 PAMAP2 (:func:`read_pamap2`) and WISDM v1.1 (:func:`read_wisdm`): readers for users who have
 those files; they are described in their docstrings and do only what is written there.
 """
 
-import gzip
 import io
 import re
 import warnings
@@ -53,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from spec.cli import InputError
-from sw.recording import read_input_bytes
+from sw.recording import read_input_text
 
 __all__ = ["FS", "WINDOW", "HOP", "CHANNELS", "UNITS", "ACTIVITIES", "CLASSES_6",
            "CLASSES_12", "Segment", "Experiment", "Windows", "Fold", "class_names",
@@ -94,17 +93,6 @@ def class_names(classes=6):
 
 # --- text ----------------------------------------------------------------------------------
 
-def _read_text(path):
-    """The text of ``path``, gunzipped when its first bytes are gzip's."""
-    data = read_input_bytes(path)
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise InputError(f"{path}: not a readable gzip file ({e})") from None
-    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _locate_bad_line(path, lines, ncol, integer=False, allow_nan=False):
     """Raise the InputError of the first malformed line (1-based line number)."""
     for k, line in enumerate(lines, 1):
@@ -130,7 +118,7 @@ def _locate_bad_line(path, lines, ncol, integer=False, allow_nan=False):
 def _table(path, ncol, integer=False, allow_nan=False, text=None):
     """The non-blank lines of ``path`` as a float64 array of ``ncol`` columns, and the line
     number of each row; any bad line is an InputError naming it."""
-    text = _read_text(path) if text is None else text
+    text = read_input_text(path) if text is None else text
     lines = text.split("\n")
     line_no = np.array([k for k, ln in enumerate(lines, 1) if ln.strip()], dtype=np.int64)
     if not len(line_no):
@@ -817,7 +805,7 @@ def read_wisdm(path):
     spec.cli.InputError
         Unreadable file, or no valid record at all.
     """
-    text = _read_text(path)
+    text = read_input_text(path)
     act_index = {a: i for i, a in enumerate(WISDM_ACTIVITIES)}
     recs, skipped = {}, []
     for k, line in enumerate(text.split("\n"), 1):

@@ -39,6 +39,7 @@ Conversion to fabric samples (:func:`to_fabric`)
 """
 
 import csv
+import gzip
 import io
 import math
 import re
@@ -52,7 +53,8 @@ from scipy import signal
 from spec.channels import EMG_CHANNELS, FS
 from spec.cli import InputError  # the one definition; re-exported for ``except InputError``
 
-__all__ = ["InputError", "Recording", "read_recording", "read_input_bytes", "to_fabric",
+__all__ = ["InputError", "Recording", "read_recording", "read_input_bytes", "read_input_text",
+           "to_fabric",
            "parse_map", "prepare_emg", "uci_role", "UCI_ROLES"]
 
 TIME_NAMES = ("time", "t", "time_s", "timestamp")
@@ -80,6 +82,19 @@ def read_input_bytes(path):
         raise InputError(f"{path}: is a directory, not a recording") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def read_input_text(path):
+    """The text of the input file ``path`` (:func:`read_input_bytes`), gunzipped when its first
+    bytes are gzip's whatever its name, UTF-8 (undecodable bytes replaced), line ends ``\n``
+    (CR LF and CR alike); a damaged gzip file is an :class:`InputError` naming it."""
+    data = read_input_bytes(path)
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise InputError(f"{path}: not a readable gzip file ({e})") from None
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_text(path):
