@@ -23,7 +23,8 @@ output is its input reinterpreted. Unknown layer types and unsupported options
 raise ``ValueError`` naming the layer and its type.
 
 A new layer type (pooling, Bidirectional, ...) is one more ``@register`` function
-here; nothing else changes (LayerNormalization and MultiHeadAttention came that way).
+here; nothing else changes (LayerNormalization, MultiHeadAttention, Concatenate and the
+WeightedFusion of :mod:`sw.har_model` came that way).
 A chain of layers that is cheaper as one kernel is a ``@register_fusion`` function
 (so far: Permute((2, 1)) -> Dense -> Permute((2, 1)), the Dense over time of the
 temporal attention, without the two transposed copies).
@@ -1018,6 +1019,48 @@ def merge(layer, in_shapes, ctx):
         lines.append(f"{ind}{target} = {val};")
     return Kernel(out_shape=out, body="\n".join(lines), elementwise=tuple(same),
                   macc=_prod(out) * (n - 1), note=f"{n} inputs")
+
+
+@register("Concatenate")
+def concatenate(layer, in_shapes, ctx):
+    """Along the last axis (inputs of equal leading shape): per row, each input's row in turn."""
+    axis = int(layer.get_config().get("axis", -1))
+    r = len(in_shapes[0])
+    if len(in_shapes) < 2 or axis not in (-1, r) or any(
+            len(s) != r or tuple(s[:-1]) != tuple(in_shapes[0][:-1]) for s in in_shapes):
+        raise _unsupported(layer, f"axis={axis} with input shapes {in_shapes} (the last axis "
+                           "of inputs of equal leading shape only)")
+    rows = _prod(in_shapes[0][:-1])
+    widths = [int(s[-1]) for s in in_shapes]
+    total = sum(widths)
+    lines = ["    int r_, i;", f"    for (r_ = 0; r_ < {rows}; r_++) {{"]
+    off = 0
+    for k, w in enumerate(widths):
+        lines.append(f"        for (i = 0; i < {w}; i++) out[r_ * {total} + {off} + i] = "
+                     f"in{k}[r_ * {w} + i];")
+        off += w
+    lines.append("    }")
+    return Kernel(out_shape=tuple(in_shapes[0][:-1]) + (total,), body="\n".join(lines),
+                  note=f"{len(in_shapes)} inputs, widths {widths}")
+
+
+@register("WeightedFusion")
+def weighted_fusion(layer, in_shapes, ctx):
+    """``sum_i w_i * x_i`` with ``w = softmax(logits)`` computed once (float32, as Keras)
+    and stored as constants (:class:`sw.har_model.WeightedFusion`); Keras' order: ``x_0 *
+    w_0``, then ``+ x_i * w_i`` left to right."""
+    if len(in_shapes) < 2 or len({tuple(s) for s in in_shapes}) != 1:
+        raise _unsupported(layer, f"input shapes {in_shapes} (two or more, all equal)")
+    w = np.asarray(layer.fusion_weights(), np.float32)
+    n = _prod(in_shapes[0])
+    val = f"in0[i] * {_f32(w[0])}"
+    for k in range(1, len(in_shapes)):
+        val = f"{val} + in{k}[i] * {_f32(w[k])}"
+    body = "\n".join(["    int i;", f"    for (i = 0; i < {n}; i++) out[i] = {val};"])
+    return Kernel(out_shape=tuple(in_shapes[0]), body=body,
+                  elementwise=tuple(range(len(in_shapes))),
+                  params=len(w), macc=n * len(w),
+                  note="weights " + ", ".join(f"{float(v):.4f}" for v in w))
 
 
 # --- pooling ----------------------------------------------------------------------------------

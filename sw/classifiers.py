@@ -44,8 +44,8 @@ import time
 
 import numpy as np
 
-__all__ = ["MODELS", "SHALLOW", "DNNS", "DNN_SPECS", "make_shallow", "make_dnn", "Trained",
-           "train_model", "predict", "dnn_layers", "quiet_tensorflow"]
+__all__ = ["one_thread", "MODELS", "SHALLOW", "DNNS", "DNN_SPECS", "make_shallow", "make_dnn",
+           "Trained", "train_model", "predict", "dnn_layers", "quiet_tensorflow"]
 
 SHALLOW = ("tree", "qda", "svm", "knn")
 DNNS = ("dnn1", "dnn2", "dnn3", "dnn4")
@@ -74,6 +74,19 @@ def quiet_tensorflow():
         import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return keras
+
+
+def one_thread():
+    """TensorFlow on one thread (call before any model is built)."""
+    for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(k, "1")
+    quiet_tensorflow()
+    import tensorflow as tf
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:                  # already initialised: keep what it has
+        pass
 
 
 class _Float32KNN:

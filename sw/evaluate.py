@@ -22,6 +22,13 @@ channels, :mod:`sw.fog_detect`), scored by the Keras model, decided at the confi
 runs: pooled (``sensitivity``, ``specificity``, ``f1``, ``auc`` over all windows, episodes,
 detections, false alarms per hour and median latency over all recordings) and per recording
 under ``recordings``. One progress line per recording on stderr.
+
+``har`` -- every experiment of ``--data`` (a folder in the UCI HAPT ``RawData`` layout:
+``acc_expXX_userYY.txt``, ``gyro_...``, ``labels.txt``; :mod:`sw.har_data`) windowed as the
+model's config says (``window``, ``hop``, ``classes``), classified by the Keras model
+(:mod:`sw.har_predict`); :func:`sw.har_metrics.classification_metrics` pooled over all windows
+(``accuracy``, ``macro_f1``, ``per_class_f1``, ``confusion``, ``support``) and per subject
+under ``subjects``. One progress line per subject on stderr.
 """
 
 import math
@@ -33,7 +40,7 @@ import numpy as np
 from spec.cli import HANDLED, InputError, error_status, parser
 from spec.outputs import OutputFolder, write_json_atomic
 
-__all__ = ["PROG", "EVALUATORS", "register", "evaluate", "evaluate_fog", "main"]
+__all__ = ["PROG", "EVALUATORS", "register", "evaluate", "evaluate_fog", "evaluate_har", "main"]
 
 PROG = "sw.evaluate"
 #: kind -> evaluator ``fn(model_dir, config, data, progress) -> dict``
@@ -98,6 +105,34 @@ def evaluate_fog(model_dir, config, data, progress=None):
             "threshold": model.threshold, "window": model.window, "hop": model.hop,
             "normalisation": model.normalisation,
             **pooled, "recordings": per}
+
+
+@register("har")
+def evaluate_har(model_dir, config, data, progress=None):
+    """Metrics of a HAR model folder on the HAPT experiments of ``data`` (module docstring)."""
+    from sw import har_data, har_predict
+    from sw.har_metrics import classification_metrics
+    model = har_predict.load(model_dir)
+    cfg = model.config
+    if not Path(data).is_dir():
+        raise InputError(f"--data {data}: no such folder (a HAPT RawData folder)")
+    W = har_data.load_windows(data, classes=cfg["classes"], size=cfg["window"], hop=cfg["hop"])
+    if not len(W):
+        raise InputError(f"--data {data}: no window inside a labelled segment")
+    names = model.names
+    p = model.predict(W.X)
+    pred = p.argmax(axis=1)
+    per = {}
+    for k, s in enumerate(W.subjects, 1):
+        sel = W.subject == s
+        m = classification_metrics(W.y[sel], pred[sel], names)
+        per[str(s)] = {key: m[key] for key in ("n_windows", "accuracy", "macro_f1")}
+        if progress:
+            progress(f"[{k}/{len(W.subjects)}] subject {s}: {m['n_windows']} windows, "
+                     f"accuracy {m['accuracy']:.3f}")
+    return {"kind": "har", "model": str(model_dir), "data": str(data),
+            "classes": cfg["classes"], "window": cfg["window"], "hop": cfg["hop"],
+            **classification_metrics(W.y, pred, names), "subjects": per}
 
 
 def evaluate(model_dir, data, progress=None):

@@ -81,6 +81,7 @@ from spec.outputs import (
     write_text_atomic,
 )
 from sw import fog_data, fog_model
+from sw.classifiers import one_thread
 from sw.fog_metrics import event_metrics, pool_events, window_metrics
 
 PROG = "sw.train_fog"
@@ -129,20 +130,6 @@ def choose_threshold(y, p):
         if ba > best + 1e-12:
             best, best_t = ba, float(t)
     return best_t
-
-
-def one_thread():
-    """TensorFlow on one thread (call before any model is built)."""
-    for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ.setdefault(k, "1")
-    from sw.classifiers import quiet_tensorflow
-    quiet_tensorflow()
-    import tensorflow as tf
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:                  # already initialised: keep what it has
-        pass
 
 
 def augment(X, rng):

@@ -131,6 +131,31 @@ def _merge(rng, cls, n=2, broadcast=False):
     return keras.Model(inp, cls()([inp, *others]))
 
 
+def _concat(rng, n, rank):
+    """Concatenate along the last axis of ``n`` tensors of random widths: sequences (T, C_i)
+    from Dense and same-padded Conv1D branches (the multi-scale convolution pattern), or
+    vectors (C_i) from pooling (the DIN fusion pattern)."""
+    T, C = _tc(rng, 2, 10)
+    inp = keras.Input((T, C))
+    parts = [L.Dense(int(rng.integers(1, 6)))(inp)]
+    parts += [L.Conv1D(int(rng.integers(1, 6)), int(rng.integers(1, 6)), padding="same")(inp)
+              for _ in range(n - 1)]
+    if rank == 1:
+        parts = [L.GlobalAveragePooling1D()(p) for p in parts]
+    return keras.Model(inp, L.Concatenate()(parts))
+
+
+def _fusion(rng, n, rank):
+    """:class:`sw.har_model.WeightedFusion` of ``n`` equal-shape inputs (random logits)."""
+    from sw.har_model import weighted_fusion_class
+    T, C = _tc(rng, 2, 10)
+    inp = keras.Input((T, C))
+    parts = [inp] + [L.Dense(C)(inp) for _ in range(n - 1)]
+    if rank == 1:
+        parts = [L.GlobalAveragePooling1D()(p) for p in parts]
+    return keras.Model(inp, weighted_fusion_class()()(parts))
+
+
 def _single(rng, layer, shape=None):
     inp = keras.Input(shape or _tc(rng, cmin=2))
     return keras.Model(inp, layer(inp))
@@ -192,6 +217,8 @@ KINDS = {
                for s in (True, False)],
     "Dense": [lambda r, k=k: _dense(r, k) for k in (1, 2, 3)],
     "GRU": [lambda r, i=i: _gru(r, i) for i in range(len(GRU_CONFIGS))],
+    "Concatenate": [lambda r, n=n, k=k: _concat(r, n, k) for n, k in ((2, 2), (3, 2), (2, 1))],
+    "WeightedFusion": [lambda r, n=n, k=k: _fusion(r, n, k) for n, k in ((2, 1), (3, 2))],
     "Permute": [lambda r: _permute(r, (2, 1)), lambda r: _permute(r, (3, 1, 2))],
     "Multiply": [lambda r: _merge(r, L.Multiply), lambda r: _merge(r, L.Multiply, 3),
                  lambda r: _merge(r, L.Multiply, broadcast=True)],
