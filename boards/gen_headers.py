@@ -9,7 +9,8 @@
   per field offset/size/scale (``WO_<FRAME>_<FIELD>_OFF``, ``_SIZE``, ``_MUL``, ``_DIV``) and
   the X-macro ``WO_STRIDE_MEASURES`` of the per-stride measures (the classifier's features),
   the valid-record limits ``WO_<FRAME>_CHECKS`` (:func:`spec.frames.check_record`), the frame
-  kinds ``WO_FRAME_KINDS`` and the MRP site names ``WO_MRP_SITES``;
+  kinds ``WO_FRAME_KINDS``, the MRP site names ``WO_MRP_SITES`` and the IMU stream's rate,
+  step and channels (``WO_IMU_FS``, ``WO_IMU_STEP``, ``WO_IMU_CHANNELS``);
 * ``docs/frames-and-registers.md`` -- the same tables for humans.
 
 ``--check`` writes nothing and exits 1 naming the stale files (``tests/test_generated.py``
@@ -21,7 +22,17 @@ from pathlib import Path
 
 from spec import cli, outputs
 from spec.constants import ROOT
-from spec.frames import CRC_LEN, FRAMES, HEADER, HEADER_LEN, MRP_SITES, SYNC
+from spec.frames import (
+    CRC_LEN,
+    FRAMES,
+    HEADER,
+    HEADER_LEN,
+    IMU_CHANNELS,
+    IMU_FS,
+    IMU_STEP,
+    MRP_SITES,
+    SYNC,
+)
 from spec.registers import BRIDGE_BASE, BRIDGE_SPAN, ID_VALUE, REGISTERS
 
 __all__ = ["generate", "stale", "main", "OUTPUTS"]
@@ -92,7 +103,13 @@ def _frames_h():
     body += ["    /* end */", "",
              "/* MRP channel -> site name (spec.frames.MRP_SITES) */",
              _define("WO_MRP_N_SITES", f"{len(MRP_SITES)}u"),
-             _define("WO_MRP_SITES", ", ".join(f'"{n}"' for n in MRP_SITES))]
+             _define("WO_MRP_SITES", ", ".join(f'"{n}"' for n in MRP_SITES)), "",
+             "/* IMU stream (spec.frames.IMU_FS, IMU_STEP, IMU_CHANNELS; docs/imu-ingress.md) */",
+             _define("WO_IMU_FS", f"{IMU_FS}u", "IMU samples per second"),
+             _define("WO_IMU_STEP", f"{IMU_STEP}u", "fabric samples between two IMU samples"),
+             _define("WO_IMU_N_CHANNELS", f"{len(IMU_CHANNELS)}u"),
+             _define("WO_IMU_CHANNELS(X)", " ".join(
+                 f"X({_c_name(c)})" for c in IMU_CHANNELS), "payload order")]
     for k, fr in FRAMES.items():
         body += ["", f"/* {k} payload (little-endian) */",
                  _define(f"WO_{k}_LEN", f"{fr.length}u", "payload bytes")]

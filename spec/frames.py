@@ -25,6 +25,10 @@ CSV columns of ``python -m sw.extract`` (``value = raw * mul / div`` in the colu
 ``MRP`` (type 0x02) -- :func:`hdl.eeg_mrp.mrp_record_layout`
 ``SAMPLES`` (type 0x10) -- one input frame of the fabric
     (:func:`hdl.fabric_top.fabric_frame_layout`)
+``IMU`` (type 0x11) -- one :data:`IMU_FS` Hz sample of the body-worn IMU (acc in g, gyro in
+    rad/s, the channels of :mod:`sw.har_data`), stamped with the fabric's 500 Hz sample index;
+    a second input stream that goes to the ARM program, not to the fabric
+    (``docs/imu-ingress.md``: link, scales, alignment with the STRIDE records)
 
 :func:`encode` is the golden model of the gateware framer; :class:`Decoder` is
 the streaming receiver used by ``python -m sw.uart`` (resynchronises on the
@@ -48,7 +52,8 @@ from spec.constants import FS
 
 __all__ = ["SYNC", "FRAME_TYPES", "PAYLOADS", "crc16", "encode", "encode_record", "decode_payload",
            "Decoder", "Frame", "HEADER_LEN", "FrameError", "FRAMES", "HEADER", "PayloadField",
-           "FrameType", "PAYLOAD_LEN", "CRC_LEN", "check_record", "MRP_SITES", "STATS"]
+           "FrameType", "PAYLOAD_LEN", "CRC_LEN", "check_record", "MRP_SITES", "STATS",
+           "IMU_FS", "IMU_STEP", "IMU_CHANNELS"]
 
 SYNC = b"\xa5\x5a"
 
@@ -167,6 +172,21 @@ _MRP = ([("index", 4, False, f"{FS} Hz sample index of the trigger",
             dict(div=256, unit="dBuV", column=f"{band}_dBu")) for band in ("BP", "mu", "beta")]
         + [("partial", 1, False, "fewer than 256 samples since reset",
             dict(column="flags", bits=(("INCOMPLETE", 0),)))])
+#: IMU sample rate (Hz) and the fabric samples between two IMU samples (FS / IMU_FS)
+IMU_FS = 50
+IMU_STEP = FS // IMU_FS
+assert IMU_STEP * IMU_FS == FS
+#: IMU channels, in payload order: the HAR models' input channels (sw.har_data.CHANNELS)
+IMU_CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+_IMU = ([("index", 4, False, f"{FS} Hz fabric sample index of this IMU sample (the hub's count "
+          f"of SAMPLES frames sent before it; +{IMU_STEP} per IMU sample)",
+          dict(div=FS, unit="s", column="time_s"))]
+        + [(c, 2, True, f"{c[:-2]} {c[-1]}, {'1 mg' if c.startswith('acc') else '1 mrad/s'} "
+            "per LSB, saturated to the int16 range",
+            dict(div=1000, unit="g" if c.startswith("acc") else "rad/s", column=c))
+           for c in IMU_CHANNELS]
+        + [("flags", 1, False, "a channel was clipped to the int16 range",
+            dict(bits=(("CLIPPED", 0),)))])
 _SAMPLES = ([(f"emg{i}", 2, True, f"EMG {name}") for i, name in enumerate(EMG_CHANNELS)]
             + [(f"eeg{i}", 2, True, f"EEG {name}")
                for i, name in enumerate(EEG_CHANNELS + ("unused",) * (8 - len(EEG_CHANNELS)))]
@@ -178,6 +198,8 @@ FRAMES = {f.name: f for f in (
     FrameType("MRP", 0x02, "one MRP record (trigger x EEG site) of the EEG branch", _layout(_MRP)),
     FrameType("SAMPLES", 0x10, f"one {FS} Hz input frame of the fabric (sensor in)",
               _layout(_SAMPLES)),
+    FrameType("IMU", 0x11, f"one {IMU_FS} Hz sample of the body-worn IMU (sensor in, to the "
+              "ARM program, not the fabric: docs/imu-ingress.md)", _layout(_IMU)),
 )}
 
 #: Frame header and trailer (offsets from the first sync byte; the CRC is big-endian).

@@ -928,6 +928,61 @@ def gru(layer, in_shapes, ctx):
                                  for m in (WX, WH) if m.sparse))
 
 
+@register("Bidirectional")
+def bidirectional(layer, in_shapes, ctx):
+    """Bidirectional(GRU): the forward GRU and the backward one (``go_backwards``) as two local
+    functions of the GRU kernel above, each into its own part of scratch; with
+    ``return_sequences`` the backward outputs are put back in time order (Keras flips them);
+    merged by ``merge_mode`` (concat, sum, ave, mul) as Keras does."""
+    cfg = layer.get_config()
+    mode = cfg.get("merge_mode")
+    if mode not in ("concat", "sum", "ave", "mul"):
+        raise _unsupported(layer, f"merge_mode={mode!r}")
+    fw, bw = layer.forward_layer, layer.backward_layer
+    if type(fw).__name__ != "GRU" or type(bw).__name__ != "GRU":
+        raise _unsupported(layer, f"wrapping {type(fw).__name__} (GRU only)")
+    subs = []
+    for tag, sub in (("f", fw), ("b", bw)):
+        sctx = Ctx(prefix=f"{ctx.prefix}_{tag}", weights=ctx.weights, helpers=ctx.helpers,
+                   sparse=ctx.sparse, int8_min_weights=ctx.int8_min_weights)
+        subs.append((tag, sub, gru(sub, in_shapes, sctx)))
+    kf, kb = subs[0][2], subs[1][2]
+    if kf.out_shape != kb.out_shape:
+        raise _unsupported(layer, f"forward {kf.out_shape} and backward {kb.out_shape} outputs")
+    shape = kf.out_shape
+    seqs = len(shape) == 2
+    T, u = (shape if seqs else (1, shape[0]))
+    n = T * u
+    inner = max(kf.scratch, kb.scratch)
+    decls = ""
+    for tag, _, k in subs:
+        decls += (k.decls + f"static void {ctx.prefix}_{tag}(const float *in0, float *out, "
+                  f"float *scratch)\n{{\n{k.body}\n}}\n")
+    body = [f"    float *f = scratch + {inner}, *b = f + {n};", "    int t, j;",
+            f"    {ctx.prefix}_f(in0, f, scratch);", f"    {ctx.prefix}_b(in0, b, scratch);",
+            f"    for (t = 0; t < {T}; t++)", f"        for (j = 0; j < {u}; j++) {{",
+            f"            float x = f[t * {u} + j];",
+            f"            float y = b[{f'({T - 1} - t)' if seqs else 't'} * {u} + j];"]
+    if mode == "concat":
+        body += [f"            out[t * {2 * u} + j] = x;",
+                 f"            out[t * {2 * u} + {u} + j] = y;"]
+        out_shape = (T, 2 * u) if seqs else (2 * u,)
+    else:
+        expr = {"sum": "x + y", "mul": "x * y", "ave": "(x + y) / 2.0f"}[mode]
+        body += [f"            out[t * {u} + j] = {expr};"]
+        out_shape = shape
+    body += ["        }"]
+    kw = None
+    if kf.keras_weights is not None or kb.keras_weights is not None:
+        kw = []
+        for _, sub, k in subs:
+            kw += k.keras_weights if k.keras_weights is not None else sub.get_weights()
+    return Kernel(out_shape=out_shape, decls=decls, body="\n".join(body),
+                  scratch=inner + 2 * n, params=kf.params + kb.params,
+                  param_bytes=kf.param_bytes + kb.param_bytes, macc=kf.macc + kb.macc,
+                  keras_weights=kw, note=f"merge {mode}; forward: {kf.note}; backward: {kb.note}")
+
+
 # --- Permute ----------------------------------------------------------------------------------
 
 def _strides(shape):
@@ -1075,6 +1130,18 @@ def global_average_pooling1d(layer, in_shapes, ctx):
                       f"        for (t = 0; t < {T}; t++) acc += in0[t * {C} + c];",
                       f"        out[c] = acc / {_f32(T)};", "    }"])
     return Kernel(out_shape=(1, C) if keep else (C,), body=body, macc=T * C)
+
+
+@register("GlobalMaxPooling1D")
+def global_max_pooling1d(layer, in_shapes, ctx):
+    T, C = _one_input(layer, in_shapes)
+    _cl(layer)
+    keep = bool(layer.get_config().get("keepdims", False))
+    body = "\n".join(["    int t, c;", f"    for (c = 0; c < {C}; c++) {{",
+                      "        float m = in0[c];",
+                      f"        for (t = 1; t < {T}; t++) if (in0[t * {C} + c] > m) "
+                      f"m = in0[t * {C} + c];", "        out[c] = m;", "    }"])
+    return Kernel(out_shape=(1, C) if keep else (C,), body=body)
 
 
 # --- LayerNormalization -----------------------------------------------------------------------

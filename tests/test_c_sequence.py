@@ -112,6 +112,15 @@ def _gru(rng, i):
     return keras.Model(inp, out)
 
 
+def _bigru(rng, mode, seqs, reset_after):
+    """Bidirectional(GRU) (the BiGRU of the stress model), random sizes and activations."""
+    T, ci, u = int(rng.integers(2, 12)), int(rng.integers(1, 6)), int(rng.integers(1, 7))
+    inp = keras.Input((T, ci))
+    g = L.GRU(u, activation=str(rng.choice(["tanh", "relu"])), reset_after=reset_after,
+              return_sequences=seqs, use_bias=bool(rng.random() < 0.8))
+    return keras.Model(inp, L.Bidirectional(g, merge_mode=mode)(inp))
+
+
 def _tc(rng, lo=2, hi=12, cmin=1):
     return int(rng.integers(lo, hi)), int(rng.integers(cmin, 7))
 
@@ -217,6 +226,9 @@ KINDS = {
                for s in (True, False)],
     "Dense": [lambda r, k=k: _dense(r, k) for k in (1, 2, 3)],
     "GRU": [lambda r, i=i: _gru(r, i) for i in range(len(GRU_CONFIGS))],
+    "Bidirectional": [lambda r, m=m, q=q, a=a: _bigru(r, m, q, a) for m, q, a in (
+        ("concat", True, True), ("concat", False, False), ("sum", True, False),
+        ("ave", False, True), ("mul", True, True))],
     "Concatenate": [lambda r, n=n, k=k: _concat(r, n, k) for n, k in ((2, 2), (3, 2), (2, 1))],
     "WeightedFusion": [lambda r, n=n, k=k: _fusion(r, n, k) for n, k in ((2, 1), (3, 2))],
     "Permute": [lambda r: _permute(r, (2, 1)), lambda r: _permute(r, (3, 1, 2))],
@@ -228,6 +240,8 @@ KINDS = {
                                          ("Subtract", "Average", "Maximum", "Minimum")],
     "GlobalAveragePooling1D": [lambda r: _single(r, L.GlobalAveragePooling1D()),
                                lambda r: _single(r, L.GlobalAveragePooling1D(keepdims=True))],
+    "GlobalMaxPooling1D": [lambda r: _single(r, L.GlobalMaxPooling1D()),
+                           lambda r: _single(r, L.GlobalMaxPooling1D(keepdims=True))],
     "Flatten/Reshape/Dropout": [lambda r: _single(r, L.Flatten()),
                                 lambda r: _single(r, L.Reshape((-1, 2)), (4, 3)),
                                 lambda r: _single(r, L.Dropout(0.5))],
@@ -243,7 +257,7 @@ KINDS = {
     "temporal attention block": [lambda r: _block(r, temporal_attention)],
 }
 #: layer types whose weights have an int8 variant
-INT8_KINDS = ("Conv1D", "Dense", "GRU", "MultiHeadAttention")
+INT8_KINDS = ("Conv1D", "Dense", "GRU", "MultiHeadAttention", "Bidirectional")
 
 
 def _cname(seed, kind, i, suffix=""):

@@ -37,7 +37,9 @@ def test_round_trip(kind):
 def test_payload_sizes_and_field_names():
     from golden.stride_indexes_model import RECORD_FIELDS
     assert [n for n, _ in PAYLOADS["STRIDE"]] == list(RECORD_FIELDS)
-    assert PAYLOAD_LEN == {"STRIDE": 37, "MRP": 12, "SAMPLES": 33}
+    assert PAYLOAD_LEN == {"STRIDE": 37, "MRP": 12, "SAMPLES": 33, "IMU": 17}
+    assert [n for n, _ in PAYLOADS["IMU"]] == ["index", *frames.IMU_CHANNELS, "flags"]
+    assert frames.IMU_STEP * frames.IMU_FS == 500
 
 
 def test_encode_rejects_out_of_range():
@@ -122,7 +124,9 @@ def test_check_record_limits_come_from_the_frame_table():
     assert len(frames.MRP_SITES) == 8 == frames.FRAMES["MRP"].field("channel").max + 1
     checked = {k: [f.name for f in fr.fields if f.checked] for k, fr in frames.FRAMES.items()}
     assert checked == {"STRIDE": ["leg", "present", "overflow"], "MRP": ["channel", "partial"],
-                       "SAMPLES": ["flags"]}
+                       "SAMPLES": ["flags"], "IMU": ["flags"]}
+    assert frames.check_record("IMU", dict(_random_record("IMU", rng), flags=0x80)) == \
+        "IMU.flags=0x80 outside 0x1"
 
 
 def test_decoder_check_rejects_impossible_records_and_goes_on():

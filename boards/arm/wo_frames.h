@@ -20,17 +20,25 @@
 #define WO_FRAME_STRIDE                    0x01u  /* one stride record of the EMG branch */
 #define WO_FRAME_MRP                       0x02u  /* one MRP record (trigger x EEG site) of the EEG branch */
 #define WO_FRAME_SAMPLES                   0x10u  /* one 500 Hz input frame of the fabric (sensor in) */
+#define WO_FRAME_IMU                       0x11u  /* one 50 Hz sample of the body-worn IMU (sensor in, to the ARM program, not the fabric: docs/imu-ingress.md) */
 
 /* frame kinds: X(NAME, type code, payload bytes) */
 #define WO_FRAME_KINDS(X) \
     X(STRIDE, 0x01u, 37u) \
     X(MRP, 0x02u, 12u) \
     X(SAMPLES, 0x10u, 33u) \
+    X(IMU, 0x11u, 17u) \
     /* end */
 
 /* MRP channel -> site name (spec.frames.MRP_SITES) */
 #define WO_MRP_N_SITES                     8u
 #define WO_MRP_SITES                       "T3", "T4", "C3", "C4", "Cz", "P3", "P4", "ch7"
+
+/* IMU stream (spec.frames.IMU_FS, IMU_STEP, IMU_CHANNELS; docs/imu-ingress.md) */
+#define WO_IMU_FS                          50u  /* IMU samples per second */
+#define WO_IMU_STEP                        10u  /* fabric samples between two IMU samples */
+#define WO_IMU_N_CHANNELS                  6u
+#define WO_IMU_CHANNELS(X)                 X(ACC_X) X(ACC_Y) X(ACC_Z) X(GYRO_X) X(GYRO_Y) X(GYRO_Z)  /* payload order */
 
 /* STRIDE payload (little-endian) */
 #define WO_STRIDE_LEN                      37u  /* payload bytes */
@@ -210,6 +218,46 @@
  * raw <= max and no bit outside mask */
 #define WO_SAMPLES_CHECKS(X) \
     X("flags", 32u, 1u, 0xFFu, 0x1u) \
+    /* end */
+
+/* IMU payload (little-endian) */
+#define WO_IMU_LEN                         17u  /* payload bytes */
+#define WO_IMU_INDEX_OFF                   0u  /* u32 500 Hz fabric sample index of this IMU sample (the hub's count of SAMPLES frames sent before it; +10 per IMU sample) */
+#define WO_IMU_INDEX_SIZE                  4u
+#define WO_IMU_INDEX_MUL                   1u  /* time_s = raw * MUL / DIV, s */
+#define WO_IMU_INDEX_DIV                   500.0
+#define WO_IMU_ACC_X_OFF                   4u  /* i16 acc x, 1 mg per LSB, saturated to the int16 range */
+#define WO_IMU_ACC_X_SIZE                  2u
+#define WO_IMU_ACC_X_MUL                   1u  /* acc_x = raw * MUL / DIV, g */
+#define WO_IMU_ACC_X_DIV                   1000.0
+#define WO_IMU_ACC_Y_OFF                   6u  /* i16 acc y, 1 mg per LSB, saturated to the int16 range */
+#define WO_IMU_ACC_Y_SIZE                  2u
+#define WO_IMU_ACC_Y_MUL                   1u  /* acc_y = raw * MUL / DIV, g */
+#define WO_IMU_ACC_Y_DIV                   1000.0
+#define WO_IMU_ACC_Z_OFF                   8u  /* i16 acc z, 1 mg per LSB, saturated to the int16 range */
+#define WO_IMU_ACC_Z_SIZE                  2u
+#define WO_IMU_ACC_Z_MUL                   1u  /* acc_z = raw * MUL / DIV, g */
+#define WO_IMU_ACC_Z_DIV                   1000.0
+#define WO_IMU_GYRO_X_OFF                  10u  /* i16 gyro x, 1 mrad/s per LSB, saturated to the int16 range */
+#define WO_IMU_GYRO_X_SIZE                 2u
+#define WO_IMU_GYRO_X_MUL                  1u  /* gyro_x = raw * MUL / DIV, rad/s */
+#define WO_IMU_GYRO_X_DIV                  1000.0
+#define WO_IMU_GYRO_Y_OFF                  12u  /* i16 gyro y, 1 mrad/s per LSB, saturated to the int16 range */
+#define WO_IMU_GYRO_Y_SIZE                 2u
+#define WO_IMU_GYRO_Y_MUL                  1u  /* gyro_y = raw * MUL / DIV, rad/s */
+#define WO_IMU_GYRO_Y_DIV                  1000.0
+#define WO_IMU_GYRO_Z_OFF                  14u  /* i16 gyro z, 1 mrad/s per LSB, saturated to the int16 range */
+#define WO_IMU_GYRO_Z_SIZE                 2u
+#define WO_IMU_GYRO_Z_MUL                  1u  /* gyro_z = raw * MUL / DIV, rad/s */
+#define WO_IMU_GYRO_Z_DIV                  1000.0
+#define WO_IMU_FLAGS_OFF                   16u  /* u8 a channel was clipped to the int16 range */
+#define WO_IMU_FLAGS_SIZE                  1u
+#define WO_IMU_FLAGS_CLIPPED               (1u << 0)
+
+/* IMU valid records (spec.frames.check_record): X(field, offset, size, max, mask):
+ * raw <= max and no bit outside mask */
+#define WO_IMU_CHECKS(X) \
+    X("flags", 16u, 1u, 0xFFu, 0x1u) \
     /* end */
 
 #endif

@@ -17,6 +17,21 @@
  * Built with -DWO_FAKE_BRIDGE (host tests only), the register accesses go to
  * boards/arm/wo_fake_bridge.c instead of /dev/mem.
  *
+ * Built with a HAR model (-DWO_HAR_MODEL=..., boards/arm/wo_activity.c and the model's C:
+ * python -m boards.arm_program --har MODEL_DIR), it also runs the activity model on the IMU
+ * frames (docs/imu-ingress.md; in --file mode from the same stream, in --devmem mode from
+ * --imu PATH, e.g. /dev/ttyACM0, a second byte stream with its own decoder buffer and the same
+ * counters), prints one line per window
+ *
+ *   ACTIVITY activity_end_s=<s.sss> activity=<class> p_activity=<p.pppp> walking=<1|0>
+ *
+ * and holds each STRIDE line until the IMU windows settle its end (start + stride_time; at
+ * most 32 waiting, the oldest then goes with what is known; all at the end), then prints it
+ * with " activity=<class> p_activity=<p.pppp> walking=<1|0> activity_end_s=<s.sss>": the
+ * newest window covering the stride's end, or blank values (unknown). The rule and its Python
+ * reference: boards/arm/wo_activity.h, sw/activity_context.py. Without a HAR model IMU frames
+ * are only counted and the output is as described below.
+ *
  * Each STRIDE frame is turned into the classifier's features (the per-stride measures of
  * WO_STRIDE_MEASURES in boards/arm/wo_frames.h, generated from spec/frames.py: offsets, sizes
  * and scales to the CSV columns of python -m sw.extract emg), fed to the classifier emitted by python -m sw.train_dnn
@@ -62,9 +77,14 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <errno.h>
+#include <termios.h>
 #include "wo_frames.h"
 #include "wo_regs.h"
 #include WO_HEADER
+#ifdef WO_HAR_MODEL
+#include "wo_activity.h"
+#endif
 
 static const char *const FEATURES[WO_N_FEATURES] = {WO_FEATURE_NAMES};
 static const char *const SITES[WO_MRP_N_SITES] = {WO_MRP_SITES};
@@ -137,6 +157,7 @@ struct check {
 static const struct check STRIDE_CHECKS[] = {WO_STRIDE_CHECKS(WO_CHECK)};
 static const struct check MRP_CHECKS[] = {WO_MRP_CHECKS(WO_CHECK)};
 static const struct check SAMPLES_CHECKS[] = {WO_SAMPLES_CHECKS(WO_CHECK)};
+static const struct check IMU_CHECKS[] = {WO_IMU_CHECKS(WO_CHECK)};
 struct kind {
     const char *name;
     unsigned code, len;
@@ -175,6 +196,66 @@ static int check_record(const struct kind *k, const uint8_t *pl, char *why, size
     return 0;
 }
 
+#ifdef WO_HAR_MODEL
+/* activity context (wo_activity.h, the rule of sw/activity_context.py): each STRIDE line waits
+ * in a queue until the IMU windows settle its end time, then gets its activity tag */
+#define WO_ACT_PENDING 32                /* strides waiting (sw.activity_context.PENDING) */
+static wo_activity act;
+static struct pending {
+    char line[200];                      /* "STRIDE seq=... state=..." */
+    uint64_t end;                        /* fabric sample index of the stride's end */
+} pending[WO_ACT_PENDING];
+static unsigned n_pending, pending_head;
+
+/* " activity=<name> p_activity=<p> walking=<1|0> activity_end_s=<s>", blank values: unknown */
+static void print_tag(const wo_act_window *w)
+{
+    if (!w) {
+        printf(" activity= p_activity= walking= activity_end_s=");
+        return;
+    }
+    printf(" activity=%s p_activity=%.4f walking=%d activity_end_s=%.3f", wo_activity_name(w->cls),
+           (double)w->p, wo_activity_walking(w->cls),
+           (double)(w->last * WO_IMU_INDEX_MUL) / WO_IMU_INDEX_DIV);
+}
+
+/* print the oldest waiting stride with the activity known now */
+static void pop_pending(void)
+{
+    struct pending *q = &pending[pending_head];
+    wo_act_window w;
+    printf("%s", q->line);
+    print_tag(wo_activity_at(&act, q->end, &w) ? &w : 0);
+    printf("\n");
+    pending_head = (pending_head + 1) % WO_ACT_PENDING;
+    n_pending--;
+}
+
+/* print the waiting strides, oldest first, while the oldest is settled (all = 1: every one) */
+static void resolve_pending(int all)
+{
+    while (n_pending && (all || wo_activity_settled(&act, pending[pending_head].end)))
+        pop_pending();
+}
+
+static void on_imu(const uint8_t *pl)
+{
+    float x[WO_IMU_N_CHANNELS];
+    unsigned k = 0;
+#define WO_IMU_VALUE(CH) \
+    x[k++] = (float)((double)(SF(pl, WO_IMU_##CH) * (long)WO_IMU_##CH##_MUL) / WO_IMU_##CH##_DIV);
+    WO_IMU_CHANNELS(WO_IMU_VALUE)
+#undef WO_IMU_VALUE
+    if (wo_activity_push(&act, (uint32_t)UF(pl, WO_IMU_INDEX), x)) {
+        const wo_act_window *w = wo_activity_current(&act);
+        printf("ACTIVITY activity_end_s=%.3f activity=%s p_activity=%.4f walking=%d\n",
+               (double)(w->last * WO_IMU_INDEX_MUL) / WO_IMU_INDEX_DIV, wo_activity_name(w->cls),
+               (double)w->p, wo_activity_walking(w->cls));
+        resolve_pending(0);
+    }
+}
+#endif
+
 /* one frame that passed the CRC: fr points at the sync bytes, total = whole frame length */
 static void on_frame(const uint8_t *fr, unsigned total)
 {
@@ -211,18 +292,32 @@ static void on_frame(const uint8_t *fr, unsigned total)
     if (type == WO_FRAME_STRIDE) {
         float x[WO_N_FEATURES], p = 0.0f;
         int ok = !(UF(pl, WO_STRIDE_OVERFLOW) & WO_STRIDE_OVERFLOW_SATURATED), i;
+        char line[200];
         for (i = 0; ok && i < WO_N_FEATURES; i++)
             ok = stride_feature(pl, FEATURES[i], &x[i]);
-        printf("STRIDE seq=%u leg=%c start_s=%.3f stride_time_ms=%lu ", seq,
-               UF(pl, WO_STRIDE_LEG) ? 'R' : 'L',
-               (double)(UF(pl, WO_STRIDE_START) * WO_STRIDE_START_MUL) / WO_STRIDE_START_DIV,
-               UF(pl, WO_STRIDE_STRIDE_TIME) * WO_STRIDE_STRIDE_TIME_MUL);
+        i = snprintf(line, sizeof line, "STRIDE seq=%u leg=%c start_s=%.3f stride_time_ms=%lu ",
+                     seq, UF(pl, WO_STRIDE_LEG) ? 'R' : 'L',
+                     (double)(UF(pl, WO_STRIDE_START) * WO_STRIDE_START_MUL) / WO_STRIDE_START_DIV,
+                     UF(pl, WO_STRIDE_STRIDE_TIME) * WO_STRIDE_STRIDE_TIME_MUL);
         if (ok) {
             int label = WO_PREDICT(x, &p);
-            printf("p_off=%.4f state=%s\n", (double)p, label ? "OFF" : "ON");
+            snprintf(line + i, sizeof line - (size_t)i, "p_off=%.4f state=%s", (double)p,
+                     label ? "OFF" : "ON");
         } else {
-            printf("p_off=nan state=NA\n");
+            snprintf(line + i, sizeof line - (size_t)i, "p_off=nan state=NA");
         }
+#ifdef WO_HAR_MODEL
+        {   /* wait for the IMU windows around the stride's end (start + stride_time) */
+            struct pending *q;
+            if (n_pending == WO_ACT_PENDING) pop_pending();
+            q = &pending[(pending_head + n_pending++) % WO_ACT_PENDING];
+            memcpy(q->line, line, sizeof line);
+            q->end = (uint64_t)UF(pl, WO_STRIDE_START) + UF(pl, WO_STRIDE_STRIDE_TIME);
+            resolve_pending(0);
+        }
+#else
+        printf("%s\n", line);
+#endif
     } else if (type == WO_FRAME_MRP) {
         printf("MRP seq=%u trigger_s=%.3f site=%s BP_dBu=%.2f mu_dBu=%.2f beta_dBu=%.2f partial=%u\n",
                seq, (double)(UF(pl, WO_MRP_INDEX) * WO_MRP_INDEX_MUL) / WO_MRP_INDEX_DIV,
@@ -231,17 +326,31 @@ static void on_frame(const uint8_t *fr, unsigned total)
                (double)(SF(pl, WO_MRP_MU) * (long)WO_MRP_MU_MUL) / WO_MRP_MU_DIV,
                (double)(SF(pl, WO_MRP_BETA) * (long)WO_MRP_BETA_MUL) / WO_MRP_BETA_DIV,
                (UF(pl, WO_MRP_PARTIAL) & WO_MRP_PARTIAL_INCOMPLETE) ? 1u : 0u);
-    }                                            /* SAMPLES: counted, nothing printed */
+    }
+#ifdef WO_HAR_MODEL
+    else if (type == WO_FRAME_IMU) {
+        on_imu(pl);
+    }
+#endif                                           /* SAMPLES (and IMU without a HAR model):
+                                                    counted, nothing printed */
 }
 
-/* streaming decoder over a byte buffer */
-static uint8_t buf[4096];
-static unsigned nbuf;
+/* streaming decoder over a byte buffer; one per byte stream (the counters are shared) */
+struct decoder {
+    uint8_t buf[4096];
+    unsigned nbuf;
+};
+static struct decoder results;           /* --file, or the result FIFO */
+#ifdef WO_HAR_MODEL
+static struct decoder imu;               /* --imu: the IMU stream */
+#endif
 
-static void feed(const uint8_t *data, unsigned n)
+static void feed(struct decoder *d, const uint8_t *data, unsigned n)
 {
+    uint8_t *buf = d->buf;
     while (n) {
-        unsigned take = n < sizeof buf - nbuf ? n : (unsigned)sizeof buf - nbuf;
+        unsigned nbuf = d->nbuf;
+        unsigned take = n < sizeof d->buf - nbuf ? n : (unsigned)sizeof d->buf - nbuf;
         unsigned i = 0;
         memcpy(buf + nbuf, data, take);
         nbuf += take;
@@ -274,11 +383,17 @@ static void feed(const uint8_t *data, unsigned n)
             i += total;
         }
         memmove(buf, buf + i, nbuf - i);
-        nbuf -= i;
+        d->nbuf = nbuf - i;
     }
 }
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
+
+#ifdef WO_HAR_MODEL
+#define WO_IMU_USAGE " [--imu PATH]"
+#else
+#define WO_IMU_USAGE ""
+#endif
 
 #ifdef WO_FAKE_BRIDGE
 int wo_bridge_open(void);
@@ -309,7 +424,7 @@ static int pop_result(void)
     uint8_t b;
     if (!(v & WO_RESULT_VALID)) return 0;
     b = (uint8_t)(v & 0xFFu);
-    feed(&b, 1);
+    feed(&results, &b, 1);
     if (v & WO_RESULT_LAST) fflush(stdout);
     return 1;
 }
@@ -333,20 +448,57 @@ static void print_fabric_counters(void)
            (unsigned long)WO_FIELD(stride, WO_STRIDE_OVERRUNS_COUNT));
 }
 
-static int run_devmem(const char *replay, long idle_exit_ms)
+/* --imu PATH: the IMU stream, non-blocking (a tty in raw mode: no echo, no line editing) */
+static int open_imu(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    struct termios t;
+    if (fd < 0) { perror(path); return -1; }
+    if (isatty(fd) && tcgetattr(fd, &t) == 0) {
+        t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+        t.c_oflag &= ~(tcflag_t)OPOST;
+        t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+        t.c_cflag |= CS8 | CREAD | CLOCAL;
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return fd;
+}
+
+/* read what the IMU stream has (never waits); returns 1 if bytes came, -1 at its end */
+static int poll_imu(int fd)
+{
+#ifdef WO_HAR_MODEL
+    uint8_t chunk[256];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+        feed(&imu, chunk, (unsigned)n);
+        fflush(stdout);                          /* ACTIVITY and settled STRIDE lines */
+        return 1;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return -1;
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
+static int run_devmem(const char *replay, long idle_exit_ms, const char *imu_path)
 {
     uint32_t id, control = 0;
     FILE *f = NULL;
-    int c = EOF;
+    int c = EOF, imu_fd = -1;
     long idle_ms = 0;
     if (replay && !(f = fopen(replay, "rb"))) { perror(replay); return 2; }
-    if (wo_bridge_open()) { if (f) fclose(f); return 2; }
+    if (imu_path && (imu_fd = open_imu(imu_path)) < 0) { if (f) fclose(f); return 2; }
+    if (wo_bridge_open()) { if (f) fclose(f); if (imu_fd >= 0) close(imu_fd); return 2; }
     id = wo_reg_read(WO_REG_ID);
     if (id != WO_ID_VALUE) {
         fprintf(stderr, "wo_monitor: no wearing-off fabric at 0x%08lx (ID 0x%08lx)\n",
                 (unsigned long)WO_BRIDGE_BASE, (unsigned long)id);
         wo_bridge_close();
         if (f) fclose(f);
+        if (imu_fd >= 0) close(imu_fd);
         return 2;
     }
     signal(SIGINT, on_signal);
@@ -367,6 +519,11 @@ static int run_devmem(const char *replay, long idle_exit_ms)
             busy = 1;
             idle_ms = 0;
         }
+        if (imu_fd >= 0) {
+            int r = poll_imu(imu_fd);
+            if (r > 0) busy = 1;
+            if (r < 0) { close(imu_fd); imu_fd = -1; }     /* its end (a file) or lost */
+        }
         if (!busy) {
             struct timespec ms = {0, 1000000L};
             nanosleep(&ms, NULL);
@@ -377,6 +534,7 @@ static int run_devmem(const char *replay, long idle_exit_ms)
         wo_reg_write(WO_REG_CONTROL, control & ~WO_CONTROL_CLEAR_OVERFLOW);
         fclose(f);
     }
+    if (imu_fd >= 0) close(imu_fd);
     print_fabric_counters();
     wo_bridge_close();
     return 0;
@@ -386,35 +544,46 @@ int main(int argc, char **argv)
 {
     int i, rc = 0;
     for (i = 0; i < 256; i++) next_seq[i] = -1;
+#ifdef WO_HAR_MODEL
+    wo_activity_init(&act);
+#endif
     if (argc == 3 && !strcmp(argv[1], "--file")) {
         FILE *f = strcmp(argv[2], "-") ? fopen(argv[2], "rb") : stdin;
         uint8_t chunk[512];
         size_t n;
         if (!f) { perror(argv[2]); return 2; }
         while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            feed(chunk, (unsigned)n);
+            feed(&results, chunk, (unsigned)n);
         if (f != stdin) fclose(f);
     } else if (argc >= 2 && !strcmp(argv[1], "--devmem")) {
-        const char *replay = NULL;
+        const char *replay = NULL, *imu_path = NULL;
         long idle = 0;
         for (i = 2; i < argc; i += 2) {
             char *end = NULL;
             if (i + 1 < argc && !strcmp(argv[i], "--replay")) {
                 replay = argv[i + 1];
+#ifdef WO_HAR_MODEL
+            } else if (i + 1 < argc && !strcmp(argv[i], "--imu")) {
+                imu_path = argv[i + 1];
+#endif
             } else if (i + 1 < argc && !strcmp(argv[i], "--idle-exit")) {
                 idle = strtol(argv[i + 1], &end, 10);
                 if (*end || idle <= 0) { fprintf(stderr, "wo_monitor: --idle-exit needs milliseconds > 0\n"); return 2; }
             } else {
-                fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]\n");
+                fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]" WO_IMU_USAGE "\n");
                 return 2;
             }
         }
-        rc = run_devmem(replay, idle);
+        rc = run_devmem(replay, idle, imu_path);
     } else {
-        fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]\n");
+        fprintf(stderr, "usage: wo_monitor --file PATH|-  or  wo_monitor --devmem [--replay PATH] [--idle-exit MS]" WO_IMU_USAGE "\n");
         return 2;
     }
-    n_garbage += nbuf;                           /* an incomplete frame at the end */
+    n_garbage += results.nbuf;                   /* an incomplete frame at the end */
+#ifdef WO_HAR_MODEL
+    n_garbage += imu.nbuf;
+    resolve_pending(1);                          /* the strides still waiting: what is known */
+#endif
     printf("# frames=%lu crc_errors=%lu length_errors=%lu unknown_types=%lu invalid_frames=%lu "
            "garbage_bytes=%lu seq_gaps=%lu lost_frames=%lu\n",
            n_frames, n_crc, n_len, n_unknown, n_invalid, n_garbage, n_gaps, n_lost);
