@@ -439,7 +439,7 @@ def dnn_layers_shapes(trained):
 # sequence models: a Keras graph -> C over a static arena
 
 def _keras_nodes(model):
-    """(input tensor, output tensor, [node, ...] in topological order) of a Keras model."""
+    """([input tensors], output tensor, [node, ...] in topological order) of a Keras model."""
     import keras
     if isinstance(model, keras.Sequential):
         if getattr(model, "_functional", None) is None:
@@ -448,9 +448,9 @@ def _keras_nodes(model):
         model = model._functional
     if not hasattr(model, "_nodes_by_depth"):
         raise ValueError(f"{type(model).__name__}: not a Keras functional or Sequential model")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"model {model.name!r}: the C backend takes one input and one output "
-                         f"(got {len(model.inputs)} and {len(model.outputs)})")
+    if len(model.outputs) != 1:
+        raise ValueError(f"model {model.name!r}: the C backend takes one output "
+                         f"(got {len(model.outputs)})")
     nodes = [n for d in sorted(model._nodes_by_depth, reverse=True)
              for n in model._nodes_by_depth[d]]
     for n in nodes:
@@ -458,7 +458,7 @@ def _keras_nodes(model):
         if not isinstance(op, keras.layers.Layer):
             raise ValueError(f"operation {op.name!r} ({type(op).__name__}, a keras.ops call) "
                              "is not supported by the C backend: use the Keras layer")
-    return model.inputs[0], model.outputs[0], nodes
+    return list(model.inputs), model.outputs[0], nodes
 
 
 def _tkey(t):
@@ -514,8 +514,10 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
                         fuse=True, sparse=True, float_layers=(), int8_min_weights=INT8_MIN_WEIGHTS):
     """C of a Keras model over windows of ``T`` samples x ``C`` channels -> (header, source, info).
 
-    ``model``: a functional or Sequential Keras model with one input of fully known shape
-    and one output, built from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU,
+    ``model``: a functional or Sequential Keras model with one or more inputs of fully known
+    shapes and one output (several inputs -- e.g. one per sensor, each at its own rate -- are
+    read from one ``x``, one after the other in ``model.inputs`` order: ``NAME_IN<k>_OFFSET``,
+    ``NAME_IN<k>_SIZE`` in the header; the streaming API is for one rank-2 input only), built from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU,
     Permute, Multiply/Add/..., GlobalAveragePooling1D, Flatten, Reshape, BatchNormalization,
     LayerNormalization, MultiHeadAttention (self- and cross-attention), Activation/ReLU/Softmax
     (GELU among the activations), Dropout; a layer of another type raises ``ValueError``
@@ -563,16 +565,19 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     hop = int(hop)
     if hop < 1:
         raise ValueError(f"hop must be >= 1, got {hop}")
-    inp, outp, nodes = _keras_nodes(model)
+    inputs, outp, nodes = _keras_nodes(model)
     float_layers = set(float_layers)
     unknown = float_layers - {n.operation.name for n in nodes}
     if unknown:
         raise ValueError(f"float_layers: no layer named {sorted(unknown)[0]!r} in the model")
-    in_shape = tuple(inp.shape[1:])
-    if any(d is None for d in in_shape):
-        raise ValueError(f"input shape {in_shape}: every axis but the batch must be known")
-    in_shape = tuple(int(d) for d in in_shape)
-    shapes = {_tkey(inp): in_shape}
+    in_shapes = []
+    for inp in inputs:
+        sh = tuple(inp.shape[1:])
+        if any(d is None for d in sh):
+            raise ValueError(f"input shape {sh}: every axis but the batch must be known")
+        in_shapes.append(tuple(int(d) for d in sh))
+    in_shape = in_shapes[0] if len(inputs) == 1 else None
+    shapes = {_tkey(i): sh for i, sh in zip(inputs, in_shapes)}
     out_key = _tkey(outp)
     consumers = {}
     for node in nodes:
@@ -618,7 +623,9 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
         shapes[okey] = tuple(kern.out_shape)
         fused.update(id(n) for n in chain[1:])
         steps.append((label, kern, f"l{k}_{_cident(label.name)}", ins, okey))
-    n_in, n_out = int(np.prod(in_shape)), int(np.prod(shapes[out_key]))
+    in_sizes = [int(np.prod(sh)) for sh in in_shapes]
+    in_offsets = [int(v) for v in np.cumsum([0] + in_sizes[:-1])]
+    n_in, n_out = sum(in_sizes), int(np.prod(shapes[out_key]))
 
     # lifetimes: a tensor lives from its step to its last consumer (the output: to the end)
     last_use = {out_key: len(steps)}
@@ -626,8 +633,9 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
         for i in ins:
             last_use[i] = max(last_use.get(i, -1), s)
     bufs, where = [], {}
-    x_buf = {"id": -1, "size": n_in, "first": -1, "last": len(steps), "external": True}
-    where[_tkey(inp)] = x_buf
+    for inp, size, off in zip(inputs, in_sizes, in_offsets):
+        where[_tkey(inp)] = {"id": -1, "size": size, "first": -1, "last": len(steps),
+                             "external": True, "offset": off}
 
     def new_buf(size, first, last):
         b = {"id": len(bufs), "size": int(size), "first": first, "last": last, "external": False}
@@ -659,10 +667,12 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
 
     def ptr(key):
         b = where[key]
-        return "x" if b["external"] else f"arena + {b['offset']}"
+        if b["external"]:
+            return f"x + {b['offset']}" if b["offset"] else "x"
+        return f"arena + {b['offset']}"
 
     N = name.upper()
-    seq = len(in_shape) == 2
+    seq = in_shape is not None and len(in_shape) == 2
     T, C = in_shape if seq else (0, 0)
     # --- source
     src = [f"/* {name}.c -- generated by sw.c_emit (emit_keras_sequence); do not edit.\n"
@@ -716,7 +726,8 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     src.append("\n".join(fwd) + "\n")
     # --- header
     hdr = [f"/* {name}.h -- generated by sw.c_emit (emit_keras_sequence); do not edit.",
-           f" * {doc}", f" * input {in_shape}, output {shapes[out_key]}, weights {weights}.",
+           f" * {doc}", f" * input {in_shape if in_shape is not None else in_shapes}, "
+           f"output {shapes[out_key]}, weights {weights}.",
            " * The return value of the predict calls: p[0] >= 0.5 for one output, else the",
            " * index of the largest output. See sw/c_emit.py emit_keras_sequence. */",
            f"#ifndef {N}_H", f"#define {N}_H", ""]
@@ -726,7 +737,17 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
         hdr += [define("T", T, "samples per window"),
                 define("C", C, "channels per sample: x[t * C + c]"),
                 define("HOP", hop, f"samples between two outputs of {name}_push")]
-    hdr += [define("N_IN", n_in, "floats per window"),
+    if in_shape is None:
+        for k, (inp, sh, off) in enumerate(zip(inputs, in_shapes, in_offsets)):
+            iname = inp._keras_history.operation.name
+            hdr += [define(f"IN{k}_OFFSET", off, f"input {k} ({iname}, shape {sh}) starts at "
+                           f"x[{off}]"),
+                    define(f"IN{k}_SIZE", int(np.prod(sh)), f"floats of input {k}")]
+            if len(sh) == 2:
+                hdr += [define(f"IN{k}_T", sh[0], f"samples of input {k}"),
+                        define(f"IN{k}_C", sh[1], f"channels of input {k}")]
+    hdr += [define("N_IN", n_in, "floats per window (every input, one after the other)"
+                   if in_shape is None else "floats per window"),
             define("N_OUT", n_out, "floats written to p"),
             define("ARENA_FLOATS", arena_alloc, "activations of one window (reused by lifetime)"),
             define("ARENA_BYTES", 4 * arena_alloc, f"stack of {name}_predict_window"), "",
@@ -749,7 +770,8 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
                        "offset": None if b["external"] else b["offset"], "mode": mode,
                        "scratch": kern.scratch, "params": kern.params,
                        "param_bytes": kern.param_bytes, "macc": kern.macc, "note": kern.note})
-    info = {"name": name, "input_shape": in_shape, "output_shape": shapes[out_key],
+    info = {"name": name, "input_shape": in_shape, "input_shapes": in_shapes,
+            "input_offsets": in_offsets, "output_shape": shapes[out_key],
             "n_in": n_in, "n_out": n_out, "weights": weights, "hop": hop if seq else None,
             "arena_floats": arena, "arena_bytes": 4 * arena,
             "no_reuse_bytes": 4 * sum(b["size"] for b in bufs),

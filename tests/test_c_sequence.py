@@ -685,3 +685,32 @@ def test_csr_past_16_bit_row_starts_and_column_indexes(tmp_path):
         d = float(np.max(np.abs(y - e["ref"])))
         print(f"{e['cname']}: {e['info']['layers'][0]['note']}, max |d| = {d:.3g}")
         assert d <= TOL
+
+
+def test_several_inputs_read_one_after_the_other(tf, tmp_path):
+    """A model with one branch per sensor, each input of its own length and channels (the
+    stress model's layout): x holds the inputs one after the other; host and qemu-arm."""
+    _need_arm()
+    seed = seeds(11)[0].values[0]
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    a, b, c = keras.Input((16, 1), name="bvp"), keras.Input((8, 3), name="acc"), \
+        keras.Input((5,), name="extra")
+    fa = L.GlobalAveragePooling1D()(L.Conv1D(4, 4, strides=4, activation="relu")(a))
+    fb = L.GlobalMaxPooling1D()(L.Conv1D(4, 2, strides=2)(b))
+    out = L.Dense(3, activation="softmax")(L.Concatenate()([fa, fb, L.Dense(4)(c)]))
+    model = keras.Model([a, b, c], out)
+    _randomize(model, rng)
+    X = [rng.normal(size=(5,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
+    ref = _keras_out(model, X)
+    info = _emit(tmp_path, "multi_in", model)
+    assert info["input_shapes"] == [(16, 1), (8, 3), (5,)] and info["input_offsets"] == [0, 16, 40]
+    h = (tmp_path / "multi_in.h").read_text()
+    assert "#define MULTI_IN_IN1_OFFSET 16" in h and "#define MULTI_IN_N_IN 45" in h
+    assert "multi_in_push" not in h
+    flat = np.concatenate([x.reshape(len(x), -1) for x in X], axis=1)
+    res = _build_and_run(tmp_path, [dict(cname="multi_in", X=flat)], arm=True)
+    y, text, text_arm = res["multi_in"]
+    d = float(np.max(np.abs(y - ref)))
+    print(f"[seed={seed}] three inputs: max |C - Keras| = {d:.3g} (host; ARM identical)")
+    assert text_arm == text and d <= TOL
