@@ -517,9 +517,11 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     ``model``: a functional or Sequential Keras model with one or more inputs of fully known
     shapes and one output (several inputs -- e.g. one per sensor, each at its own rate -- are
     read from one ``x``, one after the other in ``model.inputs`` order: ``NAME_IN<k>_OFFSET``,
-    ``NAME_IN<k>_SIZE`` in the header; the streaming API is for one rank-2 input only), built from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU,
-    Permute, Multiply/Add/..., GlobalAveragePooling1D, Flatten, Reshape, BatchNormalization,
-    LayerNormalization, MultiHeadAttention (self- and cross-attention), Activation/ReLU/Softmax
+    ``NAME_IN<k>_SIZE`` in the header; the streaming API is for one rank-2 input only), built
+    from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU, Bidirectional(GRU),
+    Permute, Multiply/Add/..., Concatenate, GlobalAverage/MaxPooling1D, Flatten, Reshape,
+    BatchNormalization, LayerNormalization, MultiHeadAttention (self- and cross-attention),
+    WeightedFusion (:mod:`sw.har_model`), Activation/ReLU/Softmax
     (GELU among the activations), Dropout; a layer of another type raises ``ValueError``
     naming it).
     ``weights``: ``"float32"`` or ``"int8"`` (int8 matrices per output row, float scales,
