@@ -57,7 +57,7 @@ import numpy as np
 from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import OutputFolder, check_output_file, write_json_atomic, write_text_atomic
-from sw import har_data, har_model, har_plots
+from sw import c_verify, har_data, har_model, har_plots
 from sw.classifiers import one_thread
 from sw.har_metrics import classification_metrics
 
@@ -146,61 +146,13 @@ def _emit(tmp, cname, model, weights, doc):
 
 
 def c_check(entries, tmp, arm_index=None):
-    """Build once, run every C model on its windows; compare with Keras.
-
-    ``entries``: cname -> (X, keras probabilities, weights); the sources ``tmp/<cname>.c/.h``
-    exist. Host ``cc`` on every window; with ``arm_index`` (window indexes into each X) also
-    the Cortex-A9 build under ``qemu-arm`` on those windows, whose printed output must equal
-    the host's. Returns ({cname: check dict}, {cname: C probabilities}).
-    """
-    from sw import c_build
-    names = list(entries)
-    exe = c_build.build_sequence(tmp, names, os.path.join(tmp, "har_check"))
-    exe_arm = None
-    if arm_index is not None:
-        exe_arm = c_build.build_sequence(tmp, names, os.path.join(tmp, "har_check_arm"),
-                                         arm=True)
-    checks, outputs = {}, {}
-    for cname, (X, p, weights) in entries.items():
-        yc, _ = c_build.run_sequence(exe, cname, X)
-        outputs[cname] = yc
-        same_arm = None
-        if exe_arm is not None and len(X):
-            sub = X[np.asarray(arm_index)[np.asarray(arm_index) < len(X)]]
-            _say(f"C check: {cname} ({weights}) on {len(sub)} windows under qemu-arm")
-            same_arm = (c_build.run_sequence(exe_arm, cname, sub, arm=True)[1]
-                        == c_build.run_sequence(exe, cname, sub)[1])
-        d = float(np.max(np.abs(yc - p))) if len(X) else 0.0
-        agree = float(np.mean(yc.argmax(1) == p.argmax(1))) if len(X) else 1.0
-        checks[cname] = {"windows": int(len(X)), "weights": weights, "max_abs_dp": d,
-                         "class_agreement": agree, "classes_identical": agree == 1.0,
-                         "arm_windows": (int(min(len(arm_index), len(X)))
-                                         if exe_arm is not None else 0),
-                         "arm_identical": same_arm}
-    return checks, outputs
+    """:func:`sw.c_verify.c_check` (cname -> (X, Keras probabilities, weights))."""
+    return c_verify.c_check(entries, tmp, arm_index, name="har_check")
 
 
 def c_violations(checks):
     """One line per C check outside its bound (module docstring)."""
-    bad = []
-    for n, c in checks.items():
-        if c["weights"] == "float32":
-            if c["max_abs_dp"] > C_TOL:
-                bad.append(f"{n}: max |C - Keras| {c['max_abs_dp']:.3g} > {C_TOL:g}")
-            elif not c["classes_identical"]:
-                bad.append(f"{n}: classes differ from Keras")
-        elif c["class_agreement"] < INT8_AGREEMENT:
-            bad.append(f"{n}: int8 classes equal to Keras on {100 * c['class_agreement']:.2f}% "
-                       f"< {100 * INT8_AGREEMENT:g}%")
-        if c["arm_identical"] is False:
-            bad.append(f"{n}: qemu-arm output differs from the host build")
-    return bad
-
-
-def _arm_index(n, count):
-    if count <= 0 or count >= n:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, count).round().astype(np.int64))
+    return c_verify.violations(checks, C_TOL, INT8_AGREEMENT)
 
 
 def run(a, folder, argv):
@@ -262,7 +214,7 @@ def run(a, folder, argv):
         model, mean, var = train_one(m, W.X, W.y, a.classes, a.seed + 100 * len(folds),
                                      a.epochs, f"final {m} (all windows)")
         finals[m] = (model, mean, var)
-    arm_index = _arm_index(len(W), a.arm_windows) if arm and a.arm_windows != 0 else None
+    arm_index = c_verify.arm_index(len(W), a.arm_windows) if arm and a.arm_windows != 0 else None
     if not arm:
         _say(f"{PROG}: arm-linux-gnueabihf-gcc not found: the C is checked on the host only")
     with folder as tmp:
