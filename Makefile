@@ -4,7 +4,7 @@
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim lint test bench validate classifiers fog headers clean
+.PHONY: setup run sim lint test bench validate classifiers fog har headers clean
 
 setup:
 	bash .ci/setup
@@ -31,7 +31,7 @@ test: setup lint
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
-	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog \
+	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog --har-model $(OUT)/har \
 		--readme README.md
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
@@ -40,6 +40,9 @@ validate:
 
 # the freezing-of-gait detectors on Daphnet (leave-one-subject-out; README blocks rewritten):
 # logspec (default, ~3 min) and Yi & Hwang's CNN-GRU (pruned + int8 deployed; ~30 min)
+har: setup
+	$(PYTHON) -m sw.train_har --out $(OUT)/har --force --readme README.md
+
 fog: setup
 	$(PYTHON) -m sw.train_fog --out $(OUT)/fog --force --readme README.md
 	$(PYTHON) -m sw.train_fog --model yi_hwang --threshold train --deploy pruned_int8 \

@@ -44,6 +44,10 @@ Measured, per implementation (``None`` where it cannot be measured here, with th
 Windows: real ones, :mod:`sw.fog_data` over the Daphnet recordings (``--data``), half of them
 FoG windows, evenly spaced in recording order (or ``windows=`` given to :func:`run`).
 
+The measuring parts (:func:`measure`, :func:`table_md`, :func:`notes_md`) serve
+:mod:`bench.har_bench` too: the window source, the model's custom objects, the converter mode
+and the number of outputs are its parameters.
+
 Install: ``apt-get install gcc-arm-linux-gnueabihf qemu-user valgrind`` (``make setup``);
 ``pip install tflite-micro`` (a project dependency); keras2c only by hand.
 """
@@ -68,8 +72,9 @@ from spec.constants import SHARED_DATA
 from spec.outputs import check_output_file, scratch_folder, write_json_atomic, write_text_atomic
 from sw import c_build, c_emit
 
-__all__ = ["run", "markdown", "main", "DRIVER", "PLUGIN", "qemu_count", "plugin_path",
-           "load_model_dir", "real_windows"]
+__all__ = ["run", "measure", "markdown", "table_md", "notes_md", "main", "DRIVER", "PLUGIN",
+           "qemu_count", "plugin_path", "load_model_dir", "real_windows", "tool_versions",
+           "TFLM_NO_ARM"]
 
 PROG = "bench.fog_bench"
 INVOKE = "tflite::micro::MicroInterpreter::Invoke()"
@@ -81,7 +86,7 @@ TFLM_ARENA = 64 << 20
 
 DRIVER = r"""
 /* fog_bench driver: WINDOWS.bin (N_IN float32 per window) -> one line of hex float bits per
- * window.  Built with the model (WO_HEADER, WO_PREDICT) or with -DWO_NULL (copy one number). */
+ * window.  Built with the model (WO_HEADER, WO_PREDICT) or with -DWO_NULL (copy N_OUT numbers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +95,9 @@ DRIVER = r"""
 #else
 __attribute__((noinline)) static int null_predict(const float *x, float *p)
 {
-    p[0] = x[0];
+    int j;
+    for (j = 0; j < WO_N_OUT; j++)
+        p[j] = x[j];
     return 0;
 }
 #define WO_PREDICT null_predict
@@ -181,31 +188,58 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
 }
 """
 
-#: subprocess: Keras model -> .tflite files (batch 1; argv: model, calibration .npy, then
-#: OUT:UNROLL:INT8 per file); writes OUT + ".json" with bytes, op counts, seconds for each
+#: subprocess: Keras model -> .tflite files (batch 1; argv: model, calibration .npy, MODE,
+#: CUSTOM, then OUT:UNROLL:INT8 per file); writes OUT + ".json" with bytes, op counts, seconds
+#: for each. MODE "keras": ``from_keras_model`` of the model rebuilt with batch 1 (recurrent
+#: layers unrolled or not); "concrete": ``from_concrete_functions`` of the model traced with a
+#: batch-1 input signature, variables frozen into constants; "concrete:gelu=sigmoid": the same
+#: with every GELU activation replaced by x * sigmoid(1.702 x) first (a proxy). CUSTOM: "" or
+#: "module:function" returning load_model's custom_objects. A job ``--mode=MODE`` switches the
+#: mode of the jobs after it.
 CONVERTER = r"""
-import collections, contextlib, io, json, os, re, sys, time
+import collections, contextlib, importlib, io, json, os, re, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(1)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 import keras
-src, calib = sys.argv[1:3]
-m = keras.models.load_model(src)
+src, calib, mode, custom = sys.argv[1:5]
+objs = None
+if custom:
+    mod, fn = custom.split(":")
+    objs = getattr(importlib.import_module(mod), fn)()
+m = keras.models.load_model(src, custom_objects=objs, compile=False)
 X = np.load(calib).astype(np.float32)
-for job in sys.argv[3:]:
+for job in sys.argv[5:]:
+    if job.startswith("--mode="):      # the jobs after it in another mode
+        mode = job[len("--mode="):]
+        continue
     out, unroll, int8 = job.rsplit(":", 2)
-    cfg = m.get_config()
-    for layer in cfg["layers"]:
-        if layer["class_name"] in ("GRU", "LSTM", "SimpleRNN"):
-            layer["config"]["unroll"] = unroll == "1"
-        if layer["class_name"] == "InputLayer":
-            layer["config"]["batch_shape"] = [1] + list(layer["config"]["batch_shape"][1:])
-    mm = keras.Model.from_config(cfg)
-    mm.set_weights(m.get_weights())
     t = time.time()
-    c = tf.lite.TFLiteConverter.from_keras_model(mm)
+    if mode.endswith(":gelu=sigmoid"):
+        for layer in m.layers:
+            if getattr(getattr(layer, "activation", None), "__name__", "") == "gelu":
+                layer.activation = lambda x: x * keras.ops.sigmoid(1.702 * x)
+    if mode.startswith("concrete"):
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2)
+        fn = tf.function(lambda x: m(x, training=False))
+        cf = fn.get_concrete_function(tf.TensorSpec([1, *m.input_shape[1:]], tf.float32))
+        # weights frozen into constants (else they stay VAR_HANDLE / READ_VARIABLE operators)
+        c = tf.lite.TFLiteConverter.from_concrete_functions(
+            [convert_variables_to_constants_v2(cf)])
+    else:
+        cfg = m.get_config()
+        for layer in cfg["layers"]:
+            if layer["class_name"] in ("GRU", "LSTM", "SimpleRNN"):
+                layer["config"]["unroll"] = unroll == "1"
+            if layer["class_name"] == "InputLayer":
+                layer["config"]["batch_shape"] = [1] + list(layer["config"]["batch_shape"][1:])
+        mm = keras.Model.from_config(cfg, custom_objects=objs)
+        mm.set_weights(m.get_weights())
+        t = time.time()
+        c = tf.lite.TFLiteConverter.from_keras_model(mm)
     if int8 == "1":
         c.optimizations = [tf.lite.Optimize.DEFAULT]
         c.representative_dataset = lambda: ([X[i:i + 1]] for i in range(len(X)))
@@ -243,10 +277,12 @@ np.save(sys.argv[3], np.array(out))
 
 
 _T0 = [time.time()]
+#: the tool named in the progress lines (bench.har_bench sets its own)
+_WHO = [PROG]
 
 
 def _say(msg):
-    print(f"{PROG}: [{time.time() - _T0[0]:4.0f} s] {msg}", file=sys.stderr, flush=True)
+    print(f"{_WHO[0]}: [{time.time() - _T0[0]:4.0f} s] {msg}", file=sys.stderr, flush=True)
 
 
 def _env1():
@@ -270,26 +306,40 @@ def _keras():
     return keras
 
 
-def load_model_dir(model_dir):
-    """(config dict, Keras model) of a ``sw.train_fog`` folder; InputError when it is not one."""
+def load_model_dir(model_dir, kind="fog", producer="sw.train_fog", custom_objects=None):
+    """(config dict, Keras model) of a ``producer`` model folder whose config.json is of kind
+    ``kind``; InputError when it is not one. ``custom_objects``: for ``load_model``.
+
+    Kind "fog": one (T, C) window in, p(FoG) of shape (1,) out; any other kind: one (T, C)
+    window in, a vector out."""
     cpath = os.path.join(model_dir, "config.json")
     kpath = os.path.join(model_dir, "model.keras")
     for p in (cpath, kpath):
         if not os.path.isfile(p):
-            raise InputError(f"{p} not found (a model folder of python -m sw.train_fog)")
+            raise InputError(f"{p} not found (a model folder of python -m {producer})")
     try:
         with open(cpath) as f:
             cfg = json.load(f)
     except ValueError as e:
         raise InputError(f"{cpath}: not JSON ({e})") from None
-    if not isinstance(cfg, dict) or cfg.get("kind") != "fog":
+    if not isinstance(cfg, dict) or cfg.get("kind") != kind:
         raise InputError(f"{cpath}: kind is {cfg.get('kind') if isinstance(cfg, dict) else None!r}"
-                         ", not \"fog\"")
-    model = _keras().models.load_model(kpath)
-    shape = tuple(model.input_shape[1:])
-    if len(shape) != 2 or None in shape or tuple(model.output_shape[1:]) != (1,):
-        raise InputError(f"{kpath}: input {shape}, output {tuple(model.output_shape[1:])}; "
-                         "expected one (T, C) window in and p(FoG) of shape (1,) out")
+                         f", not \"{kind}\"")
+    keras = _keras()
+    try:
+        model = keras.models.load_model(kpath, custom_objects=custom_objects, compile=False)
+    except (ValueError, TypeError, OSError) as e:
+        raise InputError(f"{kpath}: not a loadable Keras model "
+                         f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else e!r})"
+                         ) from None
+    shape, out = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    if kind == "fog":
+        if len(shape) != 2 or None in shape or out != (1,):
+            raise InputError(f"{kpath}: input {shape}, output {out}; "
+                             "expected one (T, C) window in and p(FoG) of shape (1,) out")
+    elif len(shape) != 2 or None in shape or len(out) != 1 or None in out:
+        raise InputError(f"{kpath}: input {shape}, output {out}; expected one (T, C) window in "
+                         "and one vector out")
     return cfg, model
 
 
@@ -434,15 +484,17 @@ def _arm_counts(exe, wfile, n, null_counts, plugin):
 
 # ---------------------------------------------------------------------------------- parts
 
-def _ours(model, weights, d, X, n, wfile, cfile, null_counts, p_ref, plugin):
-    name = {"float32": "fog_f32", "int8": "fog_i8"}[weights]
+def _ours(model, weights, d, X, n, wfile, cfile, null_counts, p_ref, plugin, prefix="fog",
+          hop=64, int8_min_weights=None):
+    name = {"float32": f"{prefix}_f32", "int8": f"{prefix}_i8"}[weights]
     src = os.path.join(d, name)
     os.makedirs(src, exist_ok=True)
-    h, c, info = c_emit.emit_keras_sequence(name, model, doc=f"fog_bench {weights}", hop=64,
-                                            weights=weights)
+    extra = {} if int8_min_weights is None else {"int8_min_weights": int(int8_min_weights)}
+    h, c, info = c_emit.emit_keras_sequence(name, model, doc=f"{prefix}_bench {weights}",
+                                            hop=hop, weights=weights, **extra)
     write_text_atomic(os.path.join(src, f"{name}.h"), h)
     write_text_atomic(os.path.join(src, f"{name}.c"), c)
-    n_in, n_out = int(np.prod(model.input_shape[1:])), 1
+    n_in, n_out = int(np.prod(model.input_shape[1:])), int(np.prod(model.output_shape[1:]))
     fp = c_build.arm_footprint(src, name, src)
     arm = _compile(src, name, os.path.join(src, name + "_arm"), n_in, n_out, arm=True)
     _say(f"ours {weights}: counting ARM instructions (qemu-arm -singlestep, {n} and {2 * n} "
@@ -451,7 +503,7 @@ def _ours(model, weights, d, X, n, wfile, cfile, null_counts, p_ref, plugin):
     r = subprocess.run(["qemu-arm", arm, cfile, str(len(X))], capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"qemu-arm {arm} exited {r.returncode}: {r.stderr.strip()}")
-    p = _hex_out(r.stdout)[:, 0]
+    p = _hex_out(r.stdout)
     row = {"impl": f"ours {weights}", "kind": "ours", "weights": weights, "status": "measured",
            "flash": fp["flash"], "ram": fp["ram"], "footprint": fp,
            "arena_bytes": int(info["arena_bytes"]), "params": int(info["params"]),
@@ -527,13 +579,20 @@ def _keras2c(model):
     return row
 
 
-def _convert(model_path, calib, jobs, timeout):
+def _convert(model_path, calib, jobs, timeout, mode="keras", custom="", extra=()):
     """Convert in one subprocess: ``jobs`` = [(out, unroll, int8), ...] -> [(meta, error)]
-    (a crash loses the jobs not done yet: each gets the error)."""
+    (a crash loses the jobs not done yet: each gets the error). ``mode``, ``custom``: see
+    :data:`CONVERTER`; ``extra``: [(mode, jobs), ...] converted after them in the same process
+    (their results follow)."""
     t = time.time()
     args = [f"{out}:{int(bool(u))}:{int(bool(i8))}" for out, u, i8 in jobs]
+    for m, more in extra:
+        args += [f"--mode={m}", *(f"{out}:{int(bool(u))}:{int(bool(i8))}"
+                                  for out, u, i8 in more)]
+    jobs = [*jobs, *(j for _, more in extra for j in more)]
     try:
-        r = subprocess.run([sys.executable, "-c", CONVERTER, model_path, calib, *args],
+        r = subprocess.run([sys.executable, "-c", CONVERTER, model_path, calib, mode, custom,
+                            *args],
                            capture_output=True, text=True, env=_env1(), timeout=timeout)
         err = None
         if r.returncode:
@@ -566,16 +625,57 @@ def _tflm_run(tfl, xfile, outfile, timeout=None, callgrind=False):
         ir = None
         if r.returncode:
             how = f"signal {-r.returncode}" if r.returncode < 0 else f"exit {r.returncode}"
-            raise RuntimeError(f"TFLM runner {how}: {r.stderr.strip()[-300:]}")
+            err = [ln.strip() for ln in (r.stdout + "\n" + r.stderr).splitlines() if ln.strip()]
+            why = ([ln for ln in err if re.search(r"rror|not (found|supported)|[Ff]ailed", ln)]
+                   or err or [""])
+            raise RuntimeError(f"TFLM runner {how}: {' / '.join(why[-3:])[-400:]}")
     m = re.search(r"Arena allocation total (\d+) bytes", r.stdout + r.stderr)
-    return ir, (int(m.group(1)) if m else None), np.load(outfile)[:, 0]
+    return ir, (int(m.group(1)) if m else None), np.load(outfile)
 
 
-def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
+#: why TFLite Micro has no Cortex-A9 figures here
+TFLM_NO_ARM = ("No ARM build: no TFLM source or Cortex-A9 library on PyPI or in Debian (the "
+               "tflite-micro wheel holds an x86-64 _runtime.so only)")
+#: TFLM converter settings by mode: (description, stderr line)
+_CONVERTER_DESC = {
+    "keras": ("TFLiteConverter.from_keras_model, batch 1, recurrent layers unrolled",
+              "recurrent layers unrolled"),
+    "concrete": ("TFLiteConverter.from_concrete_functions, batch 1, variables frozen into "
+                 "constants", "batch 1"),
+    "concrete:gelu=sigmoid": (
+        "TFLiteConverter.from_concrete_functions, batch 1, variables frozen into constants, "
+        "every GELU activation replaced by x * sigmoid(1.702 x) before tracing (a proxy of the "
+        "model, not the model: TFLM has no GELU kernel)", "batch 1, GELU -> x*sigmoid(1.702x)"),
+}
+
+
+def tflm_missing_ops(ops):
+    """The operators of ``ops`` (TFLite builtin names) with no ``tflite::micro::Register_OP``
+    symbol in the installed tflite-micro wheel's ``_runtime.so`` (None if it cannot be read)."""
+    spec = importlib.util.find_spec("tflite_micro")
+    if spec is None or shutil.which("nm") is None:
+        return None
+    so = os.path.join(os.path.dirname(spec.origin), "python", "tflite_micro", "_runtime.so")
+    if not os.path.isfile(so):
+        return None
+    r = subprocess.run(["nm", "-DC", so], capture_output=True, text=True)
+    if r.returncode:
+        return None
+    have = set(re.findall(r"tflite::micro::Register_(\w+)\(", r.stdout))
+    return sorted(op for op in ops if op not in have)
+
+
+def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout, mode="keras", custom="", label="",
+          also=None, converted=None):
+    """TFLite Micro rows ``TFLite Micro float32|int8`` + ``label``, and the WHILE-loop record.
+
+    ``also``: (mode, folder, store) -- the float32 and int8 conversions in that mode into that
+    folder done in the same converter process, their results put in ``store["converted"]``
+    for a later call's ``converted`` (the conversions, not done again)."""
     rows = []
     if importlib.util.find_spec("tflite_micro") is None:
         for w in ("float32", "int8"):
-            rows.append({"impl": f"TFLite Micro {w}", "kind": "tflm", "weights": w,
+            rows.append({"impl": f"TFLite Micro {w}{label}", "kind": "tflm", "weights": w,
                          "status": "not installed", "flash": None, "ram": None,
                          "arm_instructions_per_window": None,
                          "host_instructions_per_window": None, "max_abs_dp": None,
@@ -587,18 +687,27 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
     np.save(xcheck, X)
     xcount = os.path.join(d, "count.npy")
     np.save(xcount, X[:n])
-    _say("TFLite Micro: converting float32 and int8 (recurrent layers unrolled)")
-    conv = _convert(model_path, calib, [(os.path.join(d, f"tflm_{w}.tflite"), True, w == "int8")
-                                        for w in ("float32", "int8")], 3600)
+    desc, how = _CONVERTER_DESC[mode]
+    jobs = [(os.path.join(d, f"tflm_{w}.tflite"), True, w == "int8") for w in ("float32", "int8")]
+    if converted is not None:
+        conv = converted
+    else:
+        extra = []
+        if also:
+            extra = [(also[0], [(os.path.join(also[1], f"tflm_{w}.tflite"), True, w == "int8")
+                                for w in ("float32", "int8")])]
+        _say(f"TFLite Micro{label}: converting float32 and int8 ({how})"
+             + (f", and ({_CONVERTER_DESC[also[0]][1]})" if also else ""))
+        conv = _convert(model_path, calib, jobs, 3600, mode, custom, extra)
+        if also:
+            also[2]["converted"], conv = conv[len(jobs):], conv[:len(jobs)]
     for w, (meta, err) in zip(("float32", "int8"), conv):
-        row = {"impl": f"TFLite Micro {w}", "kind": "tflm", "weights": w,
-               "converter": "TFLiteConverter.from_keras_model, batch 1, recurrent layers "
-                            "unrolled" + (", full-integer int8 (float in/out), calibration "
-                                          f"{len(Xcal)} windows" if w == "int8" else ""),
+        row = {"impl": f"TFLite Micro {w}{label}", "kind": "tflm", "weights": w,
+               "converter": desc + (", full-integer int8 (float in/out), calibration "
+                                    f"{len(Xcal)} windows" if w == "int8" else ""),
                "flash": None, "ram": None, "arm_instructions_per_window": None,
                "host_instructions_per_window": None, "max_abs_dp": None,
-               "notes": ["No ARM build: no TFLM source or Cortex-A9 library on PyPI or in "
-                         "Debian (the tflite-micro wheel holds an x86-64 _runtime.so only)"]}
+               "notes": [TFLM_NO_ARM]}
         rows.append(row)
         tfl = os.path.join(d, f"tflm_{w}.tflite")
         if err:
@@ -609,21 +718,32 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
         row["ops"] = meta["ops"]
         row["convert_seconds"] = meta["seconds"]
         row["flash"] = meta["bytes"]
-        _say(f"TFLite Micro {w}: running {len(X)} windows on the host interpreter")
+        _say(f"TFLite Micro {w}{label}: running {len(X)} windows on the host interpreter")
         try:
             _, arena, p = _tflm_run(tfl, xcheck, os.path.join(d, f"p_{w}.npy"))
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             row["status"] = "run failed"
             row["notes"].append(str(e).splitlines()[0][:300])
+            missing = tflm_missing_ops(meta["ops"])
+            if missing is not None:
+                row["tflm_missing_ops"] = missing
+                if missing:
+                    row["notes"].append("Operators of this model with no kernel in the "
+                                        "installed TFLM (no tflite::micro::Register_OP in its "
+                                        "_runtime.so): " + ", ".join(missing))
             continue
         row["ram"] = row["arena_bytes"] = arena
         row["max_abs_dp"] = float(np.max(np.abs(p - p_ref)))
         row["check_windows"] = int(len(X))
         row["status"] = "partial"
         if shutil.which("valgrind"):
-            _say(f"TFLite Micro {w}: callgrind over {n} windows")
-            ir, _, _ = _tflm_run(tfl, xcount, os.path.join(d, f"pc_{w}.npy"), callgrind=True)
-            row["host_instructions_per_window"] = ir / n
+            _say(f"TFLite Micro {w}{label}: callgrind over {n} windows")
+            try:
+                ir, _, _ = _tflm_run(tfl, xcount, os.path.join(d, f"pc_{w}.npy"),
+                                     callgrind=True)
+                row["host_instructions_per_window"] = ir / n
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                row["notes"].append("callgrind run failed: " + str(e).splitlines()[0][:300])
         else:
             row["notes"].append("valgrind not found: no host count")
     # the WHILE-loop form (recurrent layer not unrolled)
@@ -632,7 +752,8 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
         for w in ("float32", "int8"):
             tfl = os.path.join(d, f"tflm_while_{w}.tflite")
             _say(f"TFLite Micro {w}: trying the WHILE-loop form")
-            (meta, err), = _convert(model_path, calib, [(tfl, False, w == "int8")], 1800)
+            (meta, err), = _convert(model_path, calib, [(tfl, False, w == "int8")], 1800,
+                                    mode, custom)
             ent = {"converted": err is None, "convert_error": err}
             if meta:
                 ent.update(flatbuffer_bytes=meta["bytes"], ops=meta["ops"])
@@ -652,7 +773,7 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout):
 
 # ---------------------------------------------------------------------------------- run
 
-def _tool_versions():
+def tool_versions():
     out = {}
     for tool, args in ((c_build.ARM_CC, ["--version"]), ("qemu-arm", ["--version"]),
                        ("valgrind", ["--version"])):
@@ -660,6 +781,88 @@ def _tool_versions():
             r = subprocess.run([tool, *args], capture_output=True, text=True)
             out[tool] = (r.stdout.splitlines() or [""])[0].strip()
     return out
+
+
+def _check_tools():
+    for tool, pkg in ((c_build.ARM_CC, "gcc-arm-linux-gnueabihf"), ("qemu-arm", "qemu-user")):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} not found (apt-get install {pkg})")
+
+
+def given_windows(windows, n, m, T, C):
+    """``windows`` given to a ``run``: the first ``m`` as (m, T, C) float32, checked; the
+    source record; the calibration windows (the same)."""
+    X = np.asarray(windows, np.float32)
+    if X.ndim != 3 or X.shape[1:] != (T, C) or len(X) < 2 * n:
+        raise InputError(f"windows: shape {X.shape}, need (>= {2 * n}, {T}, {C})")
+    X = X[:m]
+    return X, {"kind": "given", "calibration_windows": int(len(X))}, X
+
+
+def measure(model, model_path, work_dir, X, Xcal, n, *, prefix="fog", hop=64, keras2c=True,
+            tflm=True, while_timeout=30.0, tflm_mode="keras", custom="", int8_min_weights=None,
+            tflm_proxy=None):
+    """The measurements of the module docstring for a loaded Keras ``model`` (saved at
+    ``model_path``, which the TFLite converter reloads, with ``custom`` = "module:function"
+    giving its custom_objects), over the check windows ``X`` (the first 2N also counted;
+    ``Xcal``: int8 calibration). ``prefix``: C names ``PREFIX_f32``/``PREFIX_i8``; ``hop``: of
+    the emitted streaming API; ``keras2c``: True/False (row "not run") or None (no row);
+    ``tflm_mode``: converter mode of :data:`CONVERTER`; ``int8_min_weights``: of the emitter
+    (None: its default); ``tflm_proxy``: (mode, label, operators) -- when TFLM cannot run the
+    model only for lack of kernels of those operators, the model converted in that mode too
+    (rows ``TFLite Micro float32|int8`` + label, marked ``proxy``). Returns (implementation
+    rows, WHILE-loop record, null driver counts, method dict)."""
+    T, C = (int(v) for v in model.input_shape[1:])
+    n_out = int(np.prod(model.output_shape[1:]))
+    _say(f"Keras reference on {len(X)} windows")
+    p_ref = model.predict(X, batch_size=32, verbose=0).reshape(len(X), -1).astype(np.float64)
+    work = os.path.abspath(work_dir)
+    os.makedirs(work, exist_ok=True)
+    wfile, cfile = os.path.join(work, "count.bin"), os.path.join(work, "check.bin")
+    with open(wfile, "wb") as f:
+        f.write(np.ascontiguousarray(X[:2 * n], "<f4").tobytes())
+    with open(cfile, "wb") as f:
+        f.write(np.ascontiguousarray(X, "<f4").tobytes())
+    null = _compile(work, None, os.path.join(work, "null_arm"), T * C, n_out, arm=True,
+                    null=True)
+    plugin = plugin_path(work)
+    # the plugin's count is the Trace-line count: both, on the same run of the null driver
+    z1, _ = qemu_count(null, [wfile, str(n)], plugin, trace=True)
+    z2, _ = qemu_count(null, [wfile, str(2 * n)], plugin)
+    rows = [_ours(model, w, work, X, n, wfile, cfile, (z1, z2), p_ref, plugin, prefix, hop,
+                  int8_min_weights) for w in ("float32", "int8")]
+    if keras2c is not None:
+        rows.append(_keras2c(model) if keras2c else
+                    {"impl": "keras2c", "kind": "keras2c", "status": "not run", "notes": []})
+    loop = {}
+    if tflm:
+        tdir = os.path.join(work, "tflm")
+        os.makedirs(tdir, exist_ok=True)
+        pdir, store = os.path.join(work, "tflm_proxy"), {}
+        if tflm_proxy:                  # converted beside the model (one TensorFlow start-up)
+            os.makedirs(pdir, exist_ok=True)
+        trows, loop = _tflm(os.path.abspath(model_path), tdir, X, Xcal, n, p_ref,
+                            while_timeout, tflm_mode, custom,
+                            also=(tflm_proxy[0], pdir, store) if tflm_proxy else None)
+        rows += trows
+        missing = {op for r in trows for op in r.get("tflm_missing_ops") or ()}
+        if tflm_proxy and missing and missing <= set(tflm_proxy[2]):
+            prows, _ = _tflm(os.path.abspath(model_path), pdir, X, Xcal, n, p_ref, 0,
+                             tflm_proxy[0], custom, tflm_proxy[1],
+                             converted=store.get("converted"))
+            for r in prows:
+                r["proxy"] = True
+            rows += prows
+    method = {
+        "arm": f"{c_build.ARM_CC} {' '.join(c_build.ARM_FLAGS)} -O2 -static; qemu-arm "
+               "-singlestep, instructions counted by a TCG plugin (equal to the -d "
+               "nochain,exec Trace lines of the same run: checked on the null driver); "
+               "per window = ((2N - N) - (null 2N - null N)) / N",
+        "host": "valgrind --tool=callgrind, collection on the model entry only, x86-64",
+        "flash_ram": "C: arm_footprint of the model object; TFLM: flatbuffer bytes and "
+                     "tensor arena bytes",
+    }
+    return rows, loop, {"count_n": z1, "count_2n": z2, "per_window": (z2 - z1) / n}, method
 
 
 def run(model_dir, work_dir, n_windows=1, n_check=64, windows=None, data=None,
@@ -673,12 +876,11 @@ def run(model_dir, work_dir, n_windows=1, n_check=64, windows=None, data=None,
     Returns a JSON-able dict of measured figures (see :func:`markdown`).
     """
     t0 = _T0[0] = time.time()
+    _WHO[0] = PROG
     n = int(n_windows)
     if n < 1:
         raise InputError(f"n_windows must be at least 1, got {n_windows}")
-    for tool, pkg in ((c_build.ARM_CC, "gcc-arm-linux-gnueabihf"), ("qemu-arm", "qemu-user")):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} not found (apt-get install {pkg})")
+    _check_tools()
     cfg, model = load_model_dir(model_dir)
     T, C = (int(v) for v in model.input_shape[1:])
     m = max(int(n_check), 2 * n)
@@ -688,52 +890,18 @@ def run(model_dir, work_dir, n_windows=1, n_check=64, windows=None, data=None,
         X, origin, Xcal = real_windows(data, m, T, int(cfg.get("hop", 64)))
         source = {"kind": "daphnet", "data": data, **origin}
     else:
-        X = np.asarray(windows, np.float32)
-        if X.ndim != 3 or X.shape[1:] != (T, C) or len(X) < 2 * n:
-            raise InputError(f"windows: shape {X.shape}, need (>= {2 * n}, {T}, {C})")
-        X, source = X[:m], {"kind": "given", "calibration_windows": int(len(X[:m]))}
-        Xcal = X
-    _say(f"Keras reference on {len(X)} windows")
-    p_ref = model.predict(X, batch_size=32, verbose=0)[:, 0].astype(np.float64)
-    work = os.path.abspath(work_dir)
-    os.makedirs(work, exist_ok=True)
-    wfile, cfile = os.path.join(work, "count.bin"), os.path.join(work, "check.bin")
-    with open(wfile, "wb") as f:
-        f.write(np.ascontiguousarray(X[:2 * n], "<f4").tobytes())
-    with open(cfile, "wb") as f:
-        f.write(np.ascontiguousarray(X, "<f4").tobytes())
-    null = _compile(work, None, os.path.join(work, "null_arm"), T * C, 1, arm=True, null=True)
-    plugin = plugin_path(work)
-    # the plugin's count is the Trace-line count: both, on the same run of the null driver
-    z1, _ = qemu_count(null, [wfile, str(n)], plugin, trace=True)
-    z2, _ = qemu_count(null, [wfile, str(2 * n)], plugin)
-    rows = [_ours(model, w, work, X, n, wfile, cfile, (z1, z2), p_ref, plugin)
-            for w in ("float32", "int8")]
-    rows.append(_keras2c(model) if keras2c else
-                {"impl": "keras2c", "kind": "keras2c", "status": "not run", "notes": []})
-    loop = {}
-    if tflm:
-        tdir = os.path.join(work, "tflm")
-        os.makedirs(tdir, exist_ok=True)
-        trows, loop = _tflm(os.path.join(os.path.abspath(model_dir), "model.keras"), tdir, X,
-                            Xcal, n, p_ref, while_timeout)
-        rows += trows
+        X, source, Xcal = given_windows(windows, n, m, T, C)
+    rows, loop, null, method = measure(
+        model, os.path.join(model_dir, "model.keras"), work_dir, X, Xcal, n, prefix="fog",
+        keras2c=keras2c, tflm=tflm, while_timeout=while_timeout)
     return {
         "model": {"dir": os.fspath(model_dir), "name": cfg.get("model"), "input": [T, C],
                   "params": int(model.count_params()),
                   "layers": [type(layer).__name__ for layer in model.layers]},
         "windows": {"n_count": n, "n_check": int(len(X)), **source},
-        "method": {
-            "arm": f"{c_build.ARM_CC} {' '.join(c_build.ARM_FLAGS)} -O2 -static; qemu-arm "
-                   "-singlestep, instructions counted by a TCG plugin (equal to the -d "
-                   "nochain,exec Trace lines of the same run: checked on the null driver); "
-                   "per window = ((2N - N) - (null 2N - null N)) / N",
-            "host": "valgrind --tool=callgrind, collection on the model entry only, x86-64",
-            "flash_ram": "C: arm_footprint of the model object; TFLM: flatbuffer bytes and "
-                         "tensor arena bytes",
-        },
-        "null_driver": {"count_n": z1, "count_2n": z2, "per_window": (z2 - z1) / n},
-        "tools": _tool_versions(),
+        "method": method,
+        "null_driver": null,
+        "tools": tool_versions(),
         "implementations": rows,
         "tflm_while_loop": loop,
         "runtime_s": time.time() - t0,
@@ -744,6 +912,23 @@ def run(model_dir, work_dir, n_windows=1, n_check=64, windows=None, data=None,
 
 def _num(v, fmt="{:,.0f}"):
     return "n/a" if v is None else fmt.format(v)
+
+
+def table_md(rows, ms=None):
+    """Markdown table lines of implementation rows; ``ms``: a function of a row giving its
+    estimated milliseconds per window (a column after the ARM instructions), or None."""
+    lines = ["| implementation | status | Flash B (Cortex-A9) | RAM B | ARM instr./window | "
+             + ("est. ms/window | " if ms else "")
+             + "x86-64 instr./window | max abs dp vs Keras |",
+             "|---|---|---:|---:|---:|" + ("---:|" if ms else "") + "---:|---:|"]
+    for r in rows:
+        dp = r.get("max_abs_dp")
+        lines.append(f"| {r['impl']} | {r['status']} | {_num(r.get('flash'))} | "
+                     f"{_num(r.get('ram'))} | {_num(r.get('arm_instructions_per_window'))} | "
+                     + (f"{_num(ms(r), '{:.2f}')} | " if ms else "")
+                     + f"{_num(r.get('host_instructions_per_window'))} | "
+                     f"{'n/a' if dp is None else f'{dp:.1e}'} |")
+    return lines
 
 
 def markdown(result):
@@ -759,17 +944,15 @@ def markdown(result):
         f"ARM: {result['method']['arm']}; host: {result['method']['host']}. Reading and "
         f"printing a window costs the driver {result['null_driver']['per_window']:,.0f} ARM "
         "instructions (subtracted).", "",
-        "| implementation | status | Flash B (Cortex-A9) | RAM B | ARM instr./window | "
-        "x86-64 instr./window | max abs dp vs Keras |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        dp = r.get("max_abs_dp")
-        lines.append(f"| {r['impl']} | {r['status']} | {_num(r.get('flash'))} | "
-                     f"{_num(r.get('ram'))} | {_num(r.get('arm_instructions_per_window'))} | "
-                     f"{_num(r.get('host_instructions_per_window'))} | "
-                     f"{'n/a' if dp is None else f'{dp:.1e}'} |")
-    lines.append("")
+        *table_md(rows), "",
+        *notes_md(rows, result.get("tflm_while_loop", {})),
+        "", f"Bench run time {result['runtime_s']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def notes_md(rows, while_loop=None):
+    """Bullet lines: how each implementation's figures were made, what failed and why."""
+    lines = []
     for r in rows:
         if r["kind"] == "ours":
             fp = r["footprint"]
@@ -805,7 +988,7 @@ def markdown(result):
             else:
                 lines.append(f"* {r['impl']}: {r['status']}; "
                              + "; ".join(r.get("notes", [])) + ".")
-    for w, ent in result.get("tflm_while_loop", {}).items():
+    for w, ent in (while_loop or {}).items():
         if not ent["converted"]:
             lines.append(f"* TFLite Micro {w}, recurrent layer as a WHILE loop (not unrolled): "
                          f"{ent['convert_error']}.")
@@ -818,8 +1001,7 @@ def markdown(result):
             lines.append(f"* TFLite Micro {w}, WHILE loop: converted "
                          f"({ent['flatbuffer_bytes']:,} B) but the host interpreter did not "
                          f"run it: {ent['run_error']}.")
-    lines += ["", f"Bench run time {result['runtime_s']:.0f} s.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 # ---------------------------------------------------------------------------------- CLI

@@ -32,6 +32,15 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
                 written by ``python -m sw.train_fog``) as C three ways, ours vs keras2c vs
                 TFLite Micro (``bench.fog_bench``): Flash, RAM, ARM instructions per
                 window under ``qemu-arm``, host instructions (callgrind), max |dp|.
+``har``         the activity-recognition model folder ``--har-model`` (written by
+                ``python -m sw.train_har``; ``make bench`` passes ``out/har``) as C, ours
+                (float32, int8) vs TFLite Micro (``bench.har_bench``): Flash, RAM, ARM
+                instructions per window under ``qemu-arm``, the latency per window
+                *estimated* at 800 MHz (one instruction a cycle), host instructions
+                (callgrind), max |dp|, and its goals (int8 C <= 64 KB Flash and RAM,
+                <= 10 ms, fewer instructions than TFLite Micro) as pass/fail. Without
+                ``--har-model``, or when the folder holds no ``config.json``, the section is
+                left out with a printed line (not a failure).
 ``validation``  the real recordings (``bench.validate``): UCI EMG stride times
                 against the knee goniometer (in-sample: the stride rule was tuned on
                 these walks; and leave-one-subject-out), PhysioNet MRP around T1/T2
@@ -53,7 +62,9 @@ Outputs: ``--out`` is shared with ``bench.validate`` (marker ``bench``); the run
 files aside and moves them in at the end, replacing only files of an earlier bench run (which
 needs ``--force``), never anyone else's; Ctrl-C leaves the folder as it was. ``--work`` must be
 new, empty or this tool's own scratch folder. ``--readme`` rewrites only the block between its
-``bench:headline`` markers.
+``bench:headline`` markers, and, when the har section ran, the block between its
+``bench:har`` markers (:data:`HAR_README_START`, :data:`HAR_README_END`) if the README has
+them.
 """
 
 import json
@@ -79,7 +90,7 @@ from spec.outputs import (
 )
 
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-            "fog")
+            "fog", "har")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
 PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
@@ -377,6 +388,25 @@ def section_fog(model_dir, work):
     return r, text
 
 
+def har_missing(model_dir):
+    """Why the har section cannot run on ``model_dir`` (None: it can)."""
+    if model_dir is None:
+        return "no --har-model given"
+    if not (Path(model_dir) / "config.json").is_file():
+        return (f"no trained HAR model in {model_dir} (no config.json; python -m "
+                "sw.train_har writes one)")
+    return None
+
+
+def section_har(model_dir, work):
+    from bench import har_bench
+    r = har_bench.run(model_dir, Path(work) / "har_bench", n_windows=1, n_check=64)
+    text = har_bench.markdown(r)
+    if text.startswith("## "):              # the report gives the section its own title
+        text = text.split("\n", 1)[1].lstrip("\n")
+    return r, text
+
+
 def ensure_cohort(cohort, work):
     """Use ``cohort`` if it holds a current cohort, else build the reduced one.
 
@@ -497,6 +527,32 @@ def update_readme(path, heads, meta):
     return True
 
 
+HAR_README_START = "<!-- bench:har:start (written by python -m bench.report --readme) -->"
+HAR_README_END = "<!-- bench:har:end -->"
+
+
+def har_readme_md(r, meta):
+    """The README's HAR block: :func:`bench.har_bench.readme_md` and when it was measured."""
+    from bench.har_bench import readme_md
+    from bench.validate import git_phrase
+    return (readme_md(r) + f"\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, "
+            f"{meta['cores']} cores" + (f"; {git_phrase(meta['git'])}" if meta.get("git")
+                                        else "")
+            + "); the whole section is in `bench/results/REPORT.md`.*\n")
+
+
+def update_readme_har(path, r, meta):
+    """Replace the HAR block between its README markers; False if the markers are missing."""
+    path = Path(path)
+    text = path.read_text()
+    a, b = text.find(HAR_README_START), text.find(HAR_README_END)
+    if a < 0 or b < a:
+        return False
+    write_text_atomic(path, text[:a] + HAR_README_START + "\n" + har_readme_md(r, meta)
+                      + text[b:])
+    return True
+
+
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument(
@@ -520,6 +576,10 @@ def main(argv=None):
     ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
     ap.add_argument("--fog-model", default=str(ROOT / DEFAULT_OUT / "fog"),
                     help="freezing-of-gait model folder for the fog section (default out/fog)")
+    ap.add_argument("--har-model", default=None,
+                    help="activity-recognition model folder of python -m sw.train_har for the "
+                         "har section (make bench: out/har; not given or without config.json: "
+                         "the section is left out)")
     ap.add_argument("--force", action="store_true",
                     help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
@@ -600,6 +660,14 @@ def _run(a, skip, sim, out, work, final):
                 f"real recordings not found in {a.data} (see ../shared/data/README.md)"
             )
     run("fog", section_fog, a.fog_model, work)
+    not_run = {}
+    if "har" not in skip:
+        why = har_missing(a.har_model)
+        if why:
+            not_run["har"] = why
+            _say(f"== bench.report: har: left out ({why})")
+        else:
+            run("har", section_har, a.har_model, work)
     if finish_resources is not None:
         _say("== bench.report: waiting for the resource synthesis")
         t0 = time.perf_counter()
@@ -615,14 +683,16 @@ def _run(a, skip, sim, out, work, final):
     total = time.perf_counter() - t_start
     meta = dict(date=stamp, host=platform.node(), cpu=_cpu(), cores=os.cpu_count(),
                 python=platform.python_version(), simulator=sim, seconds=round(total, 1),
-                cohort=cohort_note, section_seconds=timing, failed=failed, git=git)
+                cohort=cohort_note, section_seconds=timing, failed=failed, not_run=not_run,
+                git=git)
     titles = dict(resources="Fabric resources (Cyclone V 5CSEBA6)",
                   trigger="EMG trigger fidelity (SYNTHETIC ground truth)",
                   latency="Latency in the fabric", simspeed="Simulation speed",
                   classifiers="Classifiers: Table 4 (SYNTHETIC)",
                   dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
                   validation="Validation on real recordings",
-                  fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro")
+                  fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro",
+                  har="Activity-recognition model as C: ours vs TFLite Micro")
     heads = headline(res)
     parts = [
         "# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on "
@@ -640,7 +710,7 @@ def _run(a, skip, sim, out, work, final):
         parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
                      + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
     for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-                 "fog"):
+                 "fog", "har"):
         if name in md:
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:
@@ -656,6 +726,11 @@ def _run(a, skip, sim, out, work, final):
             _say(f"bench.report: updated the headline figures in {a.readme}")
         else:
             _say(f"bench.report: {a.readme} has no bench:headline markers; left unchanged")
+        if "har" in res:
+            if update_readme_har(a.readme, res["har"], meta):
+                _say(f"bench.report: updated the HAR figures in {a.readme}")
+            else:
+                _say(f"bench.report: {a.readme} has no bench:har markers; HAR block not written")
     _say(f"bench.report: wrote {final / 'REPORT.md'} and report.json in {total / 60:.1f} min"
          + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
