@@ -29,6 +29,13 @@ model's config says (``window``, ``hop``, ``classes``), classified by the Keras 
 (:mod:`sw.har_predict`); :func:`sw.har_metrics.classification_metrics` pooled over all windows
 (``accuracy``, ``macro_f1``, ``per_class_f1``, ``confusion``, ``support``) and per subject
 under ``subjects``. One progress line per subject on stderr.
+
+``stress`` -- every labelled subject of ``--data`` (a folder in the Stress-Predict layout:
+``Sxx/`` with the E4 CSVs and ``labels_hr_rsp_binary.csv``; :mod:`sw.stress_data`) windowed
+as the model's config says (``window_s``, ``hop_s``), normalised per subject as at training
+(``normalisation.mode``), scored by the Keras model at the config's ``threshold``:
+:func:`sw.stress_baseline.scores` pooled (``accuracy``, ``balanced_accuracy``, ``f1``,
+``auc``, ``majority_rate``) and per subject under ``subjects``.
 """
 
 import math
@@ -40,7 +47,8 @@ import numpy as np
 from spec.cli import HANDLED, InputError, error_status, parser
 from spec.outputs import OutputFolder, write_json_atomic
 
-__all__ = ["PROG", "EVALUATORS", "register", "evaluate", "evaluate_fog", "evaluate_har", "main"]
+__all__ = ["PROG", "EVALUATORS", "register", "evaluate", "evaluate_fog", "evaluate_har",
+           "evaluate_stress", "main"]
 
 PROG = "sw.evaluate"
 #: kind -> evaluator ``fn(model_dir, config, data, progress) -> dict``
@@ -133,6 +141,50 @@ def evaluate_har(model_dir, config, data, progress=None):
     return {"kind": "har", "model": str(model_dir), "data": str(data),
             "classes": cfg["classes"], "window": cfg["window"], "hop": cfg["hop"],
             **classification_metrics(W.y, pred, names), "subjects": per}
+
+
+@register("stress")
+def evaluate_stress(model_dir, config, data, progress=None):
+    """Metrics of a stress model folder on the Stress-Predict layout of ``data``."""
+    from sw import stress_data, stress_model
+    from sw.classifiers import quiet_tensorflow
+    from sw.stress_baseline import scores
+    where = Path(model_dir) / "config.json"
+    try:
+        window_s, hop_s = int(config["window_s"]), int(config["hop_s"])
+        mode = config["normalisation"]["mode"]
+        threshold = float(config["threshold"])
+        path = Path(model_dir) / config["model_file"]
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{where}: not a stress model config ({type(e).__name__}: {e})") from None
+    if not Path(data).is_dir():
+        raise InputError(f"--data {data}: no such folder (a Stress-Predict folder)")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (named by {where})")
+    keras = quiet_tensorflow()
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 -- keras raises many types on a bad file
+        raise InputError(f"{path}: cannot load the Keras model ({type(e).__name__})") from None
+    W = stress_data.load_windows(data, window_s=window_s, hop_s=hop_s)
+    if not len(W):
+        raise InputError(f"--data {data}: no labelled window")
+    Wn = stress_data.normalise_windows(W, mode)
+    p = model.predict(stress_model.split_inputs(Wn), batch_size=64, verbose=0)[:, 0]
+    per = {}
+    for k, s in enumerate(W.subjects, 1):
+        sel = W.subject == s
+        m = scores(W.y[sel], p[sel] >= threshold, p[sel])
+        per[str(s)] = {key: m[key] for key in ("n_windows", "n_stress", "accuracy",
+                                                "balanced_accuracy", "auc")}
+        if progress:
+            progress(f"[{k}/{len(W.subjects)}] subject {s}: {m['n_windows']} windows, "
+                     f"accuracy {m['accuracy']:.3f}")
+    m = scores(W.y, p >= threshold, p)
+    m["majority_rate"] = m.pop("majority")
+    return {"kind": "stress", "model": str(model_dir), "data": str(data),
+            "window_s": window_s, "hop_s": hop_s, "normalisation": mode,
+            "transductive": mode == "session", "threshold": threshold, **m, "subjects": per}
 
 
 def evaluate(model_dir, data, progress=None):
