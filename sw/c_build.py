@@ -123,7 +123,8 @@ def _seq_table(src_dir, names):
         N = name.upper()
         with open(os.path.join(src_dir, f"{name}.h")) as f:
             text = f.read()
-        stream = f"}} {name}_stream;" in text
+        # the driver streams one-input models only (several inputs: NAME_push_in<k>)
+        stream = f"}} {name}_stream;" in text and f"int {name}_push(" in text
         sizes = {k: int(v) for k, v in re.findall(rf"#define {N}_(N_IN|N_OUT) (\d+)", text)}
         max_in, max_out = max(max_in, sizes["N_IN"]), max(max_out, sizes["N_OUT"])
         lines.append(f'#include "{name}.h"')

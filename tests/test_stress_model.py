@@ -87,3 +87,86 @@ def test_bad_sizes():
         stress_model.build_emoheal(60, depth=3)
     with pytest.raises(ValueError, match="whole number of seconds"):
         stress_model.build_emoheal(7.5)
+
+
+DRIVER = r"""
+#include <stdio.h>
+#include <string.h>
+#include "emo.h"
+/* stdin: one sample per line, "k v..." (k = input); a window done by input 0 prints
+   "n0,p" with n0 = input-0 samples so far and p as %a. "W" + one flat window: the window API. */
+int main(void)
+{
+    static emo_stream s;
+    static float x[EMO_N_IN];
+    float v[3], p[EMO_N_OUT];
+    char tag[8];
+    long n0 = 0;
+    int k, i;
+    emo_reset(&s);
+    while (scanf("%7s", tag) == 1) {
+        if (tag[0] == 'W') {
+            for (i = 0; i < EMO_N_IN; i++) if (scanf("%f", &x[i]) != 1) return 2;
+            emo_predict_window(x, p);
+            printf("W,%a\n", p[0]);
+            continue;
+        }
+        k = tag[0] - '0';
+        for (i = 0; i < (k == 1 ? 3 : 1); i++) if (scanf("%f", &v[i]) != 1) return 2;
+        if (k == 0) {
+            n0++;
+            if (emo_push_in0(&s, v, p)) printf("%ld,%a\n", n0, p[0]);
+        } else if (k == 1) emo_push_in1(&s, v);
+        else if (k == 2) emo_push_in2(&s, v);
+        else emo_push_in3(&s, v);
+    }
+    return 0;
+}
+"""
+
+
+def test_stream_one_ring_per_sensor_equals_window_api(built, tmp_path):
+    """Samples pushed at each sensor's own rate (interleaved by time) give, every hop of input
+    0, the window API's output on the last 60 s of every sensor; the stream's memory is
+    reported."""
+    import subprocess
+    seed, _, _, _ = built
+    keras = quiet_tensorflow()
+    keras.utils.set_random_seed(seed)
+    model = stress_model.build_emoheal(60)
+    hop_s = 10
+    h, c, info = c_emit.emit_keras_sequence("emo", model, hop=64 * hop_s)
+    (tmp_path / "emo.h").write_text(h)
+    (tmp_path / "emo.c").write_text(c)
+    (tmp_path / "drv.c").write_text(DRIVER)
+    exe = tmp_path / "drv"
+    subprocess.run(["cc", *c_emit.CFLAGS, f"-I{tmp_path}", str(tmp_path / "drv.c"),
+                    str(tmp_path / "emo.c"), "-o", str(exe)], check=True)
+    rng = np.random.default_rng(seed)
+    secs = 85
+    rates = [fs for fs, _ in stress_model.INPUTS.values()]
+    chans = [ch for _, ch in stress_model.INPUTS.values()]
+    sig = [rng.normal(size=(fs * secs, ch)).astype(np.float32) for fs, ch in zip(rates, chans)]
+    events = sorted((i / fs, k, i) for k, fs in enumerate(rates) for i in range(fs * secs))
+    # input 0 last at equal times: the others' samples of that instant are in before it decides
+    events.sort(key=lambda e: (e[0], e[1] == 0))
+    lines = [f"{k} " + " ".join(f"{v:.9g}" for v in sig[k][i]) for _, k, i in events]
+    r = subprocess.run([str(exe)], input="\n".join(lines) + "\n", capture_output=True,
+                       text=True, check=True)
+    got = [ln.split(",") for ln in r.stdout.splitlines()]
+    ends = [int(n) for n, _ in got]
+    assert ends == list(range(64 * 60, 64 * secs + 1, 64 * hop_s))
+    wins = []
+    for n in ends:
+        t1 = n // 64                                    # window end, s
+        wins.append(np.concatenate([sig[k][(t1 - 60) * fs:t1 * fs].ravel()
+                                    for k, fs in enumerate(rates)]))
+    r2 = subprocess.run([str(exe)], input="".join(
+        "W " + " ".join(f"{v:.9g}" for v in w) + "\n" for w in wins), capture_output=True,
+        text=True, check=True)
+    assert [ln.split(",")[1] for ln in r2.stdout.splitlines()] == [p for _, p in got]
+    assert info["hop"] == 64 * hop_s
+    rings = sum(2 * fs * 60 * ch for fs, ch in zip(rates, chans))
+    assert info["stream_bytes"] == 4 * (rings + info["arena_floats"]) + 4 * 9
+    print(f"[seed={seed}] {len(ends)} decisions, stream memory {info['stream_bytes']} B "
+          f"(rings {4 * rings} B, arena {info['arena_bytes']} B)")
