@@ -4,7 +4,7 @@
 PYTHON ?= python3
 OUT ?= out
 
-.PHONY: setup run sim lint test bench validate classifiers fog har headers clean
+.PHONY: setup run sim lint test bench validate classifiers fog har stress headers clean
 
 setup:
 	bash .ci/setup
@@ -32,7 +32,7 @@ test: setup lint
 # uses out/cohort when `make run` built it, else a reduced cohort)
 bench:
 	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog --har-model $(OUT)/har \
-		--readme README.md
+		--stress-model $(OUT)/stress --readme README.md
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:
@@ -40,6 +40,9 @@ validate:
 
 # the freezing-of-gait detectors on Daphnet (leave-one-subject-out; README blocks rewritten):
 # logspec (default, ~3 min) and Yi & Hwang's CNN-GRU (pruned + int8 deployed; ~30 min)
+stress: setup
+	$(PYTHON) -m sw.train_stress --out $(OUT)/stress --force --readme README.md
+
 har: setup
 	$(PYTHON) -m sw.train_har --out $(OUT)/har --force --readme README.md
 

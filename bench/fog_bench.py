@@ -45,8 +45,11 @@ Windows: real ones, :mod:`sw.fog_data` over the Daphnet recordings (``--data``),
 FoG windows, evenly spaced in recording order (or ``windows=`` given to :func:`run`).
 
 The measuring parts (:func:`measure`, :func:`table_md`, :func:`notes_md`) serve
-:mod:`bench.har_bench` too: the window source, the model's custom objects, the converter mode
-and the number of outputs are its parameters.
+:mod:`bench.har_bench` and :mod:`bench.stress_bench` too: the window source, the model's
+custom objects, the converter mode and the number of outputs are its parameters; a model of
+several inputs (the stress model) gets its windows as one array per input, flattened for the
+C (the inputs one after the other, as the emitted ``x``) and set input by input in TFLM (by
+the flatbuffer's input names).
 
 Install: ``apt-get install gcc-arm-linux-gnueabihf qemu-user valgrind`` (``make setup``);
 ``pip install tflite-micro`` (a project dependency); keras2c only by hand.
@@ -74,7 +77,7 @@ from sw import c_build, c_emit
 
 __all__ = ["run", "measure", "markdown", "table_md", "notes_md", "main", "DRIVER", "PLUGIN",
            "qemu_count", "plugin_path", "load_model_dir", "real_windows", "tool_versions",
-           "TFLM_NO_ARM"]
+           "TFLM_NO_ARM", "input_shapes", "flat_windows"]
 
 PROG = "bench.fog_bench"
 INVOKE = "tflite::micro::MicroInterpreter::Invoke()"
@@ -211,6 +214,27 @@ if custom:
     objs = getattr(importlib.import_module(mod), fn)()
 m = keras.models.load_model(src, custom_objects=objs, compile=False)
 X = np.load(calib).astype(np.float32)
+shapes = [tuple(int(v) for v in i.shape[1:]) for i in m.inputs]
+if len(shapes) > 1:     # several inputs: calibration windows flat, the inputs one after the other
+    cut = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+    def one(i):
+        return [X[i:i + 1, a:b].reshape(1, *s) for a, b, s in zip(cut, cut[1:], shapes)]
+else:
+    def one(i):
+        return [X[i:i + 1]]
+def unrolled(cfg, unroll, batch1):
+    for layer in cfg["layers"]:
+        if layer["class_name"] in ("GRU", "LSTM", "SimpleRNN"):
+            layer["config"]["unroll"] = unroll
+        if layer["class_name"] == "Bidirectional":
+            for k in ("layer", "backward_layer"):
+                if layer["config"].get(k):
+                    layer["config"][k]["config"]["unroll"] = unroll
+        if batch1 and layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [1] + list(layer["config"]["batch_shape"][1:])
+    mm = keras.Model.from_config(cfg, custom_objects=objs)
+    mm.set_weights(m.get_weights())
+    return mm
 for job in sys.argv[5:]:
     if job.startswith("--mode="):      # the jobs after it in another mode
         mode = job[len("--mode="):]
@@ -224,25 +248,24 @@ for job in sys.argv[5:]:
     if mode.startswith("concrete"):
         from tensorflow.python.framework.convert_to_constants import (
             convert_variables_to_constants_v2)
-        fn = tf.function(lambda x: m(x, training=False))
-        cf = fn.get_concrete_function(tf.TensorSpec([1, *m.input_shape[1:]], tf.float32))
+        mm = unrolled(m.get_config(), unroll == "1", False) if ":unroll" in mode else m
+        if len(shapes) > 1:         # one named batch-1 argument per model input, in order
+            fn = tf.function(lambda *xs: mm(list(xs), training=False))
+            cf = fn.get_concrete_function(*[tf.TensorSpec([1, *s], tf.float32, name=i.name)
+                                            for s, i in zip(shapes, mm.inputs)])
+        else:
+            fn = tf.function(lambda x: mm(x, training=False))
+            cf = fn.get_concrete_function(tf.TensorSpec([1, *m.input_shape[1:]], tf.float32))
         # weights frozen into constants (else they stay VAR_HANDLE / READ_VARIABLE operators)
         c = tf.lite.TFLiteConverter.from_concrete_functions(
             [convert_variables_to_constants_v2(cf)])
     else:
-        cfg = m.get_config()
-        for layer in cfg["layers"]:
-            if layer["class_name"] in ("GRU", "LSTM", "SimpleRNN"):
-                layer["config"]["unroll"] = unroll == "1"
-            if layer["class_name"] == "InputLayer":
-                layer["config"]["batch_shape"] = [1] + list(layer["config"]["batch_shape"][1:])
-        mm = keras.Model.from_config(cfg, custom_objects=objs)
-        mm.set_weights(m.get_weights())
+        mm = unrolled(m.get_config(), unroll == "1", True)
         t = time.time()
         c = tf.lite.TFLiteConverter.from_keras_model(mm)
     if int8 == "1":
         c.optimizations = [tf.lite.Optimize.DEFAULT]
-        c.representative_dataset = lambda: ([X[i:i + 1]] for i in range(len(X)))
+        c.representative_dataset = lambda: (one(i) for i in range(len(X)))
         c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     blob = c.convert()
     sec = time.time() - t
@@ -251,22 +274,33 @@ for job in sys.argv[5:]:
     with contextlib.redirect_stdout(f):
         tf.lite.experimental.Analyzer.analyze(model_content=blob)
     ops = collections.Counter(re.findall(r"Op#\d+ (\w+)", f.getvalue()))
-    json.dump({"bytes": len(blob), "ops": dict(sorted(ops.items())), "seconds": sec},
-              open(out + ".json", "w"))
+    meta = {"bytes": len(blob), "ops": dict(sorted(ops.items())), "seconds": sec}
+    if len(shapes) > 1:     # the flatbuffer's input tensors, in its order
+        meta["inputs"] = [d["name"] for d in
+                          tf.lite.Interpreter(model_content=blob).get_input_details()]
+    json.dump(meta, open(out + ".json", "w"))
 """
 
 #: subprocess: run a .tflite over windows with the host TFLM interpreter (argv: model, .npy
-#: windows, out .npy, arena bytes); prints TFLM's allocation record
+#: windows, out .npy, arena bytes[, JSON of the model inputs]); prints TFLM's allocation
+#: record. With the JSON ([[TFLM input index, offset, shape], ...]) the windows are flat, the
+#: inputs one after the other, each set to its TFLM input.
 TFLM_RUNNER = r"""
-import sys
+import json, sys
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 blob = open(sys.argv[1], "rb").read()
 X = np.load(sys.argv[2]).astype(np.float32)
 it = runtime.Interpreter.from_bytes(blob, arena_size=int(sys.argv[4]))
+spec = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
 out = []
 for i, w in enumerate(X):
-    it.set_input(w[None], 0)
+    if spec:
+        for j, a, shape in spec:
+            n = int(np.prod(shape))
+            it.set_input(w[a:a + n].reshape(1, *shape), j)
+    else:
+        it.set_input(w[None], 0)
     it.invoke()
     out.append(np.asarray(it.get_output(0), np.float64).ravel())
     if i == 0:
@@ -311,7 +345,7 @@ def load_model_dir(model_dir, kind="fog", producer="sw.train_fog", custom_object
     ``kind``; InputError when it is not one. ``custom_objects``: for ``load_model``.
 
     Kind "fog": one (T, C) window in, p(FoG) of shape (1,) out; any other kind: one (T, C)
-    window in, a vector out."""
+    window in (or, for a model of several inputs, a (T, C) window in each), a vector out."""
     cpath = os.path.join(model_dir, "config.json")
     kpath = os.path.join(model_dir, "model.keras")
     for p in (cpath, kpath):
@@ -332,7 +366,14 @@ def load_model_dir(model_dir, kind="fog", producer="sw.train_fog", custom_object
         raise InputError(f"{kpath}: not a loadable Keras model "
                          f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else e!r})"
                          ) from None
-    shape, out = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    out = tuple(model.output_shape[1:])
+    if kind != "fog" and isinstance(model.input_shape, list):      # several inputs
+        shapes = [tuple(s[1:]) for s in model.input_shape]
+        if any(len(s) != 2 or None in s for s in shapes) or len(out) != 1 or None in out:
+            raise InputError(f"{kpath}: inputs {shapes}, output {out}; expected a (T, C) "
+                             "window in each input and one vector out")
+        return cfg, model
+    shape = tuple(model.input_shape[1:])
     if kind == "fog":
         if len(shape) != 2 or None in shape or out != (1,):
             raise InputError(f"{kpath}: input {shape}, output {out}; "
@@ -494,7 +535,8 @@ def _ours(model, weights, d, X, n, wfile, cfile, null_counts, p_ref, plugin, pre
                                             hop=hop, weights=weights, **extra)
     write_text_atomic(os.path.join(src, f"{name}.h"), h)
     write_text_atomic(os.path.join(src, f"{name}.c"), c)
-    n_in, n_out = int(np.prod(model.input_shape[1:])), int(np.prod(model.output_shape[1:]))
+    n_in, n_out = sum(int(np.prod(s)) for s in input_shapes(model)), int(
+        np.prod(model.output_shape[1:]))
     fp = c_build.arm_footprint(src, name, src)
     arm = _compile(src, name, os.path.join(src, name + "_arm"), n_in, n_out, arm=True)
     _say(f"ours {weights}: counting ARM instructions (qemu-arm -singlestep, {n} and {2 * n} "
@@ -616,8 +658,9 @@ def _convert(model_path, calib, jobs, timeout, mode="keras", custom="", extra=()
     return res
 
 
-def _tflm_run(tfl, xfile, outfile, timeout=None, callgrind=False):
-    cmd = [sys.executable, "-c", TFLM_RUNNER, tfl, xfile, outfile, str(TFLM_ARENA)]
+def _tflm_run(tfl, xfile, outfile, timeout=None, callgrind=False, inputs=None):
+    cmd = [sys.executable, "-c", TFLM_RUNNER, tfl, xfile, outfile, str(TFLM_ARENA),
+           *([json.dumps(inputs)] if inputs else [])]
     if callgrind:
         ir, r = _callgrind(cmd, INVOKE, timeout=timeout)
     else:
@@ -642,6 +685,9 @@ _CONVERTER_DESC = {
               "recurrent layers unrolled"),
     "concrete": ("TFLiteConverter.from_concrete_functions, batch 1, variables frozen into "
                  "constants", "batch 1"),
+    "concrete:unroll": ("TFLiteConverter.from_concrete_functions, batch 1 (one argument per "
+                        "model input), variables frozen into constants, recurrent layers "
+                        "unrolled", "batch 1, recurrent layers unrolled"),
     "concrete:gelu=sigmoid": (
         "TFLiteConverter.from_concrete_functions, batch 1, variables frozen into constants, "
         "every GELU activation replaced by x * sigmoid(1.702 x) before tracing (a proxy of the "
@@ -665,8 +711,23 @@ def tflm_missing_ops(ops):
     return sorted(op for op in ops if op not in have)
 
 
+def _tflm_inputs(inputs, names):
+    """The runner's input spec ([[TFLM index, offset, shape], ...]) of the model inputs
+    ``inputs`` ([[Keras name, offset, shape], ...]) given the flatbuffer's input names in its
+    order (``name``, ``name:0`` or ``..._name:0``); by position where a name does not match
+    exactly one. Also {Keras name: TFLM index}."""
+    spec, where = [], {}
+    for k, (name, a, shape) in enumerate(inputs):
+        hit = [j for j, t in enumerate(names or []) if t.split(":")[0] == name
+               or t.split(":")[0].endswith("_" + name)]
+        j = hit[0] if len(hit) == 1 else k
+        spec.append([j, a, shape])
+        where[name] = j
+    return spec, where
+
+
 def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout, mode="keras", custom="", label="",
-          also=None, converted=None):
+          also=None, converted=None, inputs=None):
     """TFLite Micro rows ``TFLite Micro float32|int8`` + ``label``, and the WHILE-loop record.
 
     ``also``: (mode, folder, store) -- the float32 and int8 conversions in that mode into that
@@ -718,9 +779,12 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout, mode="keras", custom=
         row["ops"] = meta["ops"]
         row["convert_seconds"] = meta["seconds"]
         row["flash"] = meta["bytes"]
+        spec = None
+        if inputs:
+            spec, row["tflm_inputs"] = _tflm_inputs(inputs, meta.get("inputs"))
         _say(f"TFLite Micro {w}{label}: running {len(X)} windows on the host interpreter")
         try:
-            _, arena, p = _tflm_run(tfl, xcheck, os.path.join(d, f"p_{w}.npy"))
+            _, arena, p = _tflm_run(tfl, xcheck, os.path.join(d, f"p_{w}.npy"), inputs=spec)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             row["status"] = "run failed"
             row["notes"].append(str(e).splitlines()[0][:300])
@@ -740,7 +804,7 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout, mode="keras", custom=
             _say(f"TFLite Micro {w}{label}: callgrind over {n} windows")
             try:
                 ir, _, _ = _tflm_run(tfl, xcount, os.path.join(d, f"pc_{w}.npy"),
-                                     callgrind=True)
+                                     callgrind=True, inputs=spec)
                 row["host_instructions_per_window"] = ir / n
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 row["notes"].append("callgrind run failed: " + str(e).splitlines()[0][:300])
@@ -757,9 +821,10 @@ def _tflm(model_path, d, X, Xcal, n, p_ref, while_timeout, mode="keras", custom=
             ent = {"converted": err is None, "convert_error": err}
             if meta:
                 ent.update(flatbuffer_bytes=meta["bytes"], ops=meta["ops"])
+                spec = _tflm_inputs(inputs, meta.get("inputs"))[0] if inputs else None
                 try:
                     _, arena, p = _tflm_run(tfl, xcount, os.path.join(d, f"pw_{w}.npy"),
-                                            timeout=while_timeout)
+                                            timeout=while_timeout, inputs=spec)
                     ent.update(ran=True, arena_bytes=arena,
                                max_abs_dp=float(np.max(np.abs(p - p_ref[:n]))))
                 except subprocess.TimeoutExpired:
@@ -799,23 +864,54 @@ def given_windows(windows, n, m, T, C):
     return X, {"kind": "given", "calibration_windows": int(len(X))}, X
 
 
+def input_shapes(model):
+    """The shape of one window of every input of ``model`` (batch left out), in order."""
+    shapes = model.input_shape
+    if not isinstance(shapes, list):
+        shapes = [shapes]
+    return [tuple(int(v) for v in s[1:]) for s in shapes]
+
+
+def flat_windows(X, shapes):
+    """Windows of a several-input model, a list of (n, *shape) arrays, as (n, sum of sizes)
+    float32: the inputs one after the other (the emitted C's ``x``)."""
+    n = len(X[0])
+    if len(X) != len(shapes) or any(np.shape(x) != (n, *s) for x, s in zip(X, shapes)):
+        raise InputError(f"windows: shapes {[np.shape(x) for x in X]}, the model takes "
+                         f"{[(n, *s) for s in shapes]}")
+    return np.concatenate([np.asarray(x, np.float32).reshape(n, -1) for x in X], axis=1)
+
+
 def measure(model, model_path, work_dir, X, Xcal, n, *, prefix="fog", hop=64, keras2c=True,
             tflm=True, while_timeout=30.0, tflm_mode="keras", custom="", int8_min_weights=None,
             tflm_proxy=None):
     """The measurements of the module docstring for a loaded Keras ``model`` (saved at
     ``model_path``, which the TFLite converter reloads, with ``custom`` = "module:function"
     giving its custom_objects), over the check windows ``X`` (the first 2N also counted;
-    ``Xcal``: int8 calibration). ``prefix``: C names ``PREFIX_f32``/``PREFIX_i8``; ``hop``: of
+    ``Xcal``: int8 calibration; for a model of several inputs both are lists of arrays, one
+    per input, in the model's order, flattened for the C as the inputs one after the other).
+    ``prefix``: C names ``PREFIX_f32``/``PREFIX_i8``; ``hop``: of
     the emitted streaming API; ``keras2c``: True/False (row "not run") or None (no row);
     ``tflm_mode``: converter mode of :data:`CONVERTER`; ``int8_min_weights``: of the emitter
     (None: its default); ``tflm_proxy``: (mode, label, operators) -- when TFLM cannot run the
     model only for lack of kernels of those operators, the model converted in that mode too
     (rows ``TFLite Micro float32|int8`` + label, marked ``proxy``). Returns (implementation
     rows, WHILE-loop record, null driver counts, method dict)."""
-    T, C = (int(v) for v in model.input_shape[1:])
+    shapes = input_shapes(model)
+    n_in = sum(int(np.prod(s)) for s in shapes)
     n_out = int(np.prod(model.output_shape[1:]))
-    _say(f"Keras reference on {len(X)} windows")
-    p_ref = model.predict(X, batch_size=32, verbose=0).reshape(len(X), -1).astype(np.float64)
+    inputs = None
+    if len(shapes) > 1:     # several inputs: a list of arrays; flat windows from here on
+        _say(f"Keras reference on {len(X[0])} windows")
+        p_ref = model.predict(list(X), batch_size=32, verbose=0).reshape(
+            len(X[0]), -1).astype(np.float64)
+        X, Xcal = flat_windows(X, shapes), flat_windows(Xcal, shapes)
+        cut = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+        inputs = [[t.name, int(a), list(s)] for t, a, s in zip(model.inputs, cut, shapes)]
+    else:
+        _say(f"Keras reference on {len(X)} windows")
+        p_ref = model.predict(X, batch_size=32, verbose=0).reshape(len(X), -1).astype(
+            np.float64)
     work = os.path.abspath(work_dir)
     os.makedirs(work, exist_ok=True)
     wfile, cfile = os.path.join(work, "count.bin"), os.path.join(work, "check.bin")
@@ -823,7 +919,7 @@ def measure(model, model_path, work_dir, X, Xcal, n, *, prefix="fog", hop=64, ke
         f.write(np.ascontiguousarray(X[:2 * n], "<f4").tobytes())
     with open(cfile, "wb") as f:
         f.write(np.ascontiguousarray(X, "<f4").tobytes())
-    null = _compile(work, None, os.path.join(work, "null_arm"), T * C, n_out, arm=True,
+    null = _compile(work, None, os.path.join(work, "null_arm"), n_in, n_out, arm=True,
                     null=True)
     plugin = plugin_path(work)
     # the plugin's count is the Trace-line count: both, on the same run of the null driver
@@ -843,13 +939,14 @@ def measure(model, model_path, work_dir, X, Xcal, n, *, prefix="fog", hop=64, ke
             os.makedirs(pdir, exist_ok=True)
         trows, loop = _tflm(os.path.abspath(model_path), tdir, X, Xcal, n, p_ref,
                             while_timeout, tflm_mode, custom,
-                            also=(tflm_proxy[0], pdir, store) if tflm_proxy else None)
+                            also=(tflm_proxy[0], pdir, store) if tflm_proxy else None,
+                            inputs=inputs)
         rows += trows
         missing = {op for r in trows for op in r.get("tflm_missing_ops") or ()}
         if tflm_proxy and missing and missing <= set(tflm_proxy[2]):
             prows, _ = _tflm(os.path.abspath(model_path), pdir, X, Xcal, n, p_ref, 0,
                              tflm_proxy[0], custom, tflm_proxy[1],
-                             converted=store.get("converted"))
+                             converted=store.get("converted"), inputs=inputs)
             for r in prows:
                 r["proxy"] = True
             rows += prows

@@ -41,6 +41,15 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
                 <= 10 ms, fewer instructions than TFLite Micro) as pass/fail. Without
                 ``--har-model``, or when the folder holds no ``config.json``, the section is
                 left out with a printed line (not a failure).
+``stress``      the stress model folder ``--stress-model`` (written by ``python -m
+                sw.train_stress``: EmoHeal, four inputs) as C, ours (float32, int8) vs
+                keras2c vs TFLite Micro (``bench.stress_bench``): Flash, RAM, ARM
+                instructions per window under ``qemu-arm``, the latency per window
+                *estimated* at 800 MHz, host instructions (callgrind), max |dp|, and its
+                goals (int8 C <= 64 KB Flash and <= 32 KB RAM, fewer ARM instructions than
+                keras2c -- not evaluated, with the reason, when keras2c cannot be built) as
+                pass/fail. Without ``--stress-model``, or when the folder holds no
+                ``config.json``, the section is left out with a printed line.
 ``validation``  the real recordings (``bench.validate``): UCI EMG stride times
                 against the knee goniometer (in-sample: the stride rule was tuned on
                 these walks; and leave-one-subject-out), PhysioNet MRP around T1/T2
@@ -64,7 +73,8 @@ needs ``--force``), never anyone else's; Ctrl-C leaves the folder as it was. ``-
 new, empty or this tool's own scratch folder. ``--readme`` rewrites only the block between its
 ``bench:headline`` markers, and, when the har section ran, the block between its
 ``bench:har`` markers (:data:`HAR_README_START`, :data:`HAR_README_END`) if the README has
-them.
+them, and likewise, when the stress section ran, the block between its ``bench:stress``
+markers (:data:`STRESS_README_START`, :data:`STRESS_README_END`).
 """
 
 import json
@@ -90,7 +100,7 @@ from spec.outputs import (
 )
 
 SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-            "fog", "har")
+            "fog", "har", "stress")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
 PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
@@ -407,6 +417,25 @@ def section_har(model_dir, work):
     return r, text
 
 
+def stress_missing(model_dir):
+    """Why the stress section cannot run on ``model_dir`` (None: it can)."""
+    if model_dir is None:
+        return "no --stress-model given"
+    if not (Path(model_dir) / "config.json").is_file():
+        return (f"no trained stress model in {model_dir} (no config.json; python -m "
+                "sw.train_stress writes one)")
+    return None
+
+
+def section_stress(model_dir, work):
+    from bench import stress_bench
+    r = stress_bench.run(model_dir, Path(work) / "stress_bench", n_windows=1, n_check=64)
+    text = stress_bench.markdown(r)
+    if text.startswith("## "):              # the report gives the section its own title
+        text = text.split("\n", 1)[1].lstrip("\n")
+    return r, text
+
+
 def ensure_cohort(cohort, work):
     """Use ``cohort`` if it holds a current cohort, else build the reduced one.
 
@@ -553,6 +582,35 @@ def update_readme_har(path, r, meta):
     return True
 
 
+STRESS_README_START = ("<!-- bench:stress:start (written by python -m bench.report --readme) "
+                       "-->")
+STRESS_README_END = "<!-- bench:stress:end -->"
+
+
+def stress_readme_md(r, meta):
+    """The README's stress block: :func:`bench.stress_bench.readme_md` and when it was
+    measured."""
+    from bench.stress_bench import readme_md
+    from bench.validate import git_phrase
+    return (readme_md(r) + f"\n*Measured by `make bench` on {meta['date']} ({meta['cpu']}, "
+            f"{meta['cores']} cores" + (f"; {git_phrase(meta['git'])}" if meta.get("git")
+                                        else "")
+            + "); the whole section is in `bench/results/REPORT.md`.*\n")
+
+
+def update_readme_stress(path, r, meta):
+    """Replace the stress block between its README markers; False if the markers are
+    missing."""
+    path = Path(path)
+    text = path.read_text()
+    a, b = text.find(STRESS_README_START), text.find(STRESS_README_END)
+    if a < 0 or b < a:
+        return False
+    write_text_atomic(path, text[:a] + STRESS_README_START + "\n" + stress_readme_md(r, meta)
+                      + text[b:])
+    return True
+
+
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument(
@@ -580,6 +638,9 @@ def main(argv=None):
                     help="activity-recognition model folder of python -m sw.train_har for the "
                          "har section (make bench: out/har; not given or without config.json: "
                          "the section is left out)")
+    ap.add_argument("--stress-model", default=None,
+                    help="stress model folder of python -m sw.train_stress for the stress "
+                         "section (not given or without config.json: the section is left out)")
     ap.add_argument("--force", action="store_true",
                     help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
@@ -668,6 +729,13 @@ def _run(a, skip, sim, out, work, final):
             _say(f"== bench.report: har: left out ({why})")
         else:
             run("har", section_har, a.har_model, work)
+    if "stress" not in skip:
+        why = stress_missing(a.stress_model)
+        if why:
+            not_run["stress"] = why
+            _say(f"== bench.report: stress: left out ({why})")
+        else:
+            run("stress", section_stress, a.stress_model, work)
     if finish_resources is not None:
         _say("== bench.report: waiting for the resource synthesis")
         t0 = time.perf_counter()
@@ -692,7 +760,8 @@ def _run(a, skip, sim, out, work, final):
                   dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
                   validation="Validation on real recordings",
                   fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro",
-                  har="Activity-recognition model as C: ours vs TFLite Micro")
+                  har="Activity-recognition model as C: ours vs TFLite Micro",
+                  stress="Stress model as C: ours vs keras2c vs TFLite Micro")
     heads = headline(res)
     parts = [
         "# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on "
@@ -710,7 +779,7 @@ def _run(a, skip, sim, out, work, final):
         parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
                      + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
     for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-                 "fog", "har"):
+                 "fog", "har", "stress"):
         if name in md:
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:
@@ -731,6 +800,12 @@ def _run(a, skip, sim, out, work, final):
                 _say(f"bench.report: updated the HAR figures in {a.readme}")
             else:
                 _say(f"bench.report: {a.readme} has no bench:har markers; HAR block not written")
+        if "stress" in res:
+            if update_readme_stress(a.readme, res["stress"], meta):
+                _say(f"bench.report: updated the stress figures in {a.readme}")
+            else:
+                _say(f"bench.report: {a.readme} has no bench:stress markers; stress block not "
+                     "written")
     _say(f"bench.report: wrote {final / 'REPORT.md'} and report.json in {total / 60:.1f} min"
          + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

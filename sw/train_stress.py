@@ -11,17 +11,17 @@ rate, 60 s windows every 30 s, the label of a window = the label of its last sec
 left out for want of labels); (2) z-score every sensor per subject with the statistics of the
 subject's first 5 minutes (``--norm baseline``, the default: available on the device once its
 calibration is over; ``running`` is causal too; ``session`` uses the whole session and is
-**transductive** -- it is labelled so in every output); (3) split the subjects into
-``--folds`` leave-subjects-out folds (no subject in two); for every fold train EmoHeal
-(:mod:`sw.stress_model`: Adam, cosine-decayed learning rate, batch 32, classes weighted
-``n / (2 n_class)``, Gaussian noise on every input during training) on the other folds and
-score the held-out subjects in Keras and in the emitted C (float32 and int8 weights, host
+**transductive** -- it is labelled so in every output); (3) split the subjects into ``--folds``
+leave-subjects-out folds (no subject in two); for every fold train EmoHeal
+(:mod:`sw.stress_model`: Adam, cosine-decayed learning rate from :data:`LR`, batch 64, classes
+weighted ``n / (2 n_class)``, Gaussian noise on every input during training) on the other folds
+and score the held-out subjects in Keras and in the emitted C (float32 and int8 weights, host
 ``cc``), p(stress) >= 0.5 = stress; the feature baseline (:mod:`sw.stress_baseline`: logistic
-regression and random forest on 8 window features, the same normalisation) on the same
-folds; (4) pooled over every held-out window: accuracy, balanced accuracy, F1 and AUC of the
-stress class and the majority-class rate (:func:`sw.stress_baseline.scores`), ROC PNG;
-(5) the final model on every window, its C checked on every window on the host and on
-``--arm-windows`` windows under ``qemu-arm``, its Cortex-A9 Flash/RAM.
+regression and random forest on 8 window features, the same normalisation) on the same folds;
+(4) pooled over every held-out window: accuracy, balanced accuracy, F1 and AUC of the stress
+class and the majority-class rate (:func:`sw.stress_baseline.scores`), ROC PNG; (5) the final
+model on every window, its C checked on every window on the host and on ``--arm-windows``
+windows under ``qemu-arm``, its Cortex-A9 Flash/RAM.
 
 Verification bounds as :mod:`sw.train_har`: float32 C within :data:`C_TOL` of Keras with the
 same decision on every window; int8 decisions equal to the float Keras model's on at least
@@ -68,11 +68,13 @@ C_TOL = 1e-5
 #: int8 C decisions equal to the float Keras model's on at least this fraction of windows
 INT8_AGREEMENT = 0.98
 #: default epochs
-EPOCHS = 20
+EPOCHS = 12
 #: default number of leave-subjects-out folds
 FOLDS = 5
 #: initial learning rate (cosine decay to 0)
-LR = 1e-3
+LR = 2e-3
+#: training batch
+BATCH = 64
 #: decision threshold on p(stress) (classes are weighted in training)
 THRESHOLD = 0.5
 #: windows of the final model run under qemu-arm by default
@@ -95,7 +97,7 @@ def train_one(X, y, window_s, seed, epochs, label):
     keras = quiet_tensorflow()
     keras.utils.set_random_seed(seed)
     model = stress_model.build_emoheal(window_s)
-    steps = epochs * ((len(y) + 31) // 32)
+    steps = epochs * ((len(y) + BATCH - 1) // BATCH)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
         LR, steps)), loss="binary_crossentropy")
     n1 = int(y.sum())
@@ -103,7 +105,7 @@ def train_one(X, y, window_s, seed, epochs, label):
     cw = {0: len(y) / (2 * max(n0, 1)), 1: len(y) / (2 * max(n1, 1))}
     for ep in range(epochs):
         t = time.perf_counter()
-        h = model.fit(X, y.astype(np.float32), batch_size=32, epochs=1, verbose=0,
+        h = model.fit(X, y.astype(np.float32), batch_size=BATCH, epochs=1, verbose=0,
                       shuffle=True, class_weight=cw)
         _say(f"{label}: epoch {ep + 1}/{epochs} loss {h.history['loss'][-1]:.4f} "
              f"({time.perf_counter() - t:.1f} s)")
@@ -220,6 +222,7 @@ def run(a, folder, argv):
                         "arena_bytes": int(infos["float32"]["arena_bytes"]),
                         "float32_param_bytes": int(infos["float32"]["param_bytes"]),
                         "int8_param_bytes": int(infos["int8"]["param_bytes"]),
+                        "stream_bytes": int(infos["int8"]["stream_bytes"]),
                         "arm": {"float32": sizes.get("stress_emoheal"),
                                 "int8": sizes.get("stress_emoheal_i8")}})
         config = {"kind": "stress", "model": "emoheal", "model_file": "model.keras",
@@ -270,7 +273,9 @@ def _c_line(res):
     f32 = [c for c in chk.values() if c["weights"] == "float32"]
     arm = [c for c in chk.values() if c["arm_identical"] is not None]
     a8 = res["emoheal"]["arm"]["int8"]
-    text = (f"int8 C on the Cortex-A9: {a8['flash']} B Flash, {a8['ram']} B RAM; " if a8 else "")
+    text = (f"int8 C on the Cortex-A9: {a8['flash']} B Flash, {a8['ram']} B RAM (the "
+            f"activations of one window); its streaming API (one ring per sensor at its own "
+            f"rate) holds {res['emoheal']['stream_bytes']} B; " if a8 else "")
     text += (f"float32 C within {max(c['max_abs_dp'] for c in f32):.1e} of Keras on "
              f"{sum(c['windows'] for c in f32)} window runs")
     if arm and all(c["arm_identical"] for c in arm):

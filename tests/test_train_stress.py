@@ -74,6 +74,8 @@ def test_folds_subject_wise_and_metrics(run, data):
         assert [f["subjects"] for f in b["folds"]] == m["fold_subjects"]
         assert b["pooled"]["n_windows"] == len(W)
     assert e["params"] > 1000 and e["int8_param_bytes"] < e["float32_param_bytes"]
+    rings = sum(2 * fs * m["window_s"] * ch for fs, ch in ((64, 1), (32, 3), (4, 1), (4, 1)))
+    assert e["stream_bytes"] > 4 * rings
 
 
 def test_c_checks(run):
