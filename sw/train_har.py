@@ -297,6 +297,24 @@ def _sizes_line(r):
     return f"int8 C on the Cortex-A9: {arm['flash']} B Flash, {arm['ram']} B RAM"
 
 
+#: goal of the issue: macro-F1 on held-out subjects, six classes
+GOAL_MACRO_F1 = 0.95
+
+
+def _goal_line(res):
+    """The issue's goals, judged from the pooled figures (six classes, DIN vs the CNN)."""
+    m = res["models"]
+    if res["classes"] != 6 or "din" not in m:
+        return ""
+    f1 = m["din"]["pooled"]["macro_f1"]
+    text = (f"Goal macro-F1 >= {GOAL_MACRO_F1:.2f} for `din` on the six classes: "
+            f"{'met' if f1 >= GOAL_MACRO_F1 else 'not met'} ({_f(f1)})")
+    if "cnn" in m:
+        ahead = f1 > m["cnn"]["pooled"]["macro_f1"]
+        text += f"; ahead of the CNN baseline: {'yes' if ahead else 'no'}"
+    return text + "."
+
+
 def report_md(res):
     """REPORT.md: every figure read from ``res``."""
     names = res["class_names"]
@@ -314,6 +332,8 @@ def report_md(res):
                      f"{_f(r['pooled']['accuracy'])} | {_f(r['pooled']['macro_f1'])} | "
                      f"{_f(r['pooled_int8_c']['macro_f1'])} | {arm.get('flash', 'n/a')} | "
                      f"{arm.get('ram', 'n/a')} |")
+    if _goal_line(res):
+        lines += ["", _goal_line(res)]
     lines += ["", "Per-class F1 (held-out subjects, Keras):", "",
               "| class | " + " | ".join(f"`{m}`" for m in res["models"]) + " | windows |",
               "|---|" + "---:|" * (len(res["models"]) + 1)]
@@ -371,6 +391,8 @@ def readme_block(res):
     f32 = [c for c in chk.values() if c["weights"] == "float32"]
     arm = [c for c in chk.values() if c["arm_identical"] is not None]
     text = "\n".join(rows) + "\n\n"
+    if _goal_line(res):
+        text += _goal_line(res) + " "
     text += ("Lowest per-class F1: " + "; ".join(
         f"`{m}` {w} ({_f(res['models'][m]['pooled']['per_class_f1'][w])})"
         for m, w in worst.items()) + ". ")

@@ -268,6 +268,20 @@ def _table(res):
     return rows
 
 
+#: goals of the issue on held-out subjects (balanced accuracy, AUC)
+GOAL = (0.80, 0.85)
+
+
+def _goal_line(res):
+    """The issue's goals, judged from the pooled figures."""
+    e, b = res["emoheal"]["pooled"], res["baseline"]
+    met = e["balanced_accuracy"] >= GOAL[0] and e["auc"] >= GOAL[1]
+    ahead = all(e[k] > b[m]["pooled"][k] for m in b for k in ("balanced_accuracy", "auc"))
+    return (f"Goal balanced accuracy >= {GOAL[0]:.2f} and AUC >= {GOAL[1]:.2f} for EmoHeal: "
+            f"{'met' if met else 'not met'} ({_f(e['balanced_accuracy'])} / {_f(e['auc'])}); "
+            f"ahead of both feature baselines on both: {'yes' if ahead else 'no'}.")
+
+
 def _c_line(res):
     chk = res["c"]["checks"]
     f32 = [c for c in chk.values() if c["weights"] == "float32"]
@@ -297,7 +311,8 @@ def report_md(res):
                 "time)." if res["transductive"] else " (causal: available at inference time).")
              + f" {res['epochs']} epochs, seed {res['seed']}; {res['runtime_s']:.0f} s.", ""]
     lines += _table(res)
-    lines += ["", f"EmoHeal: {e['params']} parameters, {e['macc_per_window']} MACs per window.",
+    lines += ["", _goal_line(res), "",
+              f"EmoHeal: {e['params']} parameters, {e['macc_per_window']} MACs per window.",
               "", "Per fold (balanced accuracy / AUC, Keras):", ""]
     lines += [f"- subjects {','.join(map(str, f['subjects']))}: "
               f"{_f(f['balanced_accuracy'])} / {_f(f['auc'])} (majority {_f(f['majority'])})"
@@ -311,7 +326,7 @@ def report_md(res):
 def readme_block(res):
     """The README block: the pooled table, the C line, the command."""
     e = res["emoheal"]
-    return ("\n".join(_table(res)) + "\n\n"
+    return ("\n".join(_table(res)) + "\n\n" + _goal_line(res) + " "
             + f"EmoHeal {e['params']} parameters, {e['macc_per_window']} MACs per window. "
             + _c_line(res) + "\n\n"
             + f"*`{res['command']}` ({res['n_windows']} windows of {len(res['subjects'])} "
