@@ -94,6 +94,7 @@ from spec.constants import BENCH_DIR, CLOCK_HZ, DEFAULT_OUT, FS, ROOT, SHARED_DA
 from spec.outputs import (
     OutputFolder,
     check_output_file,
+    replace_block,
     scratch_folder,
     write_json_atomic,
     write_text_atomic,
@@ -546,14 +547,7 @@ def headline_md(heads, meta):
 
 def update_readme(path, heads, meta):
     """Replace the headline block between the README markers; False if the markers are missing."""
-    path = Path(path)
-    text = path.read_text()
-    a, b = text.find(README_START), text.find(README_END)
-    if a < 0 or b < a:
-        return False
-    new = text[:a] + README_START + "\n" + headline_md(heads, meta) + text[b:]
-    write_text_atomic(path, new)
-    return True
+    return replace_block(path, README_START, README_END, headline_md(heads, meta))
 
 
 HAR_README_START = "<!-- bench:har:start (written by python -m bench.report --readme) -->"
@@ -572,14 +566,7 @@ def har_readme_md(r, meta):
 
 def update_readme_har(path, r, meta):
     """Replace the HAR block between its README markers; False if the markers are missing."""
-    path = Path(path)
-    text = path.read_text()
-    a, b = text.find(HAR_README_START), text.find(HAR_README_END)
-    if a < 0 or b < a:
-        return False
-    write_text_atomic(path, text[:a] + HAR_README_START + "\n" + har_readme_md(r, meta)
-                      + text[b:])
-    return True
+    return replace_block(path, HAR_README_START, HAR_README_END, har_readme_md(r, meta))
 
 
 STRESS_README_START = ("<!-- bench:stress:start (written by python -m bench.report --readme) "
@@ -601,14 +588,7 @@ def stress_readme_md(r, meta):
 def update_readme_stress(path, r, meta):
     """Replace the stress block between its README markers; False if the markers are
     missing."""
-    path = Path(path)
-    text = path.read_text()
-    a, b = text.find(STRESS_README_START), text.find(STRESS_README_END)
-    if a < 0 or b < a:
-        return False
-    write_text_atomic(path, text[:a] + STRESS_README_START + "\n" + stress_readme_md(r, meta)
-                      + text[b:])
-    return True
+    return replace_block(path, STRESS_README_START, STRESS_README_END, stress_readme_md(r, meta))
 
 
 def main(argv=None):

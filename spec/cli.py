@@ -22,7 +22,8 @@ Examples
 
 import sys
 
-__all__ = ["InputError", "parser", "one_line_errors", "fail", "guard", "HANDLED",
+__all__ = ["InputError", "parser", "one_line_errors", "fail", "compiler_failure", "guard",
+           "HANDLED",
            "error_status", "os_error_line"]
 
 
@@ -68,6 +69,15 @@ def fail(prog, message, status=2):
     text = str(message).splitlines()
     print(f"{prog}: error: {text[0] if text else ''}", file=sys.stderr)
     return status
+
+
+def compiler_failure(prog, error):
+    """A C compiler missing or failing (a ``RuntimeError`` whose first line is the command):
+    the compiler's own output on stderr, then one ``PROG: error:`` line; returns 1."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    if len(lines) > 1:
+        print("\n".join(lines[1:]), file=sys.stderr)
+    return fail(prog, lines[0] + (" (compiler output above)" if len(lines) > 1 else ""), 1)
 
 
 def guard(prog, fn, *args, interrupted=None, **kw):

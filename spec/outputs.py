@@ -29,7 +29,8 @@ from pathlib import Path
 
 from spec.cli import InputError
 
-__all__ = ["atomic_path", "write_text_atomic", "write_bytes_atomic", "write_csv_atomic",
+__all__ = ["atomic_path", "write_text_atomic", "replace_block", "write_bytes_atomic",
+           "write_csv_atomic",
            "write_json_atomic", "OutputFolder", "scratch_folder", "json_default", "dumps",
            "MARKER", "check_output_file"]
 
@@ -72,6 +73,18 @@ def write_text_atomic(path, text):
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
+
+
+def replace_block(path, start, end, body):
+    """Replace what stands between the marker lines ``start`` and ``end`` of the text file
+    ``path`` (a README block a tool writes) by ``body``, atomically; returns False and writes
+    nothing when a marker is missing."""
+    text = Path(path).read_text(encoding="utf-8")
+    a, b = text.find(start), text.find(end)
+    if a < 0 or b < a:
+        return False
+    write_text_atomic(path, text[:a] + start + "\n" + body + text[b:])
+    return True
 
 
 def write_bytes_atomic(path, data):

@@ -71,11 +71,12 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, error_status, fail, parser
+from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
     check_output_file,
+    replace_block,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -637,14 +638,7 @@ def readme_block(res):
 def update_readme(path, res):
     """Rewrite the block of ``res['model']`` in the README at ``path``; False if its markers
     are missing (then nothing is written)."""
-    start, end = readme_markers(res["model"])
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    a, b = text.find(start), text.find(end)
-    if a < 0 or b < a:
-        return False
-    write_text_atomic(path, text[:a] + start + "\n" + readme_block(res) + text[b:])
-    return True
+    return replace_block(path, *readme_markers(res["model"]), readme_block(res))
 
 
 def main(argv=None):
@@ -699,10 +693,7 @@ def main(argv=None):
     except HANDLED as e:
         return error_status(PROG, e)
     except RuntimeError as e:           # a C compiler missing or failing: its output, one line
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        if len(lines) > 1:
-            print("\n".join(lines[1:]), file=sys.stderr)
-        return fail(PROG, lines[0] + (" (compiler output above)" if len(lines) > 1 else ""), 1)
+        return compiler_failure(PROG, e)
     p, b = res["pooled"], res["baseline"]["pooled"]
     print(f"wrote {a.out}/ (model.keras, config.json, metrics.json, folds.npz, REPORT.md, c/) "
           f"in {res['runtime_s']:.0f} s")

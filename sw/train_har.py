@@ -54,9 +54,15 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, error_status, fail, parser
+from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
 from spec.constants import DEFAULT_OUT, SHARED_DATA
-from spec.outputs import OutputFolder, check_output_file, write_json_atomic, write_text_atomic
+from spec.outputs import (
+    OutputFolder,
+    check_output_file,
+    replace_block,
+    write_json_atomic,
+    write_text_atomic,
+)
 from sw import c_verify, har_data, har_model, har_plots
 from sw.classifiers import one_thread
 from sw.har_metrics import classification_metrics
@@ -408,14 +414,7 @@ def readme_block(res):
 
 def update_readme(path, res):
     """Rewrite the HAR block of the README at ``path``; False if its markers are missing."""
-    start, end = README_MARKERS
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    i, j = text.find(start), text.find(end)
-    if i < 0 or j < i:
-        return False
-    write_text_atomic(path, text[:i] + start + "\n" + readme_block(res) + text[j:])
-    return True
+    return replace_block(path, *README_MARKERS, readme_block(res))
 
 
 def _models(value):
@@ -476,10 +475,7 @@ def main(argv=None):
     except HANDLED as e:
         return error_status(PROG, e)
     except RuntimeError as e:           # a C compiler missing or failing: its output, one line
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        if len(lines) > 1:
-            print("\n".join(lines[1:]), file=sys.stderr)
-        return fail(PROG, lines[0] + (" (compiler output above)" if len(lines) > 1 else ""), 1)
+        return compiler_failure(PROG, e)
     print(f"wrote {a.out}/ (model.keras, config.json, metrics.json, REPORT.md, plots/, c/) in "
           f"{res['runtime_s']:.0f} s")
     for m, r in res["models"].items():

@@ -52,9 +52,15 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, error_status, fail, parser
+from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
 from spec.constants import DEFAULT_OUT, SHARED_DATA
-from spec.outputs import OutputFolder, check_output_file, write_json_atomic, write_text_atomic
+from spec.outputs import (
+    OutputFolder,
+    check_output_file,
+    replace_block,
+    write_json_atomic,
+    write_text_atomic,
+)
 from sw import c_verify, fog_plots, stress_baseline, stress_data, stress_model
 from sw.classifiers import one_thread
 
@@ -335,14 +341,7 @@ def readme_block(res):
 
 def update_readme(path, res):
     """Rewrite the stress block of the README at ``path``; False if its markers are missing."""
-    start, end = README_MARKERS
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    i, j = text.find(start), text.find(end)
-    if i < 0 or j < i:
-        return False
-    write_text_atomic(path, text[:i] + start + "\n" + readme_block(res) + text[j:])
-    return True
+    return replace_block(path, *README_MARKERS, readme_block(res))
 
 
 def main(argv=None):
@@ -386,11 +385,8 @@ def main(argv=None):
         res = run(a, folder, args)
     except HANDLED as e:
         return error_status(PROG, e)
-    except RuntimeError as e:
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        if len(lines) > 1:
-            print("\n".join(lines[1:]), file=sys.stderr)
-        return fail(PROG, lines[0] + (" (compiler output above)" if len(lines) > 1 else ""), 1)
+    except RuntimeError as e:           # a C compiler missing or failing: its output, one line
+        return compiler_failure(PROG, e)
     e = res["emoheal"]["pooled"]
     b = res["baseline"]["lr"]["pooled"]
     print(f"wrote {a.out}/ (model.keras, config.json, metrics.json, REPORT.md, plots/, c/) in "
