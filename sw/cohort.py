@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m sw.cohort [--out DIR] [--seed N] [--walks 8] [--steps 150] [--jobs 2]
+    python -m sw.cohort [--out DIR] [--seed N] [--walks 8] [--steps 150]
+                        [--jobs 2 | --scheduler tcp://HOST:8786]
     python -m sw.cohort --features A.csv [B.csv ...] [--out DIR]
 
 Synthetic cohort (default)
@@ -31,6 +32,11 @@ records, and that the table holds its rows).
 Every random stream is derived from ``--seed`` with :class:`numpy.random.SeedSequence`
 (subject ``k``: ``[seed, k]``; walk ``w`` of session ``j``: ``[seed, k, j, w]``), so the
 table does not depend on ``--jobs`` or on the order the workers finish.
+
+The walks run on :mod:`sw.batch` (dask.distributed): ``--jobs N`` local worker processes
+(default 2; ``1`` runs them in this process without a cluster), or ``--scheduler
+tcp://HOST:8786`` an existing Dask cluster (see ``docs/many-recordings.md``). The rows are
+gathered in walk order, never in completion order.
 
 Output ``DIR/cohort.csv`` (default ``DIR`` = ``out/cohort``), one row per stride
 (:data:`COLUMNS`):
@@ -72,7 +78,6 @@ import ast
 import hashlib
 import importlib.util
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -86,9 +91,11 @@ from spec.channels import COCONTRACTION_PAIRS, EEG_CHANNELS, FS, LEGS, MUSCLES
 from spec.cli import InputError, fail, os_error_line, parser
 from spec.constants import DEFAULT_OUT
 from spec.outputs import check_output_file, write_csv_atomic, write_json_atomic
+from sw.batch import check_cluster_args
 
 __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "COLUMNS",
-           "TABLE1_MUSCULAR", "build_cohort", "load_user_features", "read_cohort",
+           "TABLE1_MUSCULAR", "build_cohort", "cohort_rows", "extract_rows",
+           "load_user_features", "read_cohort",
            "scan_features", "simulate_walk", "walk_pipeline", "pipeline_sources",
            "pipeline_digest", "synthetic_params", "stale_reason", "main"]
 
@@ -293,50 +300,77 @@ def cohort_rows(sid, sev, session, walk, strides, mrp):
         d = cort.setdefault(r["index"], {})
         for b in BANDS:
             d[f"{EEG_CHANNELS[r['channel']]}_{b}_dBu"] = _num(db_from_q(r[b]))
+    recs = [(rec["leg"], rec["start"], record_to_row(rec)) for rec in strides
+            if not rec["overflow"]]
+    return _table_rows(sid, sev, session, walk, recs, cort)
+
+
+def _table_rows(sid, sev, session, walk, strides, cort):
+    """``(leg, start, stride CSV row)`` of one walk -> table rows, ordered by leg and start,
+    ``stride`` numbered per leg, cortical cells from ``cort`` (``{start: {column: value}}``)."""
     rows, ordinal = [], [0, 0]
-    for rec in sorted(strides, key=lambda r: (r["leg"], r["start"])):
-        if rec["overflow"]:
-            continue
-        row = record_to_row(rec)
+    for leg, start, row in sorted(strides, key=lambda s: (s[0], s[1])):
         out = {"subject": sid, "severity": sev, "session": session, "walk": walk,
-               "leg": row["leg"], "stride": ordinal[rec["leg"]], "start": rec["start"],
+               "leg": row["leg"], "stride": ordinal[leg], "start": start,
                "start_s": row["start_s"]}
-        ordinal[rec["leg"]] += 1
+        ordinal[leg] += 1
         out.update({c: row[c] for c in MUSCULAR_COLUMNS})
-        c = cort.get(rec["start"], {})
+        c = cort.get(start, {})
         out.update({col: c.get(col, "") for col in CORTICAL_COLUMNS})
         rows.append(out)
     return rows
+
+
+def extract_rows(csv_rows, subject="", session="", walk=1, severity=""):
+    """Rows of a ``python -m sw.extract emg`` CSV (dicts of strings, columns
+    :data:`golden.stride_indexes_model.CSV_COLUMNS`) -> table rows, exactly as
+    :func:`cohort_rows` makes them from the stride records (the CSV holds them losslessly:
+    ``start_s`` is the 500 Hz start with three decimals); strides flagged ``overflow`` are
+    left out, the cortical cells are empty."""
+    recs = [(LEGS.index(r["leg"]), int(round(float(r["start_s"]) * FS)), r) for r in csv_rows
+            if "overflow" not in (r.get("flags") or "")]
+    return _table_rows(subject, severity, session, walk, recs, {})
 
 
 def _say(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_cohort(seed=2024, walks=8, steps=150, jobs=2, progress=_say):
-    """Simulate the cohort; returns the rows ordered by subject, session, walk, leg, stride."""
+def build_cohort(seed=2024, walks=8, steps=150, jobs=2, progress=_say, scheduler=None):
+    """Simulate the cohort; returns the rows ordered by subject, session, walk, leg, stride.
+
+    The walks run on the execution layer :func:`sw.batch.run_tasks`: ``jobs`` local worker
+    processes (``1``: in this process, no cluster), or the Dask cluster at ``scheduler``. The
+    rows are gathered in task order, so they do not depend on ``jobs`` or on who finishes
+    first. Raises :class:`RuntimeError` when a walk fails (a bug: the walks are pure).
+    """
+    from sw.batch import Failed, run_tasks
     tasks = [(seed, k, j, w, steps) for k in range(len(SUBJECTS)) for j in range(2)
              for w in range(walks)]
-    results = {}
     t0 = time.perf_counter()
+    count = [0]
 
-    def done(res):
+    def done(i, res):
+        if isinstance(res, Failed):
+            return
         task, rows, info = res
-        results[task] = rows
+        count[0] += 1
         _, k, j, w, _ = task
-        progress(f"[{len(results)}/{len(tasks)}] {SUBJECTS[k][0]} ({SUBJECTS[k][1]}) "
+        progress(f"[{count[0]}/{len(tasks)}] {SUBJECTS[k][0]} ({SUBJECTS[k][1]}) "
                  f"{SESSIONS[j]} walk {w + 1}: {info['samples']} samples, {len(rows)} strides, "
                  f"{info['triggers']} EEG triggers, {info['seconds']:.1f} s "
                  f"(elapsed {time.perf_counter() - t0:.0f} s)")
 
-    if jobs <= 1:
-        for t in tasks:
-            done(simulate_walk(t))
-    else:
-        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            for res in pool.imap_unordered(simulate_walk, tasks):
-                done(res)
-    return [row for t in tasks for row in results[t]]
+    workers = None if scheduler else (0 if jobs <= 1 else jobs)
+    results = run_tasks(simulate_walk, tasks, workers=workers, scheduler=scheduler,
+                        keys=[f"cohort-walk-{'-'.join(map(str, t))}" for t in tasks],
+                        label="cohort", unit="walk", on_result=done, say=progress)
+    bad = [(t, r) for t, r in zip(tasks, results) if isinstance(r, Failed)]
+    if bad:
+        (_, k, j, w, _), r = bad[0]
+        raise RuntimeError(f"{len(bad)} walk(s) failed, first {SUBJECTS[k][0]} {SESSIONS[j]} "
+                           f"walk {w + 1}: {r.reason}")
+    return [row for _, rows, _ in results for row in rows]
 
 
 # ----------------------------------------------------------------------------
@@ -531,7 +565,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=2024, help="master seed (default 2024)")
     ap.add_argument("--walks", type=int, default=8, help="walks per session (default 8)")
     ap.add_argument("--steps", type=int, default=150, help="strides per leg per walk (default 150)")
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="local worker processes (default 2; 1 = in this process)")
+    ap.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the walks on the Dask cluster at ADDRESS (tcp://host:8786) "
+                         "instead of local workers")
     ap.add_argument("--features", nargs="+", metavar="CSV",
                     help="your own per-stride CSVs (sw.extract emg + subject, session) "
                          "instead of the synthetic cohort")
@@ -543,8 +581,10 @@ def main(argv=None):
             raise InputError("--walks must be at least 1")
         if a.steps < 2:
             raise InputError("--steps must be at least 2")
-        if a.jobs < 1:
+        if a.jobs is not None and a.jobs < 1:
             raise InputError("--jobs must be at least 1")
+        check_cluster_args(a.jobs, a.scheduler, "--jobs")
+        jobs = 2 if a.jobs is None else a.jobs
         if not a.out:
             raise InputError("--out: empty folder name")
         csv_path = os.path.join(a.out, "cohort.csv")
@@ -573,11 +613,12 @@ def main(argv=None):
         if not a.features:
             print(
                 f"building SYNTHETIC cohort: {len(SUBJECTS)} subjects x pre/post x {a.walks} walks "
-                f"x {a.steps} strides per leg, seed {a.seed}, {a.jobs} job(s)"
+                f"x {a.steps} strides per leg, seed {a.seed}, "
+                + (f"Dask cluster {a.scheduler}" if a.scheduler else f"{jobs} job(s)")
                 + (f" ({_change(cached, params)}: rebuilding)" if cached is not None else "")
             )
             t0 = time.perf_counter()
-            rows = build_cohort(a.seed, a.walks, a.steps, a.jobs)
+            rows = build_cohort(a.seed, a.walks, a.steps, jobs, scheduler=a.scheduler)
             params_note = f" in {time.perf_counter() - t0:.1f} s"
         else:
             params_note = f" from {len(a.features)} feature file(s)"
@@ -592,6 +633,8 @@ def main(argv=None):
         return fail(PROG, e)
     except OSError as e:
         return fail(PROG, os_error_line(e), 1)
+    except RuntimeError as e:                     # a walk failed on the cluster
+        return fail(PROG, e, 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,19 @@ Usage::
     python -m sw.train_dnn --tune                 # KerasTuner Hyperband over the paper's
                                                   # ranges first
 
+Distributed ``--tune`` (KerasTuner's chief/worker mode): start the same command, same data
+options, once with ``KERASTUNER_TUNER_ID=chief`` and once per worker with
+``KERASTUNER_TUNER_ID=tuner0``, ``tuner1``, ..., all with ``KERASTUNER_ORACLE_IP`` (the
+chief's address) and ``KERASTUNER_ORACLE_PORT`` (a free port there)::
+
+    export KERASTUNER_ORACLE_IP=10.0.0.5 KERASTUNER_ORACLE_PORT=8000
+    KERASTUNER_TUNER_ID=chief  python -m sw.train_dnn --tune --features f.csv --out out/tuned
+    KERASTUNER_TUNER_ID=tuner0 python -m sw.train_dnn --tune --features f.csv   # each worker
+
+The chief serves the Hyperband oracle, waits for the workers to finish every trial, then
+trains the best model and writes ``--out`` as a one-process ``--tune`` does; a worker only
+runs trials and writes nothing (its ``--out`` is ignored). See ``docs/many-recordings.md``.
+
 Steps: (1) the cohort -- ``--cohort DIR`` (default ``out/cohort``; built with
 ``python -m sw.cohort`` defaults if missing, about 4 min on 2 cores) or
 ``--features``; (2) Table 1 feature selection on the training subjects
@@ -178,7 +191,9 @@ def main(argv=None):
         "--tune",
         action="store_true",
         help="KerasTuner Hyperband over 1-3 layers x 8/16/32/64 units x relu/selu/tanh x "
-        "nadam/rmsprop (objective: mean validation loss of 4 folds), then train the best",
+        "nadam/rmsprop (objective: mean validation loss of 4 folds), then train the best; "
+        "distributed with KERASTUNER_TUNER_ID (chief, tuner0, ...), KERASTUNER_ORACLE_IP, "
+        "KERASTUNER_ORACLE_PORT set (docs/many-recordings.md)",
     )
     ap.add_argument("--tune-epochs", type=int, default=30, help="Hyperband max epochs (default 30)")
     a = ap.parse_args(argv)
@@ -186,6 +201,18 @@ def main(argv=None):
     out = a.out or str(DEFAULT_OUT / name)
     t0 = time.perf_counter()
     try:
+        role = None
+        if a.tune:
+            from sw.dnn_tune import distributed_role
+            role = distributed_role()
+        if role not in (None, "chief"):     # a tuning worker: trials only, no output
+            ds = load_dataset(a)
+            from sw.dnn_tune import tune
+            _, _, info = tune(ds.X_train, ds.y_train, seed=a.seed, max_epochs=a.tune_epochs,
+                              progress=_say)
+            print(f"tuning worker {role}: {info['trials']} trials run; the chief writes the "
+                  "result")
+            return 0
         if os.path.lexists(out) and not os.path.isdir(out):
             raise InputError(f"--out {out} exists and is not a folder")
         ds = load_dataset(a)                # data errors first, then the folder, before training
