@@ -30,7 +30,8 @@ import numpy as np
 from sw.c_emit import CFLAGS
 
 __all__ = ["ARM_CC", "ARM_FLAGS", "build", "run", "arm_footprint", "have_arm", "DRIVER",
-           "SEQ_DRIVER", "build_sequence", "run_sequence"]
+           "SEQ_DRIVER", "build_sequence", "run_sequence", "qemu_instructions",
+           "arm_instructions_per_call"]
 
 ARM_CC = "arm-linux-gnueabihf-gcc"
 ARM_SIZE = "arm-linux-gnueabihf-size"
@@ -43,20 +44,31 @@ def have_arm():
     return shutil.which(ARM_CC) is not None and shutil.which("qemu-arm") is not None
 
 
-def _model_macros(name):
+def _model_macros(src_dir, name):
     N = name.upper()
-    return [f'-DWO_HEADER="{name}.h"', f"-DWO_PREDICT={name}_predict",
-            f"-DWO_N_FEATURES={N}_N_FEATURES"]
+    macros = [f'-DWO_HEADER="{name}.h"', f"-DWO_PREDICT={name}_predict",
+              f"-DWO_N_FEATURES={N}_N_FEATURES"]
+    try:
+        with open(os.path.join(src_dir, f"{name}.h")) as f:
+            if f"int {name}_decide(const float *features);" in f.read():
+                macros.append(f"-DWO_DECIDE={name}_decide")
+    except OSError:
+        pass                                     # the compiler names the missing header
+    return macros
 
 
 def build(src_dir, name, out, arm=False, extra=()):
-    """Compile driver + ``src_dir/name.c`` into executable ``out``; returns ``out``."""
+    """Compile driver + ``src_dir/name.c`` into executable ``out``; returns ``out``.
+
+    The driver gets ``-DWO_DECIDE=<name>_decide`` when the header declares that entry point
+    (the emitted DNNs), so ``out --decide`` runs it.
+    """
     cc = ARM_CC if arm else os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RuntimeError(f"{cc} not found (apt-get install "
                            f"{'gcc-arm-linux-gnueabihf qemu-user' if arm else 'gcc'})")
     cmd = [cc, *CFLAGS, *(ARM_FLAGS + ["-static"] if arm else []), *extra, f"-I{src_dir}",
-           *_model_macros(name), DRIVER, os.path.join(src_dir, f"{name}.c"), "-o", out]
+           *_model_macros(src_dir, name), DRIVER, os.path.join(src_dir, f"{name}.c"), "-o", out]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
@@ -71,9 +83,12 @@ def format_rows(X):
                    for row in X)
 
 
-def run(exe, X, arm=False, text=None):
-    """Run an executable from :func:`build` over rows ``X``; returns (labels, scores, stdout)."""
-    cmd = (["qemu-arm", exe] if arm else [exe])
+def run(exe, X, arm=False, text=None, args=()):
+    """Run an executable from :func:`build` over rows ``X``; returns (labels, scores, stdout).
+
+    ``args``: driver options (``--decide``, ``--repeat R``; see ``sw/c/wo_predict_main.c``).
+    """
+    cmd = (["qemu-arm", exe] if arm else [exe]) + list(args)
     r = subprocess.run(cmd, input=text if text is not None else format_rows(X),
                        capture_output=True, text=True)
     if r.returncode:
@@ -81,6 +96,38 @@ def run(exe, X, arm=False, text=None):
     rows = [ln.split(",") for ln in r.stdout.splitlines()]
     return (np.array([int(a) for a, _ in rows], np.int64),
             np.array([float(b) for _, b in rows]), r.stdout)
+
+
+def qemu_instructions(cmd, stdin=None):
+    """Instructions executed by the static ARM program ``cmd`` (a list) under ``qemu-arm``.
+
+    ``qemu-arm -singlestep -d nochain,exec`` translates one guest instruction per block and
+    logs one ``Trace`` line each time a block runs: one line per executed instruction
+    (checked against a loop of known length on qemu 7.2). Deterministic for a given program
+    and input.
+    """
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "exec.log")
+        r = subprocess.run(["qemu-arm", "-singlestep", "-d", "nochain,exec", "-D", log, *cmd],
+                           input=stdin, capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"qemu-arm {' '.join(cmd)} exited {r.returncode}: "
+                               f"{r.stderr.strip()[-500:]}")
+        with open(log, "rb") as f:
+            return sum(1 for ln in f if ln.startswith(b"Trace "))
+
+
+def arm_instructions_per_call(exe, rows_text, n_rows, args=()):
+    """ARM instructions per model call of a :func:`build` ``arm=True`` executable.
+
+    The driver's ``--repeat`` mode runs the model over the ``n_rows`` rows R times after
+    reading them; ``(count(R = 2) - count(R = 1)) / n_rows`` is one call plus the driver's
+    loop around it (a handful of instructions).
+    """
+    one = qemu_instructions([exe, *args, "--repeat", "1"], rows_text)
+    two = qemu_instructions([exe, *args, "--repeat", "2"], rows_text)
+    return (two - one) / n_rows
 
 
 def arm_footprint(src_dir, name, workdir):

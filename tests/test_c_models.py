@@ -8,7 +8,11 @@ its C emitted, compiled with the host ``cc`` and run over every test row:
 * float32 DNNs: max |dp| <= 1e-5 vs Keras and identical labels (rows within
   1e-6 of p = 0.5 excepted, there are none in practice);
 * int8-weight DNNs: labels identical to the bit-exact model
-  :func:`sw.dnn_int8.predict_int8`, and agreeing with Keras on >= 99.5 % of rows;
+  :func:`sw.dnn_int8.predict_int8`, and agreeing with Keras on >= 99.5 % of rows; the
+  int32 output accumulator of the C (SIMD build, portable build, NEON build under
+  ``qemu-arm``) equal to the model's, row for row;
+* every DNN's decision-only entry point (``<name>_decide``) gives the labels of
+  ``<name>_predict``;
 * every model cross-compiled with ``arm-linux-gnueabihf-gcc -mcpu=cortex-a9
   -mfpu=neon -mfloat-abi=hard`` and run under ``qemu-arm``: output identical to
   the host build, byte for byte.
@@ -64,6 +68,56 @@ def _host_and_arm(d, cname, X, arm):
     return lab, score
 
 
+def _decide_labels(d, cname, X):
+    """Labels of ``<cname>_decide`` (host build, the driver's --decide)."""
+    exe = str(d / cname)
+    if not os.path.exists(exe):
+        c_build.build(str(d), cname, exe)
+    lab, score, _ = c_build.run(exe, X, args=["--decide"])
+    assert np.all(np.isnan(score))
+    return lab
+
+
+#: prints the int32 output accumulator of an emitted int8 DNN, one row per line
+ACC_HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include MODEL_C
+int main(void)
+{
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        float x[N_FEATURES];
+        char *p = line, *end;
+        int i;
+        for (i = 0; i < N_FEATURES; i++) {
+            x[i] = strtof(p, &end);
+            p = end + 1;
+        }
+        printf("%ld\n", (long)ACC(x));
+    }
+    return 0;
+}
+"""
+
+
+def int8_accumulators(d, cname, X, arm=False, extra=()):
+    """The int32 output accumulator of ``d/<cname>.c`` (its static ``<cname>_acc``) per row."""
+    h = (d / f"{cname}.h").read_text()
+    n = int(re.search(r"_N_FEATURES (\d+)", h).group(1))
+    (d / "acc_harness.c").write_text(ACC_HARNESS)
+    tag = ("arm" if arm else "host") + "".join(e.lstrip("-") for e in extra)
+    exe = str(d / f"{cname}_acc_{tag}")
+    cc = c_build.ARM_CC if arm else "cc"
+    cmd = [cc, *c_emit.CFLAGS, *(c_build.ARM_FLAGS + ["-static"] if arm else []), *extra,
+           f"-I{d}", f'-DMODEL_C="{cname}.c"', f"-DN_FEATURES={n}", f"-DACC={cname}_acc",
+           str(d / "acc_harness.c"), "-o", exe]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    r = subprocess.run((["qemu-arm"] if arm else []) + [exe], input=c_build.format_rows(X),
+                       capture_output=True, text=True, check=True)
+    return np.array([int(v) for v in r.stdout.split()], np.int64)
+
+
 @pytest.mark.parametrize("name", SHALLOW)
 def test_shallow_c_identical_labels(name, ds, tmp_path_factory):
     t, files, d = _model(name, ds, tmp_path_factory)
@@ -85,6 +139,11 @@ def test_dnn_float_c_matches_keras(name, ds, tmp_path_factory):
     decided = np.abs(p - 0.5) > 1e-6
     assert np.array_equal(lab[decided], ref_label[decided])
     assert 0 < ref_label.mean() < 1
+    # the decision-only entry point: the same labels, no sigmoid
+    assert np.array_equal(_decide_labels(d, f"wo_{name}_f32", ds.X_test), lab)
+    c = files[f"wo_{name}_f32.c"]
+    decide = c[c.index(f"int wo_{name}_f32_decide("):c.index(f"int wo_{name}_f32_predict(")]
+    assert "sigmoid" not in decide and "exp" not in decide
 
 
 @pytest.mark.parametrize("name", DNNS)
@@ -101,6 +160,22 @@ def test_dnn_int8_c_is_the_int8_model_and_agrees_with_keras(name, ds, tmp_path_f
     # int8 weights really are int8 and the source says so
     assert all(ly["Wq"].dtype == np.int8 for ly in files["_int8"]["layers"])
     assert "static const int8_t W1" in files[f"wo_{name}_i8.c"]
+    assert np.array_equal(_decide_labels(d, f"wo_{name}_i8", ds.X_test), lab)
+
+
+@pytest.mark.parametrize("name", ["dnn3", "dnn4"])
+def test_dnn_int8_c_accumulator_is_the_python_model_bit_for_bit(name, ds, tmp_path_factory):
+    """The output int32 of the C == :func:`predict_int8`'s, on every test row: the SIMD
+    build (SSE2 on x86-64), the portable C (-DWO_NO_SIMD) and the NEON build under qemu-arm
+    (dnn4: ReLU, SIMD paths; dnn3: tanh tables, portable layers)."""
+    t, files, d = _model(name, ds, tmp_path_factory)
+    _, acc, _ = predict_int8(files["_int8"], ds.X_test)
+    cname = f"wo_{name}_i8"
+    assert np.array_equal(int8_accumulators(d, cname, ds.X_test), acc)
+    assert np.array_equal(int8_accumulators(d, cname, ds.X_test, extra=("-DWO_NO_SIMD",)), acc)
+    if c_build.have_arm():
+        X = ds.X_test[:300]
+        assert np.array_equal(int8_accumulators(d, cname, X, arm=True), acc[:300])
 
 
 def test_generated_c_has_no_dynamic_memory_or_libm(ds, tmp_path_factory):
@@ -147,14 +222,17 @@ def test_arm_footprint_and_macc(ds, tmp_path_factory):
     fp = c_build.arm_footprint(str(d), "wo_dnn4_f32", str(d))
     n = len(ds.features)
     params = n * 2 + n * 32 + 32 + 32 + 1            # BN scale/shift + W1 + B1 + W2 + B2
-    assert fp["rodata"] >= 4 * params                 # the weights are const data
+    # the weights are const data in Flash (.rodata, or literal pools of the straight-line
+    # code in .text)
+    assert fp["flash"] >= 4 * params
     assert fp["flash"] == fp["text"] + fp["rodata"] + fp["data"]
     assert fp["bss"] == 0 and fp["data"] == 0         # no mutable globals
     assert 0 < fp["stack"] < 1024
     macc, _ = c_emit.macc_count(t, n)
     assert macc == n + n * 32 + 32
     fp8 = c_build.arm_footprint(str(d), "wo_dnn4_i8", str(d))
-    assert fp8["rodata"] < fp["rodata"]               # int8 weights are smaller
+    assert fp8["flash"] < fp["flash"]                 # int8 weights are smaller
+    assert fp8["bss"] == 0 and fp8["data"] == 0 and 0 < fp8["stack"] < 1024
     # the object really is ARM code
     out = subprocess.run(["file", os.path.join(str(d), "wo_dnn4_i8.o")],
                          capture_output=True, text=True).stdout \
