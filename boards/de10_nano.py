@@ -195,6 +195,9 @@ def cmd_build(a):
         raise SystemExit(f"{PROG}: error: {a.toolchain} failed (exit {r.returncode}); "
                          f"logs in {a.out}")
     _ok(f"bitstream in {a.out}")
+    if a.toolchain == "Quartus":                 # Quartus's own Fmax from its TimeQuest report
+        from boards.timing import report_quartus_build
+        report_quartus_build(a.out, CLOCK_HZ / 1e6, echo=_ok)
     return 0
 
 
