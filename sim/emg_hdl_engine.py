@@ -1,6 +1,9 @@
-"""Replay a recording through the simulated EMG branch gateware (cocotb + Icarus).
+"""Replay a recording through the simulated EMG branch gateware.
 
 :func:`run_hdl` has the signature and return value of :func:`golden.emg_pipeline.run_golden`.
+Its default simulator is the fast Verilator harness (:mod:`sim.fast_engine`, no Python
+in the clock loop); ``sim="icarus"`` / ``"verilator"`` run the cocotb testbench
+(:mod:`sim.cocotb_emg_branch`) instead.
 """
 
 import numpy as np
@@ -9,6 +12,7 @@ from golden.emg_trigger_model import TriggerParams
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 from hdl.emg_branch import EMGBranch
 from hdl.stride_indexes import StrideIndexes
+from sim.fast_engine import mask, resolve_sim, run_fast, words_to_ints
 from sim.hdl_build import run_cocotb
 from sim.records import decode_records
 
@@ -53,19 +57,48 @@ def run_hdl_strides(trig, present=None, stride_ref=0, count_width=16, reset_at=(
         latency.append(int(cyc) - int(frame_cycle[end]))
     return recs, int(out["overrun"]), np.array(latency, np.int64)
 
-#: Cycles per sample used for replay: the core's minimum (18) plus a little slack.
+#: Cycles per sample of the cocotb replays (``sim="icarus"``/``"verilator"``): the trigger
+#: core's minimum plus a little slack. The fast engine admits frames as fast as the core
+#: takes them.
 REPLAY_CYCLES_PER_SAMPLE = 20
 
 
 def run_hdl(samples, present=None, stride_ref=0, params=TriggerParams(), count_width=16,
-            progress=None, waves=False, sim="icarus"):
+            progress=None, waves=False, sim=None):
     """Simulate :class:`hdl.emg_branch.EMGBranch` on ``samples``.
 
-    ``progress(done, total)`` is called from a helper thread while the
-    simulation runs; ``sim`` is ``"icarus"`` or ``"verilator"``.
+    Parameters
+    ----------
+    samples, present, stride_ref, params, count_width
+        As for :func:`golden.emg_pipeline.run_golden`.
+    progress : callable, optional
+        ``progress(done, total)`` is called from a helper thread while the simulation runs.
+    waves : bool
+        Dump a waveform (cocotb simulators only; with the default simulator, selects
+        ``"icarus"``).
+    sim : {None, "fast", "icarus", "verilator"}
+        ``None``: ``"fast"`` when Verilator and g++ are available, else ``"icarus"``
+        (:func:`sim.fast_engine.resolve_sim`). ``"fast"`` replays with the Verilator
+        harness (frames admitted as fast as the trigger core takes them); the others run
+        the cocotb testbench paced at :data:`REPLAY_CYCLES_PER_SAMPLE`.
+
+    Returns
+    -------
+    trig : ndarray of uint8, shape (n, 8)
+    records : list of dict
     """
     samples = np.asarray(samples, np.int16)
     present = np.ones(8, bool) if present is None else np.asarray(present, bool)
+    sim = resolve_sim("icarus" if sim is None and waves else sim)
+    if sim == "fast":
+        if waves:
+            raise ValueError("waves=True needs a cocotb simulator (sim='icarus'/'verilator')")
+        dut = EMGBranch(16, None, params, count_width)
+        out = run_fast(dut, "emg_branch", "emg_branch", samples.reshape(-1, 8),
+                       args=dict(present=mask(present), stride_ref=stride_ref),
+                       progress=progress, total=len(samples))
+        trig = ((out["trig"][:, :1] >> np.arange(8, dtype=np.uint32)) & 1).astype(np.uint8)
+        return trig, decode_records(words_to_ints(out["records"]), count_width)
     dut = EMGBranch(16, REPLAY_CYCLES_PER_SAMPLE, params, count_width)
     out = run_cocotb(dut, "emg_branch", "sim.cocotb_emg_branch",
                      dict(samples=samples, present=present, stride_ref=stride_ref),

@@ -118,15 +118,14 @@ def _progress_printer(label):
 def _require_simulator():
     """InputError naming the install step when ``--engine hdl`` cannot run here."""
     try:
-        import cocotb_tools.runner  # noqa: F401
-
-        from sim.hdl_build import simulator_missing
+        from sim.fast_engine import resolve_sim
     except ImportError as e:
         raise InputError(f"--engine hdl needs the simulation packages ({e.name}); "
                          "run `make setup`") from None
-    hint = simulator_missing()
-    if hint:
-        raise InputError(hint)
+    try:        # the fast Verilator engine, else the cocotb testbench on Icarus
+        resolve_sim(None)
+    except RuntimeError as e:
+        raise InputError(str(e)) from None
 
 
 def _auto_ref(present):
