@@ -30,9 +30,14 @@ test: setup lint
 
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)
+# TFLM_ARM_EXE / TFLM_SRC: TFLite Micro for the ARM (built from a tflite-micro checkout by
+# bench.dnn_compare) -- its ARM instruction counts; left out when neither exists
+TFLM_ARM_EXE ?= $(OUT)/tflm_arm
+TFLM_SRC ?=
 bench:
 	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog --har-model $(OUT)/har \
-		--stress-model $(OUT)/stress --readme README.md
+		--stress-model $(OUT)/stress --readme README.md \
+		$(if $(wildcard $(TFLM_ARM_EXE)),--tflm-arm-exe $(TFLM_ARM_EXE),$(if $(TFLM_SRC),--tflm-src $(TFLM_SRC)))
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:

