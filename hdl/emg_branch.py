@@ -34,7 +34,7 @@ class EMGBranch(wiring.Component):
         Width of the signed EMG samples (16).
     cycles_per_sample : int or None
         Minimum clock cycles between two accepted frames; must be at least the
-        trigger core's ``cycles_per_frame`` (18 for 8 channels).
+        trigger core's ``cycles_per_frame`` (``n_channels + 6`` = 14 for 8 channels).
     params : :class:`golden.emg_trigger_model.TriggerParams`
     count_width, start_width : int
         Widths of the stride counters (see :class:`hdl.stride_indexes.StrideIndexes`).

@@ -43,7 +43,9 @@ def sat_inc(sig, top=None):
     """
     value = _unsigned_value(sig, "Counter")
     if top is None:
-        top = (1 << len(value)) - 1
+        # the carry out of value + 1 is the "all ones" test: no separate comparator
+        total = value + 1
+        return Mux(total[len(value)], value, total[:len(value)])
     return Mux(value == top, value, value + 1)
 
 

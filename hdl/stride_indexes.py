@@ -9,18 +9,28 @@ LG-TA / BF-RF co-contraction samples. On a *stride onset* of a leg's
 stride-reference muscle (a rising edge after at least ``ref_min_gap`` samples
 off, at least ``min_stride`` samples into the running stride; see
 :mod:`golden.stride_indexes_model`) the finished stride is copied into that leg's
-``pending`` slot and the counters restart. A serialiser takes pending strides (left leg first),
-``LOAD_STRIDE``, computes the four duty cycles with one shared restoring divider
-(``DIVIDE_DUTY``, 14 cycles per muscle), and offers the record on ``o``
-(``EMIT_RECORD``). Latency: the record is valid ``4 * 15 + 2`` cycles after the
+``pending`` slot and the counters restart. A serialiser takes pending strides (left leg
+first) straight into the record register (``WAIT_STRIDE``, which frees the slot),
+``LOAD_STRIDE``, then for each muscle ``START_DIVIDE`` (relaxation = stride - contraction,
+one shared subtractor) and ``DIVIDE_DUTY``: one shared long divider, 14 cycles per muscle,
+one quotient bit per cycle from a ``count_width``-bit partial remainder (no shifted
+divisor). The record is offered on ``o`` (``EMIT_RECORD``). Latency: the record is valid
+``4 * 15 + 2`` cycles after the
 clock edge that accepted the frame ending the stride and is taken on the next
 edge, ``4 * 15 + 3 = 63`` cycles = 1.26 µs at 50 MHz (measured by
 ``tests/gateware/test_stride_indexes.py`` and ``make bench``).
+
 If a leg finishes a stride while its previous record is still waiting (an output
 stalled for a whole stride), the new stride is dropped, the sticky ``overrun`` flag is
 raised and the saturating ``overruns`` counter counts it -- nothing is overwritten
 silently (on the board: ``STATUS.STRIDE_OVERRUN`` and ``STRIDE_OVERRUNS`` of
 :data:`spec.registers.REGISTERS`).
+
+Area (yosys ``synth_intel_alm``): the counters are reset-less (read only once their leg has
+``started``, reloaded by every onset), so the onset restart is the flip-flops' synchronous
+clear and the saturation (the carry out of the increment) a clock enable; neither costs a
+LUT. The comparisons with ``min_stride`` and ``ref_min_gap`` are LUT logic
+(:mod:`hdl.const_compare`), not carry chains.
 """
 
 from amaranth.hdl import *
@@ -28,8 +38,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
+from hdl.const_compare import ge_const
 from hdl.params import check_int
-from hdl.saturate import sat_add, sat_inc
+from hdl.saturate import sat_add
 from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
 __all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH", "OVERRUNS_WIDTH"]
@@ -124,7 +135,6 @@ class StrideIndexes(wiring.Component):
         m = Module()
         cw = self.count_width
         cmax = (1 << cw) - 1
-        smax = (1 << self.start_width) - 1
         counts = data.StructLayout({
             "start": unsigned(self.start_width),
             "stride_time": unsigned(cw),
@@ -135,8 +145,10 @@ class StrideIndexes(wiring.Component):
         sample_idx = Signal(unsigned(self.start_width))
         accept = Signal()
         m.d.comb += [self.i.ready.eq(1), accept.eq(self.i.valid)]
-        with m.If(accept):
-            m.d.sync += sample_idx.eq(sat_inc(sample_idx, smax))
+        idx_inc = Signal(self.start_width + 1)      # carry out: saturated
+        m.d.comb += idx_inc.eq(sample_idx + 1)
+        with m.If(accept & ~idx_inc[-1]):
+            m.d.sync += sample_idx.eq(idx_inc[:-1])
 
         pending = [Signal(counts, name=f"pending_{leg}") for leg in (0, 1)]
         pending_valid = Signal(2)
@@ -155,7 +167,9 @@ class StrideIndexes(wiring.Component):
             ref = Signal(name=f"ref_{leg}")
             prev_ref = Signal(name=f"prev_ref_{leg}")
             started = Signal(name=f"started_{leg}")
-            cnt = Signal(counts, name=f"count_{leg}")
+            # reset-less: only read once `started`, and reloaded by every onset (the onset
+            # restart is then the flip-flops' synchronous clear, no multiplexer)
+            cnt = Signal(counts, name=f"count_{leg}", reset_less=True)
             # samples the reference has been off, saturating at ref_min_gap
             # (resets saturated: "off for ever" before the first burst)
             gmax = self.ref_min_gap
@@ -163,14 +177,14 @@ class StrideIndexes(wiring.Component):
             onset = Signal(name=f"stride_onset_{leg}")
             m.d.comb += [
                 ref.eq(trig.bit_select(self.stride_ref, 1)),
-                onset.eq(ref & ~prev_ref & (off_run >= gmax)
-                         & (~started | (cnt.stride_time >= self.min_stride))),
+                onset.eq(ref & ~prev_ref & ge_const(off_run, gmax)
+                         & (~started | ge_const(cnt.stride_time, self.min_stride))),
             ]
             with m.If(accept):
                 m.d.sync += prev_ref.eq(ref)
                 with m.If(ref):
                     m.d.sync += off_run.eq(0)
-                with m.Elif(off_run != gmax):
+                with m.Elif(~ge_const(off_run, gmax)):
                     m.d.sync += off_run.eq(off_run + 1)
                 with m.If(onset):
                     with m.If(started):
@@ -179,82 +193,89 @@ class StrideIndexes(wiring.Component):
                         with m.Else():
                             m.d.comb += set_pending[leg].eq(1)
                             m.d.sync += pending[leg].eq(cnt)
-                    m.d.sync += [
-                        started.eq(1),
-                        cnt.start.eq(sample_idx),
-                        cnt.stride_time.eq(1),
-                    ]
-                    for k in range(4):
-                        m.d.sync += cnt.contraction[k].eq(trig[k])
-                    for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS):
-                        m.d.sync += cnt.cocon[k].eq(trig[a] & trig[b])
-                with m.Elif(started):
-                    m.d.sync += cnt.stride_time.eq(sat_inc(cnt.stride_time, cmax))
-                    for k in range(4):
-                        with m.If(trig[k]):
-                            m.d.sync += cnt.contraction[k].eq(sat_inc(cnt.contraction[k], cmax))
-                    for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS):
-                        with m.If(trig[a] & trig[b]):
-                            m.d.sync += cnt.cocon[k].eq(sat_inc(cnt.cocon[k], cmax))
+                    m.d.sync += [started.eq(1), cnt.start.eq(sample_idx)]
+                # saturating counters: the increment is gated by the flip-flops' enable (no
+                # hold multiplexer); on an onset they restart at this frame's bit
+                increments = [(cnt.stride_time, C(1, 1))]
+                increments += [(cnt.contraction[k], trig[k]) for k in range(4)]
+                increments += [(cnt.cocon[k], trig[a] & trig[b])
+                               for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS)]
+                for counter, bit in increments:
+                    inc = Signal(cw + 1)            # its carry out: the counter is at cmax
+                    m.d.comb += inc.eq(counter + 1)
+                    with m.If(onset):
+                        m.d.sync += counter.eq(bit)
+                    with m.Elif(started & bit & ~inc[cw]):
+                        m.d.sync += counter.eq(inc[:cw])
 
-        # --- serialiser with one shared restoring divider ---
+        # --- serialiser: the record register and one shared restoring divider ---
         rec = Signal(self.record_layout)
-        work = Signal(counts)
+        m.d.comb += self.o.payload.eq(rec)
+        contraction = [rec[f"{name}_contraction"] for name in MUSCLES]
+        relaxation = [rec[f"{name}_relaxation"] for name in MUSCLES]
+        duties = [rec[f"{name}_duty"] for name in MUSCLES]
         muscle = Signal(range(4))
         bit = Signal(range(DUTY_WIDTH))
-        rem = Signal(cw + DUTY_WIDTH)
-        quo = Signal(DUTY_WIDTH)
         con = Signal(cw)
+        m.d.comb += con.eq(Array(contraction)[muscle])
+        # Long division of con * DUTY_SCALE by stride_time, one quotient bit per cycle: the
+        # partial remainder `part` (< stride_time) takes the next dividend bit from the top of
+        # `low`, which shifts the quotient bits in from the bottom (14 steps: `low` = quotient).
+        # con <= stride_time, so the quotient fits DUTY_WIDTH bits and the dividend's top
+        # part starts below stride_time.
+        st = rec.stride_time
+        part = Signal(cw)
+        low = Signal(DUTY_WIDTH)
+        trial = Signal(cw + 1)          # 2 * part + next dividend bit
+        diff = Signal(cw + 2)
         m.d.comb += [
-            con.eq(work.contraction[muscle]),
-            self.o.payload.eq(rec),
+            trial.eq(Cat(low[-1], part)),
+            diff.eq(trial - st),
         ]
-        trial = Signal(cw + DUTY_WIDTH + 1)
-        m.d.comb += trial.eq(rem - (work.stride_time << bit))
-        duties = [rec[f"{name}_duty"] for name in MUSCLES]
+        q_bit = ~diff[-1]               # trial >= stride_time
+        quotient = Cat(q_bit, low[:-1])
 
         with m.FSM(name="fsm"):
             with m.State("WAIT_STRIDE"):
-                with m.If(pending_valid[0]):
-                    m.d.comb += clear_pending[0].eq(1)
-                    m.d.sync += [work.eq(pending[0]), rec.leg.eq(0)]
-                    m.next = "LOAD_STRIDE"
-                with m.Elif(pending_valid[1]):
-                    m.d.comb += clear_pending[1].eq(1)
-                    m.d.sync += [work.eq(pending[1]), rec.leg.eq(1)]
-                    m.next = "LOAD_STRIDE"
+                for leg in (0, 1):
+                    with (m.If if leg == 0 else m.Elif)(pending_valid[leg]):
+                        src = pending[leg]
+                        m.d.comb += clear_pending[leg].eq(1)
+                        m.d.sync += [
+                            rec.leg.eq(leg),
+                            rec.start.eq(src.start),
+                            rec.stride_time.eq(src.stride_time),
+                        ]
+                        for k in range(4):
+                            m.d.sync += contraction[k].eq(src.contraction[k])
+                        for k, (name, _, _) in enumerate(COCONTRACTION_PAIRS):
+                            m.d.sync += rec[f"cocon_{name}"].eq(src.cocon[k])
+                        m.next = "LOAD_STRIDE"
             with m.State("LOAD_STRIDE"):
-                st = work.stride_time
                 m.d.sync += [
-                    rec.start.eq(work.start),
-                    rec.stride_time.eq(st),
                     rec.overflow.eq(st == cmax),
                     rec.present.eq(Mux(rec.leg, self.present[4:8], self.present[0:4])),
                     muscle.eq(0),
                 ]
-                for k, name in enumerate(MUSCLES):
-                    m.d.sync += [
-                        rec[f"{name}_contraction"].eq(work.contraction[k]),
-                        rec[f"{name}_relaxation"].eq(st - work.contraction[k]),
-                    ]
-                for k, (name, _, _) in enumerate(COCONTRACTION_PAIRS):
-                    m.d.sync += rec[f"cocon_{name}"].eq(work.cocon[k])
                 m.next = "START_DIVIDE"
             with m.State("START_DIVIDE"):
-                m.d.sync += [rem.eq(con * DUTY_SCALE), quo.eq(0), bit.eq(DUTY_WIDTH - 1)]
+                dividend = Signal(cw + DUTY_WIDTH)
+                m.d.comb += dividend.eq(con * DUTY_SCALE)
+                m.d.sync += [
+                    part.eq(dividend[DUTY_WIDTH:]),
+                    low.eq(dividend[:DUTY_WIDTH]),
+                    bit.eq(DUTY_WIDTH - 1),
+                    Array(relaxation)[muscle].eq(st - con),
+                ]
                 m.next = "DIVIDE_DUTY"
             with m.State("DIVIDE_DUTY"):
-                q_bit = ~trial[-1]  # rem >= stride << bit
-                new_quo = quo | (q_bit << bit)
-                with m.If(q_bit):
-                    m.d.sync += rem.eq(trial)
-                m.d.sync += [quo.eq(new_quo), bit.eq(bit - 1)]
+                m.d.sync += [
+                    part.eq(Mux(q_bit, diff, trial)),
+                    low.eq(quotient),
+                    bit.eq(bit - 1),
+                ]
                 with m.If(bit == 0):
-                    with m.Switch(muscle):
-                        for k in range(4):
-                            with m.Case(k):
-                                m.d.sync += duties[k].eq(new_quo)
-                    m.d.sync += muscle.eq(muscle + 1)
+                    m.d.sync += [Array(duties)[muscle].eq(quotient), muscle.eq(muscle + 1)]
                     with m.If(muscle == 3):
                         m.next = "EMIT_RECORD"
                     with m.Else():

@@ -162,7 +162,7 @@ def check_trigger(nch, sw, p, seed, n=1000, all_present=False):
     x = trigger_stimulus(n, nch, sw, seed)
     present = np.random.default_rng(seed + 1).random(nch) < 0.85
     present |= all_present
-    reset = n // 2 + seed % 7          # a reset mid-stream restarts every filter (CLEAR_STATE)
+    reset = n // 2 + seed % 7          # a reset mid-stream restarts every filter
     with about(what):
         want = np.concatenate([trigger_bitexact(x[a:b], p, sample_width=sw, present=present)
                                for a, b in ((0, reset), (reset, n))])
