@@ -65,8 +65,9 @@ co-contractions by a few tens of ms. ``make bench`` prints the figures.
 
 Integer arithmetic (what the gateware does)
 -------------------------------------------
-Widths are :class:`TriggerWidths` for 16-bit samples and the default
-parameters; they are chosen so that no register can overflow. All shifts are
+Widths are the register widths ``*_reg`` of :class:`TriggerWidths` for 16-bit samples and
+the default parameters: the narrowest that hold each register's proven extremes (bounds and
+proofs in :class:`TriggerWidths`), so that no register can overflow. All shifts are
 arithmetic (floor towards -inf), as in Amaranth's ``>>`` on signed
 values. ``F = frac_bits`` fractional bits are carried from the high-pass on.
 
@@ -75,14 +76,14 @@ name     update                                         format
 ======== ============================================== =======================
 x        input sample                                   signed 16 (ADC counts)
 x1       previous input                                 signed 16
-h        ``((x - x1) << F) + h - (h >> hp_shift)``      signed, Q.F (24 bit)
-h1       previous ``h``                                 signed, Q.F (24 bit)
-y        ``(h - h1) + y - (y >> hp_shift)``             signed, Q.F (29 bit)
-r        ``|y|``                                        unsigned, Q.F (28 bit)
-eacc     ``eacc + r - (eacc >> env_shift)``             unsigned (32 bit)
-env      ``eacc >> env_shift``                          unsigned, Q.F (28 bit)
-facc     ``facc + (env << (G - s)) - (facc >> s)``      unsigned (39 bit)
-floor    ``facc >> G`` (``G = floor_on_shift``)         unsigned, Q.F (28 bit)
+h        ``((x - x1) << F) + h - (h >> hp_shift)``      signed, Q.F (21 bit)
+h1       previous ``h``                                 signed, Q.F (21 bit)
+y        ``(h - h1) + y - (y >> hp_shift)``             signed, Q.F (22 bit)
+r        ``|y|``                                        unsigned, Q.F (21 bit)
+eacc     ``eacc + r - (eacc >> env_shift)``             unsigned (25 bit)
+env      ``eacc >> env_shift``                          unsigned, Q.F (21 bit)
+facc     ``facc + (env << (G - s)) - (facc >> s)``      unsigned (32 bit)
+floor    ``facc >> G`` (``G = floor_on_shift``)         unsigned, Q.F (21 bit)
 on-lvl   ``max((floor * on_gain) >> 4, min_level)``     unsigned, Q.F
 off-lvl  ``max((floor * off_gain) >> 4, min_level)``    unsigned, Q.F
 cnt      samples since last transition, saturating      unsigned
@@ -161,31 +162,101 @@ class TriggerParams:
             raise ValueError("min_on and min_off must be at least 1 sample")
 
 
+def _signed_bits(lo, hi):
+    """Width of the narrowest two's-complement register holding every integer in [lo, hi]."""
+    return max(hi.bit_length(), (-lo - 1).bit_length()) + 1
+
+
 @dataclass(frozen=True)
 class TriggerWidths:
-    """Register widths that make overflow impossible for a given sample width."""
+    """Proven register bounds and widths for a parameter set and a sample width.
+
+    Two sets of widths live here:
+
+    * the **register widths** ``*_reg`` the gateware builds (and the model checks its peaks
+      against), computed from proven extremes ``h_lo .. facc_max`` (below);
+    * the **budget widths** ``h, y, r, eacc, env, facc`` (looser closed forms: each high-pass
+      section taken as ``hp_shift + 1`` bits of gain over its input). Validation is stated in
+      them alone -- the int64 limit :data:`MODEL_BITS` and the ``min_level`` limit -- so the
+      set of accepted parameters does not depend on the proof. Every register width is at
+      most its budget width.
+
+    Notes
+    -----
+    Bounds (``S = sample_width``, ``F = frac_bits``, ``k = hp_shift``, ``e = env_shift``,
+    ``G = floor_on_shift``; every run starts from the all-zero state). A section
+    ``v[n] = u[n] - u[n-1] + v[n-1] - (v[n-1] >> k)`` with ``u[-1] = 0`` is, since
+    ``v - (v >> k) = a*v + {v / 2**k}`` (``a = 1 - 2**-k``, fractional part in
+    ``[0, 1 - 2**-k]``), the linear filter plus an error ``g[n] = a*g[n-1] + {.}`` in
+    ``[0, 2**k - 1]``; the linear part telescopes to ``u[n] - (1-a) * sum_j a**(j-1) u[n-j]``:
+    ``u[n]`` minus a weighted mean of the past inputs with weights summing to at most 1 (and
+    0 lies in ``u``'s range), so it lies in ``[u_lo - u_hi, u_hi - u_lo]``.
+
+    * ``h`` (input ``u = x << F``, ``x`` in ``[-2**(S-1), 2**(S-1) - 1]``):
+      ``h_lo = -(2**S - 1) << F``, ``h_hi = ((2**S - 1) << F) + 2**k - 1``;
+    * ``y`` (input ``u = h``): ``y_lo = h_lo - h_hi``, ``y_hi = h_hi - h_lo + 2**k - 1``;
+    * ``r = |y| <= r_max = y_hi`` (``-y_lo <= y_hi``);
+    * ``eacc' = r + f(eacc)`` with ``f(v) = v - (v >> e)`` non-decreasing and
+      ``r_max + f(E) = E`` for ``E = eacc_max = ((r_max + 1) << e) - 1``: by induction
+      ``eacc <= eacc_max``, so ``env = eacc >> e <= r_max``;
+    * ``facc' = facc - (facc >> s) + (env << (G - s))`` for any step ``1 <= s <= G``: with
+      ``F_max = facc_max = ((r_max + 1) << G) - 1``, ``F_max - (F_max >> s) + (r_max << (G - s))
+      = F_max + 1 - 2**(G - s) <= F_max``, so ``facc <= facc_max`` and ``floor <= r_max``;
+    * ``eacc`` and ``facc`` never go negative (``f(v) >= 0`` for ``v >= 0``, addends ``>= 0``);
+    * the levels ``(floor * gain) >> 4 < 2**(env_reg + 4)`` (``gain < 256``).
+
+    For 16-bit samples and the default parameters: ``h`` 21, ``y`` 22, ``r``/``env``/floor
+    21, ``eacc`` 25, ``facc`` 32 bits (budget: 24, 29, 28, 32, 39). ``trigger_bitexact`` asserts
+    every peak against these bounds on every run.
+    """
     sample: int
-    h: int        # signed, first high-pass section
-    y: int        # signed, second section
-    r: int        # unsigned
+    h: int        # budget widths (validation only, see above)
+    y: int
+    r: int
     eacc: int
     env: int
     facc: int
-    cnt: int
+    cnt: int      # hold counter (exact: 0 .. max(min_on, min_off))
     warm: int
+    h_lo: int     # proven extremes (inclusive)
+    h_hi: int
+    y_lo: int
+    y_hi: int
+    r_max: int    # also the largest env and floor
+    eacc_max: int
+    facc_max: int
+    h_reg: int    # register widths built by hdl.emg_trigger: h, y signed, the rest unsigned
+    y_reg: int
+    r_reg: int
+    eacc_reg: int
+    env_reg: int  # env and floor
+    facc_reg: int
 
     @classmethod
     def of(cls, params, sample_width=16):
-        # |x - x1| < 2**sample_width and a section's impulse response sums to
+        # budget: |x - x1| < 2**sample_width and a section's impulse response sums to
         # 1 + (1-a)/(1-a) = 2 in absolute value (+ rounding), so each section
         # needs hp_shift + 1 more bits than its input difference.
         h = sample_width + params.frac_bits + params.hp_shift + 2
         r = h + params.hp_shift + 2
         env = r
+        # proven extremes (class docstring)
+        rnd = (1 << params.hp_shift) - 1
+        h_lo = -(((1 << sample_width) - 1) << params.frac_bits)
+        h_hi = -h_lo + rnd
+        y_lo, y_hi = h_lo - h_hi, h_hi - h_lo + rnd
+        r_max = y_hi
+        eacc_max = ((r_max + 1) << params.env_shift) - 1
+        facc_max = ((r_max + 1) << params.floor_on_shift) - 1
         w = cls(sample=sample_width, h=h, y=r + 1, r=r, eacc=r + params.env_shift,
                 env=env, facc=env + params.floor_on_shift,
                 cnt=max(params.min_on, params.min_off).bit_length(),
-                warm=max(params.warmup_samples, 1).bit_length())
+                warm=max(params.warmup_samples, 1).bit_length(),
+                h_lo=h_lo, h_hi=h_hi, y_lo=y_lo, y_hi=y_hi, r_max=r_max,
+                eacc_max=eacc_max, facc_max=facc_max,
+                h_reg=_signed_bits(h_lo, h_hi), y_reg=_signed_bits(y_lo, y_hi),
+                r_reg=r_max.bit_length(), eacc_reg=eacc_max.bit_length(),
+                env_reg=r_max.bit_length(), facc_reg=facc_max.bit_length())
         # the bit-exact model computes in int64: a register plus an addend must stay below 2**63
         bits = max(w.facc, w.eacc, w.env + 8, w.cnt)
         if bits > MODEL_BITS:
@@ -244,8 +315,9 @@ def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
         sample saw them) and the registers after that sample, ``h``, ``y``, ``eacc``,
         ``facc`` (their peaks over the run are what :class:`TriggerWidths` must hold).
 
-    Raises :class:`AssertionError` if any register leaves its :class:`TriggerWidths`
-    range at any sample of the run (the widths make this impossible).
+    Raises :class:`AssertionError` if any register leaves its proven range or its register
+    width (:class:`TriggerWidths` ``*_lo``/``*_hi``/``*_max`` and ``*_reg``) at any sample of
+    the run (the proofs make this impossible).
 
     Returns
     -------
@@ -309,13 +381,19 @@ def trigger_bitexact(x, params=TriggerParams(), sample_width=16, present=None,
         if return_state:
             for k, v in zip(names, (env, floor, h, y, eacc, facc)):
                 st[k][i] = v
+    peak = {k: (int(lo[k].min(initial=0)) if k in lo else 0, int(hi[k].max(initial=0)))
+            for k in hi}
     for k in ("h", "y"):                # signed registers; eacc and facc never go negative
-        bits = getattr(w, k)
-        if lo[k].min(initial=0) < -(1 << (bits - 1)) or hi[k].max(initial=0) >= 1 << (bits - 1):
+        if not getattr(w, k + "_lo") <= peak[k][0] <= peak[k][1] <= getattr(w, k + "_hi"):
+            raise AssertionError(f"register {k} leaves its proven range: {peak[k]}")
+        bits = getattr(w, k + "_reg")
+        if peak[k][0] < -(1 << (bits - 1)) or peak[k][1] >= 1 << (bits - 1):
             raise AssertionError(f"high-pass register {k} overflows signed {bits} bit")
     for k in ("eacc", "facc"):
-        bits = getattr(w, k)
-        if hi[k].max(initial=0) >= 1 << bits:
+        if peak[k][1] > getattr(w, k + "_max"):
+            raise AssertionError(f"register {k} exceeds its proven bound: {peak[k][1]}")
+        bits = getattr(w, k + "_reg")
+        if peak[k][1] >= 1 << bits:
             raise AssertionError(f"register {k} overflows unsigned {bits} bit")
     if return_state:
         return out, st

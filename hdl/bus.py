@@ -1,4 +1,5 @@
-"""Bus signatures of the HPS register path: Avalon-MM and AXI3 (the Cyclone V lightweight bridge).
+"""Bus signatures of the HPS register path: Avalon-MM and AXI3 (the Cyclone V lightweight bridge),
+and :class:`BufferedFIFO`, the byte FIFO of the ingress and register paths.
 
 Both are :class:`amaranth.lib.wiring.Signature` subclasses described from the
 **master's** (initiator's) point of view, as amaranth-soc does: a member the master
@@ -18,10 +19,13 @@ the generated Verilog as ``axi__awid`` etc., and :mod:`boards.de10_nano` names t
 ports of the hard HPS primitive after the members (``.awid(...)``).
 """
 
+from amaranth.hdl import *
 from amaranth.lib import wiring
+from amaranth.lib.fifo import FIFOInterface
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["AvalonMMSignature", "AXI3Signature"]
+__all__ = ["AvalonMMSignature", "AXI3Signature", "BufferedFIFO"]
 
 _POW2_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
@@ -193,3 +197,71 @@ class AXI3Signature(_BusSignature):
     @property
     def id_width(self):
         return self._widths[2]
+
+
+class BufferedFIFO(Elaboratable, FIFOInterface):
+    """:class:`amaranth.lib.fifo.SyncFIFOBuffered`, cycle for cycle, on a power-of-2 RAM.
+
+    The interface (``w_data``/``w_en``/``w_rdy``, ``r_data``/``r_en``/``r_rdy``, ``level``,
+    ``w_stream``/``r_stream``) and every output, cycle by cycle, are those of
+    ``SyncFIFOBuffered(width=width, depth=depth)``: ``depth - 1`` entries in a block RAM
+    with a synchronous read port plus one in the output register. Only the storage
+    differs: the RAM has ``2**ceil(log2(depth - 1))`` rows, so the read and write
+    pointers wrap by themselves (no compare-and-reset) and the fill level is their
+    difference (pointers one bit wider than the address); and a small FIFO
+    (``depth`` 64: 64 x 8 bits) still reaches the efficiency Yosys asks of an M10K,
+    where the 63 rows of ``SyncFIFOBuffered`` became 63 x 8 flip-flops and their muxes.
+
+    Parameters
+    ----------
+    width : int
+        Bits per entry (>= 1).
+    depth : int
+        Entries (>= 2).
+
+    Raises
+    ------
+    TypeError
+        ``width`` or ``depth`` not an integer.
+    ValueError
+        ``width`` < 1 or ``depth`` < 2.
+    """
+
+    def __init__(self, *, width, depth):
+        for name, value, lo in (("width", width, 1), ("depth", depth, 2)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an integer >= {lo}, not {value!r}")
+            if value < lo:
+                raise ValueError(f"{name} must be >= {lo}, not {value!r}")
+        super().__init__(width=width, depth=depth)
+        self.level = Signal(range(depth + 1))
+
+    def elaborate(self, platform):
+        m = Module()
+        inner_depth = self.depth - 1
+        abits = max(1, (inner_depth - 1).bit_length())
+        produce = Signal(abits + 1)          # free-running: row = low abits bits
+        consume = Signal(abits + 1)
+        inner_level = Signal(abits + 1)
+        m.d.comb += [inner_level.eq(produce - consume),
+                     self.w_rdy.eq(inner_level != inner_depth),
+                     self.w_level.eq(self.level), self.r_level.eq(self.level),
+                     self.level.eq(inner_level + self.r_rdy)]
+        inner_r_rdy = produce != consume
+        do_write = self.w_rdy & self.w_en
+        do_inner_read = inner_r_rdy & (~self.r_rdy | self.r_en)
+
+        m.submodules.storage = storage = Memory(shape=self.width, depth=1 << abits, init=[])
+        w_port = storage.write_port()
+        r_port = storage.read_port(domain="sync")
+        m.d.comb += [w_port.addr.eq(produce[:abits]), w_port.data.eq(self.w_data),
+                     w_port.en.eq(do_write),
+                     r_port.addr.eq(consume[:abits]), r_port.en.eq(do_inner_read),
+                     self.r_data.eq(r_port.data)]
+        with m.If(do_write):
+            m.d.sync += produce.eq(produce + 1)
+        with m.If(do_inner_read):
+            m.d.sync += [consume.eq(consume + 1), self.r_rdy.eq(1)]
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
+        return m

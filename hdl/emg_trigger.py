@@ -7,20 +7,20 @@ holds the two against each other.
 
 Architecture
 ------------
-The per-channel filter state (``x1, h, y, eacc, facc, trig, cnt``: 145 bits for 16-bit
+The per-channel filter state (``x1, h, y, eacc, facc, trig, cnt``: 121 bits for 16-bit
 samples) lives in one block RAM word per channel (:attr:`EMGTrigger.state_layout`); one
 channel step (high-pass, rectify, envelope, floor, threshold, hysteresis) is shared by all
 channels. A frame runs through a pipeline, one channel per clock::
 
     RAM read (address ch) -> state register (RAM word, or zero)
-      -> stage A: the two high-pass sections (x - x1, h, h - h1, y), |y| - sign
+      -> stage A: the two high-pass sections (x - x1, h' - h, h', y), |y| - sign
          (one's complement), the envelope leak, the level (floor x gain / 16)
       -> stage B: envelope (eacc + |y|), the comparisons, hysteresis and hold
          counter, the trigger decision and the floor step to take
       -> stage C: the floor step facc + ((env << G) - (facc & ~(2**s - 1))) >> s (exactly
          facc - (facc >> s) + (env << (G - s)): one shifter, not two) -> RAM write
 
-Stages A, B and C are registered (about 40 carry-chain bits and a few LUT levels each, so
+Stages A, B and C are registered (about 60 carry-chain bits and a few LUT levels each, so
 the core meets 50 MHz with a margin: ``python -m boards.timing --block fabric.emg.trigger``).
 ``WAIT_FRAME`` accepts the frame into a register (one enable, no shifter); ``RUN`` takes
 ``n_channels + 4`` cycles: in cycle ``s`` it reads the state of channel ``s``, which reaches
@@ -39,7 +39,13 @@ pass. The hold counter is stored as ``cnt XOR cmax`` so that the all-zero state 
 "saturated", as the model starts (``warmup_samples=0`` must not hold the first decisions
 back).
 
-Area notes (yosys ``synth_intel_alm``; ``python -m boards.de10_nano resources``): the RAM is
+Area notes (yosys ``synth_intel_alm``; ``python -m boards.de10_nano resources``; 441 ALUTs
+for 8 channels and the defaults, 617 before the proven widths and the three rewrites of
+issue 18 named below: ``h' - h``, the floor step's zero bits, the level subtraction): every
+register and sum is as wide as its proven extreme needs
+(:class:`golden.emg_trigger_model.TriggerWidths` ``*_reg``: ``h`` 21, ``y`` 22, ``eacc`` 25,
+``facc`` 32 bits for 16-bit samples, not the 24/29/32/39 of the looser closed-form budget;
+127 ALUTs of carry chains and multiplexers); the RAM is
 declared at least :data:`RAM_MIN_DEPTH` words deep so that yosys maps it onto M10K blocks
 (its rule wants 5 % of a block used; 8 words of a 256 x 40 block are 3 %) rather than onto
 flip-flops and read multiplexers; every sum is a chain of two-operand adds whose
@@ -47,9 +53,14 @@ intermediate values are kept (``keep``) so that yosys builds them on the ALMs' c
 chains instead of carry-save trees of LUTs; a step compares the envelope with one level
 only -- the off level while the trigger is on, else the on level -- so there is one
 product ``floor * gain`` (the gain picked by the trigger bit; one DSP multiplier) and one
-subtraction ``env - level - 1 + trig`` whose sign is ``env < off level`` or
-``env <= on level``; the ``max(level, min_level)`` is split into that comparison and one
-with the constant ``min_level``, built from LUTs (:mod:`hdl.const_compare`); ``|y|`` is a
+subtraction ``(2 * env + trig) - (2 * level + 1)`` whose sign is ``env < off level`` or
+``env <= on level`` (a subtraction: yosys folds the inversion into the carry chain, where an
+add of ``~level`` costs a NOT cell a bit); the first section's output ``h' - h =
+(dx << F) - (h >> hp_shift)`` feeds the second directly, ``h'`` is ``h + (h' - h)`` beside it
+(no separate leak chain); the floor step's subtraction skips the low ``min(shifts)`` bits,
+zero in both terms; the ``max(level, min_level)`` is split into that comparison and one
+with the constant ``min_level``, built from LUTs (:mod:`hdl.const_compare`, as are the
+warm-up and hold-counter comparisons); ``|y|`` is a
 one's complement plus a carry-in.
 None of this changes a bit of the results.
 """
@@ -116,10 +127,10 @@ class EMGTrigger(wiring.Component):
         self.widths = w = TriggerWidths.of(params, sample_width)
         self.state_layout = data.StructLayout({
             "x1": signed(sample_width),
-            "h": signed(w.h),
-            "y": signed(w.y),
-            "eacc": unsigned(w.eacc),
-            "facc": unsigned(w.facc),
+            "h": signed(w.h_reg),
+            "y": signed(w.y_reg),
+            "eacc": unsigned(w.eacc_reg),
+            "facc": unsigned(w.facc_reg),
             "trig": 1,
             "cnt_x": unsigned(w.cnt),
         })
@@ -153,6 +164,7 @@ class EMGTrigger(wiring.Component):
         # spare words: RUN reads addresses n .. n + 3 (unused) in its last four cycles
         m.submodules.state = mem = Memory(shape=self.state_layout,
                                           depth=max(n + 4, RAM_MIN_DEPTH), init=[])
+        self._state_mem = mem                  # for tests: the RAM words after a frame
         rd = mem.read_port(transparent_for=())
         wr = mem.write_port()
 
@@ -167,7 +179,7 @@ class EMGTrigger(wiring.Component):
         warm_cnt = Signal(range(p.warmup_samples + 1))
         warming = Signal()
         m.d.comb += [
-            warming.eq(warm_cnt < p.warmup_samples),
+            warming.eq(~ge_const(warm_cnt, p.warmup_samples)),
             self.warm.eq(~warming),
             self.o.payload.eq(trigs),
             rd.addr.eq(step),
@@ -182,45 +194,46 @@ class EMGTrigger(wiring.Component):
 
         # --- stage A: high-pass sections, |y| as one's complement, the level ---
         ra = Signal(data.StructLayout({
-            "x": signed(self.sample_width), "h": signed(w.h), "y": signed(w.y),
-            "sign": 1, "y_ones": unsigned(w.r), "e_leak": unsigned(w.eacc),
-            "facc": unsigned(w.facc), "lvl": unsigned(w.env + 4), "trig": 1,
+            "x": signed(self.sample_width), "h": signed(w.h_reg), "y": signed(w.y_reg),
+            "sign": 1, "y_ones": unsigned(w.r_reg), "e_leak": unsigned(w.eacc_reg),
+            "facc": unsigned(w.facc_reg), "lvl": unsigned(w.env_reg + 4), "trig": 1,
             "cnt_x": unsigned(w.cnt),
         }), reset_less=True)
         x = frame[ch[1]]
         dx = kept(x - st.x1, signed(self.sample_width + 1), "dx")
-        h_leak = kept(st.h - (st.h >> p.hp_shift), signed(w.h), "h_leak")
-        h = kept((dx << F) + h_leak, signed(w.h), "h")
-        dh = kept(h - st.h, signed(w.h + 1), "dh")
-        y_leak = kept(st.y - (st.y >> p.hp_shift), signed(w.y), "y_leak")
-        y = kept(dh + y_leak, signed(w.y), "y")
+        # h' = (dx << F) + h - (h >> hp_shift), so h' - h = (dx << F) - (h >> hp_shift): the
+        # second section's input first, h' = h + (h' - h) beside it (two chains, not three)
+        dh = kept((dx << F) - (st.h >> p.hp_shift), signed(w.h_reg + 1), "dh")
+        h = kept(st.h + dh, signed(w.h_reg), "h")
+        y_leak = kept(st.y - (st.y >> p.hp_shift), signed(w.y_reg), "y_leak")
+        y = kept(dh + y_leak, signed(w.y_reg), "y")
         sign = y[-1]
 
         floor_a = st.facc >> G
         m.d.sync += [
             ra.x.eq(x), ra.h.eq(h), ra.y.eq(y), ra.sign.eq(sign),
-            ra.y_ones.eq(y[:w.r] ^ sign.replicate(w.r)),
+            ra.y_ones.eq(y[:w.r_reg] ^ sign.replicate(w.r_reg)),
             ra.e_leak.eq(st.eacc - (st.eacc >> p.env_shift)),
             ra.facc.eq(st.facc),
             # the one level this step compares with: off level while on, else on level
-            ra.lvl.eq(kept(floor_a * Mux(st.trig, p.off_gain, p.on_gain), unsigned(w.env + 8),
+            ra.lvl.eq(kept(floor_a * Mux(st.trig, p.off_gain, p.on_gain), unsigned(w.env_reg + 8),
                            "prod") >> 4),
             ra.trig.eq(st.trig), ra.cnt_x.eq(st.cnt_x),
         ]
 
         # --- stage B: envelope, threshold decisions, hysteresis, floor step choice ---
         rb = Signal(data.StructLayout({
-            "x": signed(self.sample_width), "h": signed(w.h), "y": signed(w.y),
-            "eacc": unsigned(w.eacc), "facc": unsigned(w.facc), "sel": 2, "trig": 1,
+            "x": signed(self.sample_width), "h": signed(w.h_reg), "y": signed(w.y_reg),
+            "eacc": unsigned(w.eacc_reg), "facc": unsigned(w.facc_reg), "sel": 2, "trig": 1,
             "cnt_x": unsigned(w.cnt),
         }), reset_less=True)
         # eacc + |y| = eacc + (y XOR sign) + sign: the sign enters as the carry-in of a
         # one-bit-wider add (both operands get a low bit: 1 and sign; the sum drops it)
         eacc_c = kept(Cat(C(1, 1), ra.e_leak) + Cat(ra.sign, ra.y_ones),
-                      unsigned(w.eacc + 2), "eacc_c")
-        eacc = eacc_c[1:w.eacc + 1]
-        env = Signal(unsigned(w.env))
-        floor = Signal(unsigned(w.env))
+                      unsigned(w.eacc_reg + 2), "eacc_c")
+        eacc = eacc_c[1:w.eacc_reg + 1]
+        env = Signal(unsigned(w.env_reg))
+        floor = Signal(unsigned(w.env_reg))
         cnt = Signal(unsigned(w.cnt))
         m.d.comb += [
             env.eq(eacc >> p.env_shift),
@@ -228,10 +241,10 @@ class EMGTrigger(wiring.Component):
             cnt.eq(ra.cnt_x ^ cmax),
         ]
         # env > max(a, b) <=> env > a and env > b;  env < max(a, b) <=> env < a or env < b
-        # env - lvl - 1 + trig = env + ~lvl + trig (carry-in): its sign is "env <= lvl" when
-        # the trigger is off (the on level), "env < lvl" when it is on (the off level)
-        past = kept(Cat(C(1, 1), env) + Cat(ra.trig, ~Cat(ra.lvl, C(0, 1))), unsigned(w.env + 6),
-                    "past")
+        # 2 * (env - lvl) - 1 + trig = Cat(trig, env) - Cat(1, lvl): its sign is "env <= lvl"
+        # when the trigger is off (the on level), "env < lvl" when it is on (the off level);
+        # a subtraction, not an add of ~lvl: yosys folds the inversion into the carry chain
+        past = kept(Cat(ra.trig, env) - Cat(C(1, 1), ra.lvl), signed(w.env_reg + 6), "past")
         below = past[-1]
         above_on = Signal()
         below_off = Signal()
@@ -244,9 +257,9 @@ class EMGTrigger(wiring.Component):
         go_off = Signal()
         new_trig = Signal()
         m.d.comb += [
-            c.eq(Mux(cnt >= cmax, cmax, cnt + 1)),
-            go_on.eq(~warming & ~ra.trig & above_on & (c >= p.min_off)),
-            go_off.eq(~warming & ra.trig & below_off & (c >= p.min_on)),
+            c.eq(Mux(ge_const(cnt, cmax), cmax, cnt + 1)),
+            go_on.eq(~warming & ~ra.trig & above_on & ge_const(c, p.min_off)),
+            go_off.eq(~warming & ra.trig & below_off & ge_const(c, p.min_on)),
             new_trig.eq((ra.trig | go_on) & ~go_off & ~warming),
         ]
         # floor step s: facc + (env << (G - s)) - (facc >> s), s chosen here
@@ -270,11 +283,15 @@ class EMGTrigger(wiring.Component):
         # --- stage C: floor step, write back ---
         env_c = rb.eacc >> p.env_shift
         # (env << G >> s) - (facc >> s) = ((env << G) - (facc with its low s bits cleared)) >> s,
-        # exactly (both terms are multiples of 2**s): one shifter instead of two
-        mask = Array(C(((1 << w.facc) - 1) >> s << s, w.facc) for s in shifts)[rb.sel]
-        diff = kept((env_c << G) - (rb.facc & mask), signed(w.facc + 1), "f_diff")
-        f_step = kept(Array(diff >> s for s in shifts)[rb.sel], signed(w.facc + 1), "f_step")
-        facc = kept(rb.facc + f_step, unsigned(w.facc), "facc")
+        # exactly (both terms are multiples of 2**s): one shifter instead of two; both terms
+        # are multiples of 2**smin too, so the subtraction skips those smin zero bits
+        smin = min(shifts)
+        mask = Array(C(((1 << w.facc_reg) - 1) >> s << s, w.facc_reg) for s in shifts)[rb.sel]
+        diff = kept((env_c << (G - smin)) - ((rb.facc & mask) >> smin),
+                    signed(w.facc_reg + 1 - smin), "f_diff")         # (...) >> smin
+        f_step = kept(Array(diff >> (s - smin) for s in shifts)[rb.sel],
+                      signed(w.facc_reg + 1 - smin), "f_step")
+        facc = kept(rb.facc + f_step, unsigned(w.facc_reg), "facc")
         new_state = Signal(self.state_layout)
         m.d.comb += [
             new_state.x1.eq(rb.x),

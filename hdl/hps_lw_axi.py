@@ -57,14 +57,24 @@ class LWAXISlave(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi, av = self.axi, self.avalon
-        addr = Signal(21)          # byte address of the current beat
+        # byte address of the current beat: bits 2..11 (and up to the decoded ones) count
+        # the beats; bits 12..20 cannot change within a burst (an AXI burst never crosses
+        # a 4 KB boundary), so of the bits above only "any set" is kept, for the range check
+        width = max(12, 2 + self.addr_width)
+        addr = Signal(width)
+        high = Signal()
         beats = Signal(4)          # beats left after the current one
         incr = Signal()
         tid = Signal(12)
         resp = Signal(2)
-        data = Signal(32)
+        data = Signal(32, reset_less=True)   # valid only with rvalid; its clear is free
         in_range = Signal()
-        m.d.comb += [in_range.eq(addr[2 + self.addr_width:] == 0),
+        # rdata: loaded from the Avalon bus, or cleared (DECERR) by the flip-flops' own sync
+        # clear (free: ``data`` has no reset, which would take that input) instead of a mux
+        load_data, clear_data = Signal(), Signal()
+        with m.If(load_data | clear_data):
+            m.d.sync += data.eq(Mux(clear_data, 0, av.readdata))
+        m.d.comb += [in_range.eq(~high & (addr[2 + self.addr_width:] == 0)),
                      av.address.eq(addr[2:2 + self.addr_width]),
                      av.writedata.eq(axi.wdata),
                      axi.bid.eq(tid), axi.bresp.eq(resp),
@@ -73,18 +83,20 @@ class LWAXISlave(wiring.Component):
 
         def next_beat():
             with m.If(incr):
-                m.d.sync += addr.eq(addr + 4)
+                m.d.sync += addr[2:].eq(addr[2:] + 1)
 
         with m.FSM(name="fsm"):
             with m.State("IDLE"):
                 with m.If(axi.awvalid):
                     m.d.comb += axi.awready.eq(1)
-                    m.d.sync += [addr.eq(axi.awaddr), beats.eq(axi.awlen), tid.eq(axi.awid),
+                    m.d.sync += [addr.eq(axi.awaddr[:width]), high.eq(axi.awaddr[width:] != 0),
+                                 beats.eq(axi.awlen), tid.eq(axi.awid),
                                  incr.eq(axi.awburst != 0), resp.eq(OKAY)]
                     m.next = "WRITE_BEATS"
                 with m.Elif(axi.arvalid):
                     m.d.comb += axi.arready.eq(1)
-                    m.d.sync += [addr.eq(axi.araddr), beats.eq(axi.arlen), tid.eq(axi.arid),
+                    m.d.sync += [addr.eq(axi.araddr[:width]), high.eq(axi.araddr[width:] != 0),
+                                 beats.eq(axi.arlen), tid.eq(axi.arid),
                                  incr.eq(axi.arburst != 0), resp.eq(OKAY)]
                     m.next = "READ_REGISTER"
             with m.State("WRITE_BEATS"):
@@ -111,10 +123,11 @@ class LWAXISlave(wiring.Component):
                     m.d.sync += resp.eq(OKAY)
                     m.next = "READ_LATENCY"
                 with m.Else():
-                    m.d.sync += [data.eq(0), resp.eq(DECERR)]
+                    m.d.comb += clear_data.eq(1)
+                    m.d.sync += resp.eq(DECERR)
                     m.next = "READ_RESPONSE"
             with m.State("READ_LATENCY"):
-                m.d.sync += data.eq(av.readdata)
+                m.d.comb += load_data.eq(1)
                 m.next = "READ_RESPONSE"
             with m.State("READ_RESPONSE"):
                 m.d.comb += axi.rvalid.eq(1)

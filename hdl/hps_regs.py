@@ -17,11 +17,12 @@ path stalled for a whole stride) show in ``STATUS.STRIDE_OVERRUN`` (sticky until
 """
 
 from amaranth.hdl import *
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.bus import AvalonMMSignature
+from hdl.bus import AvalonMMSignature, BufferedFIFO
 from hdl.frame_tx import byte_layout
+from hdl.params import check_int
 from hdl.saturate import sat_inc
 from hdl.stride_indexes import OVERRUNS_WIDTH
 from spec import registers
@@ -84,6 +85,7 @@ class HPSRegs(wiring.Component):
     def __init__(self, result_depth=2048, sample_depth=64):
         if result_depth < 2 * MAX_FRAME:
             raise ValueError(f"result_depth must be at least {2 * MAX_FRAME}")
+        check_int("sample_depth", sample_depth, 2)
         self.result_depth, self.sample_depth = result_depth, sample_depth
         super().__init__({
             "bus": In(AvalonMMSignature(6)),
@@ -97,8 +99,8 @@ class HPSRegs(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.rfifo = rfifo = fifo.SyncFIFOBuffered(width=9, depth=self.result_depth)
-        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=8, depth=self.sample_depth)
+        m.submodules.rfifo = rfifo = BufferedFIFO(width=9, depth=self.result_depth)
+        m.submodules.sfifo = sfifo = BufferedFIFO(width=8, depth=self.sample_depth)
 
         control = Signal(32, init=CONTROL_RESET)
         overflow = Signal()
@@ -116,11 +118,10 @@ class HPSRegs(wiring.Component):
         # rfifo.w_stream: `frames` never stalls (ready = 1) and a byte is written only if its
         # frame is kept; the read side is popped by RESULT reads, not by a stream consumer.
         m.d.comb += self.frames.ready.eq(1)
-        space = Signal(range(self.result_depth + 1))
-        m.d.comb += space.eq(self.result_depth - rfifo.level)
         first = self.frames.valid & ~in_frame & ~dropping
         keep = Signal()
-        m.d.comb += keep.eq(Mux(first, space >= MAX_FRAME, in_frame))
+        # space = depth - level >= MAX_FRAME, as a compare of level with a constant
+        m.d.comb += keep.eq(Mux(first, rfifo.level <= self.result_depth - MAX_FRAME, in_frame))
         m.d.comb += [rfifo.w_data.eq(Cat(self.frames.payload.data, self.frames.payload.last)),
                      rfifo.w_en.eq(self.frames.valid & keep)]
         with m.If(self.frames.valid):

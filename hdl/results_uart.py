@@ -2,9 +2,12 @@
 
 ::
 
-    stride records -> [RecordFramer STRIDE] -+
-                                             +-> [FrameArbiter] -> frames (bytes) -> [UARTTx] -> tx
-    MRP records    -> [RecordFramer MRP]    -+
+    stride records -> +----------------------------------+
+                      | RecordFramer (STRIDE, MRP):      | -> frames (bytes) -> [UARTTx] -> tx
+    MRP records    -> | frame by frame, round robin      |
+                      +----------------------------------+
+
+One header/payload/CRC engine serves both record streams (see :mod:`hdl.frame_tx`).
 
 ``frames`` is also an output (``frames_tap``): the same bytes, offered to a second
 consumer (the HPS FIFO of :mod:`hdl.hps_regs`) that never stalls the line; the
@@ -15,7 +18,7 @@ from amaranth.hdl import *
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.frame_tx import FrameArbiter, RecordFramer, byte_layout
+from hdl.frame_tx import RecordFramer, byte_layout
 from hdl.uart_tx import UARTTx
 
 __all__ = ["ResultsUART"]
@@ -41,9 +44,7 @@ class ResultsUART(wiring.Component):
     """
 
     def __init__(self, stride_layout, mrp_layout, divisor):
-        self.stride_framer = RecordFramer("STRIDE", stride_layout)
-        self.mrp_framer = RecordFramer("MRP", mrp_layout)
-        self.arbiter = FrameArbiter(2)
+        self.framer = RecordFramer([("STRIDE", stride_layout), ("MRP", mrp_layout)])
         self.uart = UARTTx(divisor)
         super().__init__({"stride": In(stream.Signature(stride_layout)),
                           "mrp": In(stream.Signature(mrp_layout)),
@@ -52,14 +53,10 @@ class ResultsUART(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.stride_framer = sf = self.stride_framer
-        m.submodules.mrp_framer = mf = self.mrp_framer
-        m.submodules.arbiter = arb = self.arbiter
+        m.submodules.framer = arb = self.framer
         m.submodules.uart = uart = self.uart
-        wiring.connect(m, wiring.flipped(self.stride), sf.i)
-        wiring.connect(m, wiring.flipped(self.mrp), mf.i)
-        wiring.connect(m, sf.o, arb.i[0])
-        wiring.connect(m, mf.o, arb.i[1])
+        wiring.connect(m, wiring.flipped(self.stride), arb.i.k0)
+        wiring.connect(m, wiring.flipped(self.mrp), arb.i.k1)
         m.d.comb += [uart.i.valid.eq(arb.o.valid), uart.i.payload.eq(arb.o.payload.data),
                      arb.o.ready.eq(uart.i.ready), self.tx.eq(uart.tx),
                      self.frames_tap.valid.eq(arb.o.valid & uart.i.ready),

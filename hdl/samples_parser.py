@@ -46,18 +46,18 @@ class SamplesParser(wiring.Component):
         m = Module()
         b = self.i.payload
         take = self.i.valid & self.i.ready
-        crc = Signal(16)
+        crc = Signal(16, init=0xFFFF)      # 0xFFFF (the CRC seed) while hunting for a frame
         crc_next = crc16_byte(m, crc, b)
-        crc_first = crc16_byte(m, C(0xFFFF, 16), b)
         buf = Signal(8 * SAMPLES_LEN)
         count = Signal(range(SAMPLES_LEN + 1))
         seq = Signal(8)
-        expected = Signal(8)
+        prev_seq = Signal(8)               # sequence number of the last good frame
         have_seq = Signal()
         crc_hi = Signal(8)
-        gap = Signal(8)
+        gap = Signal(8)                    # frames missing: seq - (prev_seq + 1) mod 256
+        # (a subtraction, not seq + ~prev_seq: its inversion folds into the adder cells)
         m.d.comb += [self.o.payload.eq(buf[:len(self.o.payload.as_value())]),
-                     gap.eq(seq - expected)]
+                     gap.eq(seq - prev_seq - 1)]
 
         with m.FSM(name="fsm"):
             def bad_and_resync():
@@ -69,10 +69,12 @@ class SamplesParser(wiring.Component):
 
             with m.State("HUNT_SYNC1"):
                 m.d.comb += self.i.ready.eq(1)
+                m.d.sync += crc.eq(0xFFFF)
                 with m.If(take & (b == 0xA5)):
                     m.next = "HUNT_SYNC2"
             with m.State("HUNT_SYNC2"):
                 m.d.comb += self.i.ready.eq(1)
+                m.d.sync += crc.eq(0xFFFF)
                 with m.If(take):
                     with m.If(b == 0x5A):
                         m.next = "READ_TYPE"
@@ -82,7 +84,7 @@ class SamplesParser(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(take):
                     with m.If(b == SAMPLES_TYPE):
-                        m.d.sync += crc.eq(crc_first)
+                        m.d.sync += crc.eq(crc_next)
                         m.next = "READ_SEQ"
                     with m.Else():
                         bad_and_resync()
@@ -116,7 +118,7 @@ class SamplesParser(wiring.Component):
                     with m.If(Cat(b, crc_hi) == crc):
                         with m.If(have_seq & (gap != 0)):
                             m.d.sync += self.lost_frames.eq(sat_add(self.lost_frames, gap))
-                        m.d.sync += [expected.eq(seq + 1), have_seq.eq(1),
+                        m.d.sync += [prev_seq.eq(seq), have_seq.eq(1),
                                      self.frames.eq(sat_inc(self.frames))]
                         m.next = "EMIT_FRAME"
                     with m.Else():

@@ -30,7 +30,12 @@ Area (yosys ``synth_intel_alm``): the counters are reset-less (read only once th
 ``started``, reloaded by every onset), so the onset restart is the flip-flops' synchronous
 clear and the saturation (the carry out of the increment) a clock enable; neither costs a
 LUT. The comparisons with ``min_stride`` and ``ref_min_gap`` are LUT logic
-(:mod:`hdl.const_compare`), not carry chains.
+(:mod:`hdl.const_compare`), not carry chains. The divider reads the contraction of the muscle
+it divides from the record's ``contraction[0]``: the four contraction fields rotate down one
+place after each muscle (back in their order by ``EMIT_RECORD``; the record is only valid
+there), which costs no LUT -- each field's input LUT already selects between the two pending
+slots -- and saves a four-way multiplexer. The saturating ``overruns`` count needs no clamp
+multiplexer either (see the comment at its update).
 """
 
 from amaranth.hdl import *
@@ -40,7 +45,6 @@ from amaranth.lib.wiring import In, Out
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 from hdl.const_compare import ge_const
 from hdl.params import check_int
-from hdl.saturate import sat_add
 from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
 __all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH", "OVERRUNS_WIDTH"]
@@ -156,9 +160,16 @@ class StrideIndexes(wiring.Component):
         clear_pending = Signal(2)
         drop = Signal(2)                 # a leg's finished stride finds its slot full
         m.d.sync += pending_valid.eq((pending_valid & ~clear_pending) | set_pending)
+        # overruns + (0, 1 or 2), saturating at all ones: the sum carries out only from
+        # 0xFFFE or 0xFFFF, whose bits 1 and up are already ones -- on a carry those keep their
+        # value (flip-flop enable) and bit 0 is set, so there is no clamping multiplexer
+        ovr_sum = Signal(OVERRUNS_WIDTH + 1)
+        m.d.comb += ovr_sum.eq(self.overruns + drop[0] + drop[1])
         with m.If(drop.any()):           # both legs may drop on the same frame
             m.d.sync += [self.overrun.eq(1),
-                         self.overruns.eq(sat_add(self.overruns, drop[0] + drop[1]))]
+                         self.overruns[0].eq(ovr_sum[0] | ovr_sum[-1])]
+            with m.If(~ovr_sum[-1]):
+                m.d.sync += self.overruns[1:].eq(ovr_sum[1:-1])
 
         for leg in (0, 1):
             trig = Signal(4, name=f"trig_{leg}")
@@ -216,8 +227,11 @@ class StrideIndexes(wiring.Component):
         duties = [rec[f"{name}_duty"] for name in MUSCLES]
         muscle = Signal(range(4))
         bit = Signal(range(DUTY_WIDTH))
-        con = Signal(cw)
-        m.d.comb += con.eq(Array(contraction)[muscle])
+        # the contraction fields rotate down one place after each muscle's division (four
+        # rotations by EMIT_RECORD: the original order), so the muscle being divided is always
+        # in contraction[0] -- no 4-way multiplexer; the rotation shares each field's input LUT
+        # with its load from the pending slots
+        con = contraction[0]
         # Long division of con * DUTY_SCALE by stride_time, one quotient bit per cycle: the
         # partial remainder `part` (< stride_time) takes the next dividend bit from the top of
         # `low`, which shifts the quotient bits in from the bottom (14 steps: `low` = quotient).
@@ -276,6 +290,7 @@ class StrideIndexes(wiring.Component):
                 ]
                 with m.If(bit == 0):
                     m.d.sync += [Array(duties)[muscle].eq(quotient), muscle.eq(muscle + 1)]
+                    m.d.sync += [contraction[k].eq(contraction[(k + 1) % 4]) for k in range(4)]
                     with m.If(muscle == 3):
                         m.next = "EMIT_RECORD"
                     with m.Else():

@@ -17,7 +17,8 @@ branches, results UART, and the HPS register block behind the lightweight bridge
 ``tests/gateware/test_system_top.py`` simulates it end to end. Every result frame that goes
 out on ``tx`` is also offered to the HPS result FIFO (whole frames or nothing).
 
-``leds`` (active high): 0 heartbeat (~1.5 Hz at 50 MHz), 1 toggles every 256
+``leds`` (active high): 0 heartbeat (toggles every ``2**heartbeat_bit - 1`` cycles, a
+maximal-length LFSR passing its reset state: ~0.75 Hz at 50 MHz), 1 toggles every 256
 SAMPLES frames accepted, 2 toggles per result frame, 3 an ingress error was
 counted (bad/lost frame, framing error, overrun), 4 SOURCE = HPS replay,
 5-7 unused (0). Result FIFO overflow is in the STATUS register, and so is a stride
@@ -34,12 +35,21 @@ from hdl.bus import AXI3Signature
 from hdl.fabric_top import FabricTop
 from hdl.hps_lw_axi import LWAXISlave
 from hdl.hps_regs import HPSRegs
+from hdl.params import check_int
 from hdl.results_uart import ResultsUART
 from hdl.sample_ingress import SampleIngress
 from spec.constants import CLOCK_HZ, RESULTS_BAUD, SENSOR_BAUD
 
 __all__ = ["SystemTop", "CLOCK_HZ", "SENSOR_BAUD", "RESULTS_BAUD"]
 
+#: XNOR feedback taps of maximal-length Fibonacci LFSRs (Xilinx XAPP052), width -> taps
+_LFSR_TAPS = {
+    3: (3, 2), 4: (4, 3), 5: (5, 3), 6: (6, 5), 7: (7, 6), 8: (8, 6, 5, 4), 9: (9, 5),
+    10: (10, 7), 11: (11, 9), 12: (12, 6, 4, 1), 13: (13, 4, 3, 1), 14: (14, 5, 3, 1),
+    15: (15, 14), 16: (16, 15, 13, 4), 17: (17, 14), 18: (18, 11), 19: (19, 6, 2, 1),
+    20: (20, 17), 21: (21, 19), 22: (22, 21), 23: (23, 18), 24: (24, 23, 22, 17),
+    25: (25, 22), 26: (26, 6, 2, 1), 27: (27, 5, 2, 1), 28: (28, 25), 29: (29, 27),
+    30: (30, 6, 4, 1), 31: (31, 28), 32: (32, 22, 2, 1)}
 
 
 class SystemTop(wiring.Component):
@@ -53,7 +63,7 @@ class SystemTop(wiring.Component):
     cycles_per_sample : int or None
         EMG branch pacing (see :class:`hdl.emg_branch.EMGBranch`).
     heartbeat_bit : int
-        Counter bit shown on LED 0 (25 -> 1.5 Hz at 50 MHz).
+        LED 0 toggles every ``2**heartbeat_bit - 1`` cycles (3..32; 25 -> 0.75 Hz at 50 MHz).
 
     Attributes
     ----------
@@ -77,7 +87,7 @@ class SystemTop(wiring.Component):
                                    self.fabric.mrp.payload.shape(), tx_divisor)
         self.bridge = LWAXISlave(6)
         self.regs = HPSRegs(result_depth=result_fifo)
-        self.heartbeat_bit = heartbeat_bit
+        self.heartbeat_bit = check_int("heartbeat_bit", heartbeat_bit, 3, 32)
         super().__init__({"axi": In(AXI3Signature()),
                           "rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(8)})
 
@@ -108,14 +118,25 @@ class SystemTop(wiring.Component):
         m.d.comb += [regs.frames.valid.eq(res.frames_tap.valid),
                      regs.frames.payload.eq(res.frames_tap.payload)]
 
-        beat = Signal(self.heartbeat_bit + 1)
+        # heartbeat: an LFSR (one XNOR) instead of a 26-bit counter (a carry chain)
+        lfsr = Signal(self.heartbeat_bit)
+        beat = Signal()
+        fb = 1
+        for t in _LFSR_TAPS[self.heartbeat_bit]:
+            fb ^= lfsr[t - 1]
+        m.d.sync += lfsr.eq(Cat(fb, lfsr[:-1]))
+        with m.If(lfsr == 0):
+            m.d.sync += beat.eq(~beat)
         frame_toggle = Signal()
         error_seen = Signal()
-        m.d.sync += beat.eq(beat + 1)
         with m.If(res.frames_tap.valid & res.frames_tap.payload.last):
             m.d.sync += frame_toggle.eq(~frame_toggle)
-        with m.If((ing.bad_frames | ing.lost_frames | ing.framing_errors | ing.overruns) != 0):
+        # "a counter is not 0": the counters saturate (never wrap) and each first counts to
+        # a value with bit 0 set (+1), or, LOST, to the gap of 1..255 frames; the flag is
+        # sticky, so these bits see the first error on the same cycle as the whole words
+        with m.If(ing.bad_frames[0] | (ing.lost_frames[:8] != 0) | ing.framing_errors[0]
+                  | ing.overruns[0]):
             m.d.sync += error_seen.eq(1)
-        m.d.comb += self.leds.eq(Cat(beat[-1], ing.frames[8], frame_toggle, error_seen,
+        m.d.comb += self.leds.eq(Cat(beat, ing.frames[8], frame_toggle, error_seen,
                                      regs.source))
         return m

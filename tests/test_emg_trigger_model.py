@@ -78,9 +78,10 @@ def test_full_scale_input_does_not_overflow():
     _, st = trigger_bitexact(_full_scale_then_silence(), p, return_state=True)
     st["r"] = np.abs(st["y"])
     st["on_lvl"] = np.maximum((st["floor"] * p.on_gain) >> 4, p.min_level)
-    signed_bits = {"h": w.h, "y": w.y}
-    unsigned_bits = {"r": w.r, "eacc": w.eacc, "env": w.env, "floor": w.env, "facc": w.facc,
-                     "on_lvl": w.env + 8}         # hdl/emg_trigger.py: on/off levels env + 8 bit
+    signed_bits = {"h": w.h_reg, "y": w.y_reg}
+    unsigned_bits = {"r": w.r_reg, "eacc": w.eacc_reg, "env": w.env_reg, "floor": w.env_reg,
+                     "facc": w.facc_reg,
+                     "on_lvl": w.env_reg + 4}     # hdl/emg_trigger.py: levels env_reg + 4 bit
     for k, bits in signed_bits.items():
         lo, hi = int(st[k].min()), int(st[k].max())
         assert -(1 << (bits - 1)) <= lo and hi < 1 << (bits - 1), (k, lo, hi, bits)
@@ -101,7 +102,7 @@ def test_overflow_mid_run_is_caught_though_the_final_state_is_small(monkeypatch)
     assert np.abs(st["y"][-1]).max() < 1 << (narrow - 2)
 
     def narrow_y(params, sample_width=16):
-        return dataclasses.replace(real(params, sample_width), y=narrow)
+        return dataclasses.replace(real(params, sample_width), y_reg=narrow)
     monkeypatch.setattr(m.TriggerWidths, "of", staticmethod(narrow_y))
     with pytest.raises(AssertionError, match="register y overflows signed"):
         trigger_bitexact(x)
@@ -122,7 +123,68 @@ def test_parameters_validated(kwargs, match):
 
 
 def test_widths_grow_with_sample_width():
-    assert TriggerWidths.of(TriggerParams(), 24).y == TriggerWidths.of(TriggerParams(), 16).y + 8
+    for f in ("y", "y_reg", "facc_reg"):
+        assert getattr(TriggerWidths.of(TriggerParams(), 24), f) == \
+            getattr(TriggerWidths.of(TriggerParams(), 16), f) + 8
+
+
+def _rails(sw, n, seed=0):
+    """Full-scale stimuli: squares of several periods, random rail-to-rail and uniform noise,
+    DC at either rail and steps between them."""
+    hi, lo = (1 << (sw - 1)) - 1, -(1 << (sw - 1))
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    cols = [np.where((t // per) % 2, hi, lo) for per in (1, 2, 3, 4, 5, 7, 8, 16, 50)]
+    cols += [np.where(t % 2, lo, hi), np.where(t < n // 2, hi, lo), np.where(t < n // 2, lo, hi),
+             rng.choice([lo, hi], n), rng.integers(lo, hi + 1, n), np.full(n, hi), np.full(n, lo)]
+    return np.column_stack(cols).astype(np.int64)
+
+
+_EXTREMES = {
+    "default": (16, TriggerParams()),
+    "min_shifts": (16, TriggerParams(hp_shift=1, frac_bits=0, env_shift=1, floor_up_shift=1,
+                                     floor_on_shift=1, floor_down_shift=1, warmup_shift=1,
+                                     warmup_samples=0, min_level=0, min_on=1, min_off=1)),
+    "max_shifts": (16, TriggerParams(hp_shift=8, frac_bits=10, env_shift=10, floor_up_shift=16,
+                                     floor_on_shift=16, floor_down_shift=16, warmup_shift=16,
+                                     on_gain=255, off_gain=255)),
+    "hp8_frac0": (16, TriggerParams(hp_shift=8, frac_bits=0)),
+    "sw2": (2, TriggerParams(hp_shift=1, frac_bits=0, env_shift=1, floor_on_shift=1,
+                             floor_up_shift=1, floor_down_shift=1, warmup_shift=1,
+                             warmup_samples=0)),
+    "sw32": (32, TriggerParams(hp_shift=1, frac_bits=2, env_shift=10, floor_on_shift=16)),
+}
+
+
+@pytest.mark.parametrize("name", list(_EXTREMES))
+def test_register_widths_hold_full_scale_peaks(name):
+    """The proven extremes of TriggerWidths hold on rail-to-rail stimuli (trigger_bitexact
+    asserts it on every run), the default widths are tight -- a peak reaches the top bit of
+    h and y (one below for eacc and facc: their bound takes |y| at its peak on every sample)
+    -- and no register is wider than its budget."""
+    sw, p = _EXTREMES[name]
+    w = TriggerWidths.of(p, sw)
+    long_tc = max(p.env_shift, p.floor_on_shift) > 8
+    _, st = trigger_bitexact(_rails(sw, 6000 if long_tc else 1500), p, sample_width=sw,
+                             return_state=True)
+
+    def sbits(v):
+        return max(int(v.max()).bit_length(), (-int(v.min()) - 1).bit_length()) + 1
+    if name == "default":
+        assert (sbits(st["h"]), sbits(st["y"])) == (w.h_reg, w.y_reg)
+        assert int(st["eacc"].max()).bit_length() == w.eacc_reg - 1
+        assert int(st["facc"].max()).bit_length() == w.facc_reg - 1
+    assert max(int(st["env"].max()), int(st["floor"].max())) <= w.r_max
+    for reg, budget in ((w.h_reg, w.h), (w.y_reg, w.y), (w.r_reg, w.r), (w.eacc_reg, w.eacc),
+                        (w.env_reg, w.env), (w.facc_reg, w.facc)):
+        assert reg <= budget
+
+
+def test_default_register_widths():
+    """The widths of the docstring tables (16-bit samples, default parameters)."""
+    w = TriggerWidths.of(TriggerParams())
+    assert (w.h_reg, w.y_reg, w.r_reg, w.eacc_reg, w.env_reg, w.facc_reg) == (21, 22, 21, 25,
+                                                                               21, 32)
 
 
 def test_bad_samples_rejected():

@@ -1,4 +1,5 @@
-"""EEG MRP gateware vs its bit-exact model, record for record (cocotb + Icarus)."""
+"""EEG MRP gateware vs its bit-exact model, record for record (cocotb + Icarus; the long
+replays of recordings on the fast Verilator harness, :mod:`sim.fast_engine`)."""
 
 
 import numpy as np
@@ -7,6 +8,8 @@ import pytest
 from golden.eeg_mrp_model import EEGParams
 from golden.eeg_pipeline import run_golden_eeg
 from hdl.eeg_mrp import EEGMRP
+from sim.eeg_hdl_engine import run_hdl_eeg
+from sim.fast_engine import fast_missing
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records
 from spec.constants import SHARED_DATA
@@ -23,6 +26,14 @@ def simulate(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
                           trigger=np.asarray(trigger, np.uint8),
                           enable=enable, reset_at=np.asarray(reset_at, int)))
     return decode_mrp_records(out["records"], nch), out["cycles"]
+
+
+def simulate_fast(samples, trigger, enable=None, params=EEGParams()):
+    """Long replays: the fast Verilator harness (no reset points)."""
+    if fast_missing():
+        pytest.skip(fast_missing())
+    return run_hdl_eeg(samples, np.asarray(trigger, np.uint8), enable, params,
+                       return_cycles=True, sim="fast")
 
 
 def expected(samples, trigger, enable=None, params=EEGParams(), reset_at=()):
@@ -95,7 +106,7 @@ def test_synthetic_eeg_walk_with_emg_triggers():
     trigger = lg_onset_trigger(trig_emg)
     assert 2 <= trigger.sum() <= 8
     eeg = generate_eeg(21, n_samples=n, movement_onsets=np.flatnonzero(trigger)).eeg
-    got, cycles = simulate(eeg, trigger.astype(np.uint8))
+    got, cycles = simulate_fast(eeg, trigger.astype(np.uint8))
     assert_same(got, expected(eeg, trigger.astype(np.uint8)))
     assert len(got) == 7 * trigger.sum()
 
@@ -119,5 +130,5 @@ def test_physionet_recording_with_annotation_triggers():
         if text in ("T1", "T2") and onset * 500 < len(counts):
             trigger[int(round(onset * 500))] = 1
     assert trigger.sum() >= 2
-    got, _ = simulate(counts, trigger)
+    got, _ = simulate_fast(counts, trigger)
     assert_same(got, expected(counts, trigger))

@@ -15,6 +15,8 @@ from golden.fabric_pipeline import run_golden_fabric
 from hdl.bus import AvalonMMSignature
 from hdl.fabric_top import FabricTop
 from hdl.hps_regs import MAX_FRAME, HPSRegs
+from sim.fabric_hdl_engine import run_hdl_fabric_raw
+from sim.fast_engine import fast_missing
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records, decode_records
 from spec import registers
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
 
 
+@pytest.mark.skipif(fast_missing() is not None, reason=fast_missing() or "")
 def test_lg_onsets_and_external_trigger_drive_the_eeg_branch():
     w = generate_walk(31, "post", n_strides=2)
     n = min(len(w.emg), 2600)
@@ -35,12 +38,12 @@ def test_lg_onsets_and_external_trigger_drive_the_eeg_branch():
     ext[[700, 701]] = 1                      # external triggers, back to back
     present = np.array([1, 1, 1, 1, 0, 1, 1, 1], bool)   # right LG absent: left LG triggers only
     enable = np.array([1, 1, 1, 0, 1, 1, 1], bool)
-    dut = FabricTop(n_eeg=7, cycles_per_sample=20, eeg_params=EEGParams(0.1))
-    out = run_cocotb(dut, "fabric_top", "sim.cocotb_fabric_top",
-                     dict(emg=emg, eeg=eeg, ext=ext, present=present, stride_ref=0,
-                          eeg_enable=enable))
+    # a long replay, not a protocol test: the fast Verilator harness (sim.fast_engine)
+    out = run_hdl_fabric_raw(emg, eeg, ext, present, 0, enable, eeg_params=EEGParams(0.1),
+                             cycles_per_sample=20)
     trig, strides, trigger, mrp = run_golden_fabric(emg, eeg, ext, present, 0, enable,
                                                     eeg_params=EEGParams(0.1))
+    assert np.array_equal(out["trig"], trig) and np.array_equal(out["eeg_trigger"], trigger)
     assert trigger.sum() >= 4 and trigger[[700, 701]].all()
     # STRIDE records the stimulus must give, per leg: the walk's complete strides after the
     # trigger's warm-up (left: LG onsets 849 -> 1385 -> 1925), none on the right (its stride

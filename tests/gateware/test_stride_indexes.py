@@ -162,3 +162,37 @@ def test_rule_parameters_are_validated():
         StrideIndexes(ref_min_gap=150.0)
     with pytest.raises(ValueError, match="min_stride"):
         stride_onsets(np.zeros(10), min_stride=1.5)
+
+
+def test_overruns_saturate_at_all_ones():
+    """The dropped-stride count adds 1 or 2 (both legs on one frame) and stops at 0xFFFF:
+    the counter is preset near the top (Amaranth simulator) and both legs, then one, drop."""
+    from amaranth.sim import Simulator
+    dut = StrideIndexes(min_stride=0, ref_min_gap=0)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(dut.present, 0xFF)
+        ctx.set(dut.o.ready, 0)                  # the first record waits: later strides drop
+        ctx.set(dut.i.valid, 1)
+
+        async def frame(bits):
+            ctx.set(dut.i.payload, [int(b) for b in bits])
+            await ctx.tick()
+
+        both, left, off = [1, 0, 0, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0], [0] * 8
+        for _ in range(4):                       # start, pend, taken into the record, pend
+            await frame(both)
+            await frame(off)
+        for preset, bits in ((0xFFFC, both), (0xFFFD, both), (0xFFFE, both), (0xFFFF, both),
+                             (0xFFFE, left), (0xFFFF, left), (0xFFFD, left), (None, both)):
+            if preset is not None:
+                ctx.set(dut.overruns, preset)
+            await frame(bits)
+            seen.append(ctx.get(dut.overruns))
+            await frame(off)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == [0xFFFE, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE, 0xFFFF]
