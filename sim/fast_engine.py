@@ -294,7 +294,8 @@ def resolve_sim(sim):
             return "fast"
         if simulator_missing("icarus") is None:
             return "icarus"
-        raise RuntimeError(fast_missing())
+        raise RuntimeError(f"no HDL simulator: {fast_missing()}; or, slower, the cocotb "
+                           f"testbench: {simulator_missing('icarus')}")
     if sim not in ("fast", "icarus", "verilator"):
         raise RuntimeError(f"unknown simulator {sim!r}; choose one of fast, icarus, verilator")
     hint = fast_missing() if sim == "fast" else simulator_missing(sim)

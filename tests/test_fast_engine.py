@@ -172,7 +172,8 @@ def test_default_simulator_and_errors(monkeypatch):
     monkeypatch.setattr(fe, "simulator_missing", lambda sim="icarus": "no iverilog")
     with pytest.raises(RuntimeError) as err:
         resolve_sim(None)
-    assert str(err.value) == "g++ not found: apt-get install g++"
+    assert str(err.value) == ("no HDL simulator: g++ not found: apt-get install g++; or, "
+                              "slower, the cocotb testbench: no iverilog")
 
 
 def test_portable_eval_loop_gives_the_same_result(monkeypatch):
