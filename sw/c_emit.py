@@ -237,6 +237,8 @@ def _i8_hidden(k, ly, cur, nxt, n_in_pad, atype, simd):
     """C of hidden layer ``k``: ``nxt[j] = act(requant(B[j] + sum_i cur[i] W[i][j]))``."""
     n_out, sh = ly["n_out"], ly["shift"]
     rq = "acc" if sh == 0 else f"(acc + {1 << (sh - 1)}) >> {sh}"
+    if "unit_shift" in ly:                     # table layer: one shift per unit
+        rq = f"(acc + ((1 << SH{k}[j]) >> 1)) >> SH{k}[j]"
     if ly["act"] == "relu":
         act = ["        if (r < 0) r = 0;", "        if (r > QMAX) r = QMAX;",
                f"        {nxt}[j] = ({atype})r;"]
@@ -389,10 +391,14 @@ def emit_dnn_i8(name, q, features, doc="int8 weights (scheme: sw/dnn_int8.py)"):
         Wq = np.zeros((n_in_pad, ly["n_out"]), np.int8)
         Wq[:ly["n_in"]] = ly["Wq"]
         src.append(f"/* layer {k}: {ly['n_in']} x {ly['n_out']}, {ly['act']}"
-                   + ("" if last else f", requantisation shift {ly['shift']}") + " */\n")
+                   + ("" if last else ", requantisation shift " + (
+                       f"{ly['shift']}" if "unit_shift" not in ly else f"SH{k}[j] per unit"))
+                   + " */\n")
         src.append(_array("int8_t", f"W{k}", Wq[:, 0], _int, per_line=16) if last else
                    _nested("int8_t", f"W{k}", Wq, _int, per_line=16))
         src.append(_array("int32_t", f"B{k}", ly["bq"], _int))
+        if "unit_shift" in ly:
+            src.append(_array("uint8_t", f"SH{k}", ly["unit_shift"], _int, per_line=16))
         if "lut" in ly:
             src.append(_array(atype, f"LUT{k}", ly["lut"], _int, per_line=16))
     last = layers[-1]

@@ -18,14 +18,16 @@ import numpy as np
 import pytest
 
 from sw import c_build, c_emit
-from sw.dnn_int8 import predict_int8, quantize, shift_for
+from sw.dnn_int8 import gptq_round, predict_int8, quantize, round_half_away, shift_for
 from tests.test_c_models import int8_accumulators
 
 
-def _layers(rng, n, hidden, acts):
+def _layers(rng, n, hidden, acts, spread=0.0):
+    """Random float layers; ``spread`` > 0 scales unit j's weights of every layer by
+    ``2^(-spread j)`` (units of very different weight ranges)."""
     sizes = [n] + list(hidden)
-    dense = [(rng.normal(size=(a, b)).astype(np.float32) / np.sqrt(a),
-              (rng.normal(size=b) * 0.1).astype(np.float32), act)
+    dense = [((rng.normal(size=(a, b)) * 2.0 ** (-spread * np.arange(b))).astype(np.float32)
+              / np.sqrt(a), (rng.normal(size=b) * 0.1).astype(np.float32), act)
              for a, b, act in zip(sizes[:-1], sizes[1:], acts)]
     dense.append(((rng.normal(size=(sizes[-1], 1)) * 0.3).astype(np.float32),
                   np.zeros(1, np.float32), "sigmoid"))
@@ -42,11 +44,12 @@ def _rows(rng, n, m=400):
 
 
 CASES = {
-    # name: (features, hidden units, activations, act_bits)
+    # name: (features, hidden units, activations, act_bits[, weight spread])
     "dnn4_like": (7, [32], ["relu"], 16),          # the SIMD paths
     "deep_relu": (8, [16, 32], ["relu", "relu"], 16),
     "odd_shapes": (5, [12, 8], ["relu", "relu"], 16),  # 12 units: portable layer
     "tanh": (7, [16, 16], ["relu", "tanh"], 16),
+    "tanh_spread": (7, [8, 12], ["relu", "tanh"], 16, 0.5),  # per-unit shifts 0..5
     "selu": (6, [8], ["selu"], 16),
     "int8_acts": (7, [32], ["relu"], 8),
 }
@@ -54,9 +57,9 @@ CASES = {
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def model(request, tmp_path_factory):
-    n, hidden, acts, bits = CASES[request.param]
+    n, hidden, acts, bits, *spread = CASES[request.param]
     rng = np.random.default_rng(sorted(CASES).index(request.param) + 5)
-    layers = _layers(rng, n, hidden, acts)
+    layers = _layers(rng, n, hidden, acts, *spread)
     calib = rng.normal(size=(600, n)) * 30 + 10
     q = quantize(layers, calib, act_bits=bits)
     name = f"wo_{request.param}_i8"
@@ -109,10 +112,20 @@ def test_hot_path_is_integer(model):
     # float only in the input loop (the features are float): nothing after it
     after = acc[acc.index("a0[i] = "):]
     assert "float" not in after and "OUT_SCALE" not in acc
-    # one requantisation (rounding shift) per hidden layer, no multiplier
+    # one requantisation (rounding shift) per unit output, no multiplier: one shift per
+    # ReLU layer; per unit (sh + k_j, weight scale = the layer's / 2^k_j) before a table
     hidden = q["layers"][:-1]
     assert all(isinstance(ly["shift"], int) and ly["shift"] >= 0 for ly in hidden)
     assert all("mult" not in ly for ly in hidden)
+    for ly in hidden:
+        if ly["act"] == "relu":
+            assert "unit_shift" not in ly
+        else:
+            k = ly["unit_shift"] - ly["shift"]
+            assert np.all(k >= 0)
+            assert np.allclose(ly["acc_scale"] * 2.0 ** k, ly["acc_scale"].max())
+    if name == "wo_tanh_spread_i8":                  # the per-unit shifts really differ
+        assert len(set(q["layers"][1]["unit_shift"].tolist())) >= 4
     if name in ("wo_dnn4_like_i8", "wo_deep_relu_i8"):
         assert "_mm_madd_epi16" in c and "vmlal_lane_s16" in c
     if q["act_bits"] == 8:                           # SIMD code is for 16-bit activations
@@ -122,6 +135,21 @@ def test_hot_path_is_integer(model):
 def test_shift_for():
     assert shift_for(0.3) == 0 and shift_for(1.0) == 0
     assert shift_for(2.0) == 1 and shift_for(2.0001) == 2 and shift_for([3.0, 200.0]) == 8
+
+
+def test_gptq_rounding_beats_plain_rounding_on_the_calibration_rows():
+    """The error-feedback rounding gives a smaller output error ``|A Wq - A W|`` on the
+    rows it was fitted on than rounding every weight to nearest, and stays in int8."""
+    rng = np.random.default_rng(11)
+    print("seed 11")
+    A = rng.normal(size=(500, 24)) @ rng.normal(size=(24, 24))   # correlated inputs
+    Wn = rng.uniform(-127, 127, size=(24, 16))
+    Wg = gptq_round(Wn, A)
+    Wr = np.clip(round_half_away(Wn), -127, 127)
+    assert Wg.dtype == np.int8 and np.abs(Wg.astype(int)).max() <= 127
+    err_g = np.linalg.norm(A @ Wg - A @ Wn)
+    err_r = np.linalg.norm(A @ Wr - A @ Wn)
+    assert err_g < 0.8 * err_r, (err_g, err_r)
 
 
 def test_accumulator_overflow_is_refused():
