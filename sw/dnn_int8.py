@@ -53,7 +53,8 @@ dense layer (float ``W`` in x out, ``b``; integer inputs ``q_i`` of scale ``s_i`
     ``W'[i, j] = W[i, j] * s_i`` (the input scales folded in),
     ``sw_j = max_i |W'[i, j]| / 127`` (per unit; before a table activation the layer's
     largest over a power of two, see above), ``Wq = gptq_round(W' / sw)`` int8,
-    ``bq_j = round(b'_j / sw_j)`` int32 with the bias corrected for the mean shift the weight rounding causes on the calibration rows
+    ``bq_j = round(b'_j / sw_j)`` int32 with the bias corrected for the mean shift the
+    weight rounding causes on the calibration rows
     (``b' = b - mean(x) (W_deq - W)``, Nagel et al. 2019), ``acc_j = bq_j + sum_i q_i Wq[i, j]``
     int32 (real value ``acc_j * sw_j``; the worst case ``|acc| + 2^(sh-1) < 2^31`` is checked,
     so the int32 arithmetic below cannot overflow).
