@@ -18,8 +18,9 @@ What the cores do with a stalled output (read from the gateware, ``hdl/``):
 * **EMG trigger** (:class:`hdl.emg_trigger.EMGTrigger`) holds its trigger frame
   and accepts no input until it is taken: the stall moves to the input, nothing
   is dropped or counted (:func:`trigger_schedule`).
-* **Stride indexes** (:class:`hdl.stride_indexes.StrideIndexes`) never stalls
-  its input. A finished stride waits in its leg's ``pending`` slot while the
+* **Stride indexes** (:class:`hdl.stride_indexes.StrideIndexes`) takes a frame
+  every other edge (the left leg on the accept edge, the right leg on the next) and
+  never holds its input longer. A finished stride waits in its leg's ``pending`` slot while the
   serialiser computes or offers an earlier record; a leg that finishes a stride
   while its slot is still full drops the new stride and raises the sticky
   ``overrun`` flag (:func:`stride_schedule`). Later strides are unaffected (the
@@ -45,6 +46,7 @@ from golden.stalls import ReadyPattern, random_stalls
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP, stride_onsets
 
 __all__ = ["ReadyPattern", "random_stalls", "trigger_schedule", "STRIDE_SERIALISE_CYCLES",
+           "STRIDE_FILL_CYCLES",
            "stride_schedule", "stride_record_ends", "EEG_CHANNEL_CYCLES", "eeg_schedule",
            "uart_rx_overruns", "ingress_overflow"]
 
@@ -71,11 +73,15 @@ def trigger_schedule(first_accept, n_frames, cycles_per_frame, ready):
     return np.array(accepted, np.int64), np.array(taken, np.int64)
 
 
-#: Edges from picking a pending stride (``WAIT_STRIDE``) to offering its record
-#: (``EMIT_RECORD``): ``LOAD_STRIDE`` + 4 muscles x (``START_DIVIDE`` + 14 divider steps)
-#: + 1 (:mod:`hdl.stride_indexes`; with the edge that accepted the stride's last frame,
-#: the 63-cycle latency of the module docstring).
+#: Edges from picking a pending stride (``WAIT_STRIDE``, which reads its slot) to offering its
+#: record (``EMIT_RECORD``): ``LOAD_STRIDE`` + 4 muscles x (``START_DIVIDE`` + 14 divider
+#: steps) + 1 (:mod:`hdl.stride_indexes`).
 STRIDE_SERIALISE_CYCLES = 1 + 4 * 15 + 1
+#: Edges from accepting the frame that ends a stride to offering its record when the
+#: serialiser is idle: the slot reads as full two edges after the accept (the left leg's
+#: slot written on the accept edge, the right leg's on the next), + ``STRIDE_SERIALISE_CYCLES``
+#: (:data:`hdl.stride_indexes.LATENCY_CYCLES` counts to the edge that takes it, one more).
+STRIDE_FILL_CYCLES = 2
 
 
 def stride_record_ends(trig, present=None, stride_ref=0, min_stride=MIN_STRIDE,
@@ -107,7 +113,7 @@ def stride_schedule(ends, frame_edges, ready, serialise=STRIDE_SERIALISE_CYCLES)
     ends : list of (end_frame, leg)
         From :func:`stride_record_ends`, in record order.
     frame_edges : array_like of int
-        Edge on which each trigger frame was accepted (the core is always ready).
+        Edge on which each trigger frame was accepted (two edges apart at least).
     ready : ReadyPattern
         ``ready`` of the record output.
     serialise : int
@@ -127,56 +133,62 @@ def stride_schedule(ends, frame_edges, ready, serialise=STRIDE_SERIALISE_CYCLES)
     overrun : int
         The sticky ``overrun`` flag at the end (1 if any record was dropped).
 
-    Cycle model (per edge, registers updated after the edge): a stride ending on
-    frame ``f`` fills its leg's ``pending`` slot on edge ``frame_edges[f]``, or is
-    dropped if that slot is still full and not being emptied on the same edge.
-    The serialiser, idle on an edge with a pending slot full (left leg first),
-    empties it, offers the record ``serialise`` edges later and is idle again on
-    the edge after the record was taken.
+    Cycle model (per edge, registers updated after the edge): the core takes a frame
+    every other edge at most (accept edge ``a``: left leg, ``a + 1``: right leg). A stride
+    of leg ``L`` ending on frame ``f`` is written into its leg's ``pending`` slot on edge
+    ``frame_edges[f] + L``, or dropped if that slot is still full and not being emptied
+    on the same edge; the slot reads as full from edge ``frame_edges[f] + 2``. The
+    serialiser, idle on an edge with a slot full (left leg first), reads it on that edge
+    (``WAIT_STRIDE``), empties it on the next (``LOAD_STRIDE``), offers the record
+    ``serialise`` edges after the first and is idle again on the edge after the record
+    was taken.
     """
-    sets = [(int(frame_edges[f]), leg) for f, leg in ends]
+    sets = [(int(frame_edges[f]) + leg, leg) for f, leg in ends]
     n = len(sets)
     kept = np.ones(n, bool)
     taken = np.full(n, -1, np.int64)
     pend = [None, None]                # record index in each leg's slot
     pend_from = [0, 0]                 # first edge the slot reads as full
+    clear_at = [None, None]            # edge on which the slot is emptied
     cur, emit_from = None, 0           # record in the serialiser, first edge it is offered
     idle_from = -1                     # first edge the serialiser is idle
     i = 0
     while True:
         cands = [sets[i][0]] if i < n else []
+        cands += [e for e in clear_at if e is not None]
         if cur is not None:
             cands.append(ready.next_ready(emit_from))
         else:
-            full = [pend_from[leg] for leg in (0, 1) if pend[leg] is not None]
+            full = [pend_from[leg] for leg in (0, 1)
+                    if pend[leg] is not None and clear_at[leg] is None]
             if full:
                 cands.append(max(min(full), idle_from))
         if not cands:
             break
         edge = min(cands)
-        clear = None
         if cur is not None:
             if edge >= emit_from and ready.ready(edge):
                 taken[cur] = edge
                 cur, idle_from = None, edge + 1
         elif edge >= idle_from:
             for leg in (0, 1):
-                if pend[leg] is not None and pend_from[leg] <= edge:
-                    clear = leg
+                if pend[leg] is not None and clear_at[leg] is None and pend_from[leg] <= edge:
+                    cur, emit_from = pend[leg], edge + serialise
+                    clear_at[leg] = edge + 1
                     break
         new = []
         while i < n and sets[i][0] == edge:
             leg = sets[i][1]
-            if pend[leg] is not None and clear != leg:
+            if pend[leg] is not None and clear_at[leg] != edge:
                 kept[i] = False
             else:
                 new.append((leg, i))
             i += 1
-        if clear is not None:
-            cur, emit_from = pend[clear], edge + serialise
-            pend[clear] = None
+        for leg in (0, 1):
+            if clear_at[leg] == edge:
+                pend[leg], clear_at[leg] = None, None
         for leg, k in new:
-            pend[leg], pend_from[leg] = k, edge + 1
+            pend[leg], pend_from[leg] = k, edge + STRIDE_FILL_CYCLES - leg
     order = np.flatnonzero(kept)
     order = order[np.argsort(taken[order], kind="stable")]
     return kept, order, taken[order], int(not kept.all())

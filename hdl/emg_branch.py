@@ -103,7 +103,8 @@ class EMGBranch(wiring.Component):
             self.warm.eq(trigger.warm),
         ]
 
-        # --- triggers -> stride indexes (always ready) and the level output ---
+        # --- triggers -> stride indexes (ready every other cycle: never stalls the trigger's
+        # frames, 14 cycles apart) and the level output ---
         wiring.connect(m, trigger.o, indexes.i)
         with m.If(trigger.o.valid & indexes.i.ready):
             m.d.sync += self.trig.eq(trigger.o.payload)

@@ -3,22 +3,35 @@
 Definitions, formats and the bit-exact model are in :mod:`golden.stride_indexes_model`;
 the cocotb testbench is ``tests/gateware/test_stride_indexes.py``.
 
-Every trigger frame (one per 500 Hz sample) updates saturating counters of both
-legs in one cycle: samples in the stride, per-muscle contraction samples and the
-LG-TA / BF-RF co-contraction samples. On a *stride onset* of a leg's
-stride-reference muscle (a rising edge after at least ``ref_min_gap`` samples
-off, at least ``min_stride`` samples into the running stride; see
-:mod:`golden.stride_indexes_model`) the finished stride is copied into that leg's
-``pending`` slot and the counters restart. A serialiser takes pending strides (left leg
-first) straight into the record register (``WAIT_STRIDE``, which frees the slot),
-``LOAD_STRIDE``, then for each muscle ``START_DIVIDE`` (relaxation = stride - contraction,
-one shared subtractor) and ``DIVIDE_DUTY``: one shared long divider, 14 cycles per muscle,
-one quotient bit per cycle from a ``count_width``-bit partial remainder (no shifted
-divisor). The record is offered on ``o`` (``EMIT_RECORD``). Latency: the record is valid
-``4 * 15 + 2`` cycles after the
-clock edge that accepted the frame ending the stride and is taken on the next
-edge, ``4 * 15 + 3 = 63`` cycles = 1.26 µs at 50 MHz (measured by
-``tests/gateware/test_stride_indexes.py`` and ``make bench``).
+Every trigger frame (one per 500 Hz sample) updates saturating counters of each leg:
+samples in the stride, per-muscle contraction samples and the LG-TA / BF-RF
+co-contraction samples. On a *stride onset* of a leg's stride-reference muscle (a rising
+edge after at least ``ref_min_gap`` samples off, at least ``min_stride`` samples into the
+running stride; see :mod:`golden.stride_indexes_model`) the finished stride is written into
+that leg's ``pending`` slot and the counters restart. A serialiser takes pending strides
+(left leg first): ``WAIT_STRIDE`` reads the slot, ``LOAD_STRIDE`` loads the record register
+from it (and frees the slot), then for each muscle ``START_DIVIDE`` (relaxation = stride -
+contraction, one shared subtractor) and ``DIVIDE_DUTY``: one shared long divider, 14 cycles
+per muscle, one quotient bit per cycle from a ``count_width``-bit partial remainder (no
+shifted divisor). The record is offered on ``o`` (``EMIT_RECORD``).
+
+One update datapath for both legs: the core takes a frame every other clock edge at most
+(``i.ready`` is low on the edge after each accepted frame; in the EMG branch the trigger
+offers one every 14 cycles, so it never waits). The accept cycle updates the left leg, the
+next cycle the right leg from the frame's bits held in a register. The two legs' counters
+sit in two register sets, ``cur`` (the leg being updated) and ``nxt``: on each of the two
+cycles ``nxt <= update(cur)`` and ``cur <= nxt``, so after a frame both legs are updated and
+back in place -- one set of incrementers instead of two, and a finished stride always comes
+from ``cur``: the pending slots are one RAM (two words, declared :data:`RAM_MIN_DEPTH` deep
+so that yosys maps it onto M10K) with a single write source, and the record register loads
+from the RAM's read port, with no multiplexer between the legs.
+
+Latency (:data:`LATENCY_CYCLES`): a slot reads as full two edges after the accept of the
+frame that ended its stride (the left leg's, written on the accept edge, one edge late, so
+both legs have the same latency); the record is offered ``1 + 4 * 15 + 1`` edges after the
+serialiser picked it (:data:`golden.backpressure.STRIDE_SERIALISE_CYCLES`) and taken on that
+edge when ``o.ready`` is high: ``2 + 1 + 1 + 4 * 15 = 64`` cycles = 1.28 µs at 50 MHz
+(measured by ``tests/gateware/test_stride_indexes.py`` and ``make bench``).
 
 If a leg finishes a stride while its previous record is still waiting (an output
 stalled for a whole stride), the new stride is dropped, the sticky ``overrun`` flag is
@@ -26,32 +39,37 @@ raised and the saturating ``overruns`` counter counts it -- nothing is overwritt
 silently (on the board: ``STATUS.STRIDE_OVERRUN`` and ``STRIDE_OVERRUNS`` of
 :data:`spec.registers.REGISTERS`).
 
-Area (yosys ``synth_intel_alm``): the counters are reset-less (read only once their leg has
-``started``, reloaded by every onset), so the onset restart is the flip-flops' synchronous
-clear and the saturation (the carry out of the increment) a clock enable; neither costs a
-LUT. The comparisons with ``min_stride`` and ``ref_min_gap`` are LUT logic
-(:mod:`hdl.const_compare`), not carry chains. The divider reads the contraction of the muscle
-it divides from the record's ``contraction[0]``: the four contraction fields rotate down one
-place after each muscle (back in their order by ``EMIT_RECORD``; the record is only valid
-there), which costs no LUT -- each field's input LUT already selects between the two pending
-slots -- and saves a four-way multiplexer. The saturating ``overruns`` count needs no clamp
-multiplexer either (see the comment at its update).
+Area (yosys ``synth_intel_alm``; 417 ALUTs for the defaults, 663 with a register set, an
+incrementer per counter and a pending register per leg): the counters are reset-less (read
+only once their leg has ``started``, restarted by every onset), so the onset restart is the
+flip-flops' synchronous clear; the saturation is a reduction AND feeding the increment's
+carry-in. The comparison with ``min_stride`` is LUT logic (:mod:`hdl.const_compare`), the
+off-time a down-counter to 0 (reset value 0: no inverted flip-flops). The divider reads the
+contraction of the muscle it divides through a 4:1 multiplexer. The saturating ``overruns``
+count needs no clamp multiplexer (see the comment at its update).
 """
 
 from amaranth.hdl import *
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.stride_indexes_model import MIN_STRIDE, REF_MIN_GAP
 from hdl.const_compare import ge_const
+from hdl.emg_trigger import RAM_MIN_DEPTH
 from hdl.params import check_int
 from spec.channels import COCONTRACTION_PAIRS, MUSCLES
 
-__all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH", "OVERRUNS_WIDTH"]
+__all__ = ["StrideIndexes", "stride_record_layout", "DUTY_WIDTH", "OVERRUNS_WIDTH",
+           "LATENCY_CYCLES"]
 
 #: duty cycle in basis points (0..10000) fits 14 bits
 DUTY_WIDTH = 14
 DUTY_SCALE = 10000
+#: clock cycles from the edge that accepts the frame ending a stride to the edge that takes
+#: its record, serialiser idle and output ready: slot full two edges later, ``WAIT_STRIDE``,
+#: ``LOAD_STRIDE``, 4 x (``START_DIVIDE`` + 14 divider steps), ``EMIT_RECORD``
+LATENCY_CYCLES = 2 + 1 + 1 + 4 * 15
 #: width of the saturating count of dropped strides (``overruns``, register STRIDE_OVERRUNS)
 OVERRUNS_WIDTH = 16
 
@@ -89,7 +107,8 @@ class StrideIndexes(wiring.Component):
     Attributes
     ----------
     i : In(stream.Signature(ArrayLayout(1, 8)))
-        Trigger frames in :data:`spec.channels.EMG_CHANNELS` order; always ready.
+        Trigger frames in :data:`spec.channels.EMG_CHANNELS` order; ready except on the
+        edge after an accepted frame (one frame every other edge at most).
     o : Out(stream.Signature(stride_record_layout(...)))
         One record per completed stride.
     present : In(8)
@@ -139,85 +158,129 @@ class StrideIndexes(wiring.Component):
         m = Module()
         cw = self.count_width
         cmax = (1 << cw) - 1
-        counts = data.StructLayout({
-            "start": unsigned(self.start_width),
+        gmax = self.ref_min_gap
+        # per-leg state that rotates through the one update datapath (module docstring)
+        leg_counts = data.StructLayout({
             "stride_time": unsigned(cw),
             "contraction": data.ArrayLayout(unsigned(cw), 4),
             "cocon": data.ArrayLayout(unsigned(cw), 2),
         })
+        leg_flags = data.StructLayout({
+            "gap_left": range(gmax + 1),   # ref_min_gap - samples off (saturated at 0)
+            "prev_ref": 1,
+            "started": 1,
+        })
+        # a finished stride in its leg's pending slot (one word of the pending RAM)
+        slot = data.StructLayout({
+            "stride_time": unsigned(cw),
+            "contraction": data.ArrayLayout(unsigned(cw), 4),
+            "cocon": data.ArrayLayout(unsigned(cw), 2),
+            "start": unsigned(self.start_width),
+        })
 
-        sample_idx = Signal(unsigned(self.start_width))
+        # --- input: one frame every other cycle; the accept cycle updates the left leg, the
+        # next (``phase``) the right leg from the bits held in ``trig_right``
+        phase = Signal()
         accept = Signal()
-        m.d.comb += [self.i.ready.eq(1), accept.eq(self.i.valid)]
-        idx_inc = Signal(self.start_width + 1)      # carry out: saturated
+        m.d.comb += [self.i.ready.eq(~phase), accept.eq(self.i.valid & ~phase)]
+        m.d.sync += phase.eq(accept)
+        bits = self.i.payload.as_value()
+        trig_right = Signal(4)
+        with m.If(accept):
+            m.d.sync += trig_right.eq(bits[4:8] & self.present[4:8])
+        trig = Signal(4)
+        m.d.comb += trig.eq(Mux(phase, trig_right, bits[0:4] & self.present[0:4]))
+        step = Signal()                  # a leg is updated this cycle (leg = phase)
+        m.d.comb += step.eq(accept | phase)
+
+        # sample index of the frame: advanced after the right leg's cycle, so both legs see
+        # the frame's own index (saturating: the carry out is the flip-flops' enable)
+        sample_idx = Signal(unsigned(self.start_width))
+        idx_inc = Signal(self.start_width + 1)
         m.d.comb += idx_inc.eq(sample_idx + 1)
-        with m.If(accept & ~idx_inc[-1]):
+        with m.If(phase & ~idx_inc[-1]):
             m.d.sync += sample_idx.eq(idx_inc[:-1])
 
-        pending = [Signal(counts, name=f"pending_{leg}") for leg in (0, 1)]
+        # --- the two legs' states: ``cur`` is the leg being updated, ``nxt`` the other one.
+        # On a step, ``nxt`` <= update(``cur``) and ``cur`` <= ``nxt``: after the two steps of a
+        # frame both are updated and back in place. Reset-less counters (read only once their
+        # leg has ``started``, restarted by every onset); the flags reset to 0.
+        cur = Signal(leg_flags, name="leg_cur")
+        nxt = Signal(leg_flags, name="leg_nxt")
+        # reset-less: the onset restart is then the flip-flops' synchronous clear (no LUT)
+        cur_n = Signal(leg_counts, name="count_cur", reset_less=True)
+        nxt_n = Signal(leg_counts, name="count_nxt", reset_less=True)
+        ref = Signal()
+        onset = Signal(name="stride_onset")
+        m.d.comb += [
+            ref.eq(trig.bit_select(self.stride_ref, 1)),
+            onset.eq(step & ref & ~cur.prev_ref & (cur.gap_left == 0)
+                     & (~cur.started | ge_const(cur_n.stride_time, self.min_stride))),
+        ]
+        starts = [Signal(unsigned(self.start_width), name=f"start_{leg}") for leg in (0, 1)]
+        with m.If(step):
+            m.d.sync += [cur.eq(nxt), cur_n.eq(nxt_n), nxt.prev_ref.eq(ref),
+                         nxt.started.eq(cur.started | onset)]
+            with m.If(ref):
+                m.d.sync += nxt.gap_left.eq(gmax)
+            with m.Elif(cur.gap_left != 0):
+                m.d.sync += nxt.gap_left.eq(cur.gap_left - 1)
+            with m.Else():
+                m.d.sync += nxt.gap_left.eq(0)
+            # saturating counters: + 1 unless all ones (no wrap); on an onset they restart at
+            # this frame's bit (the upper bits: the flip-flops' synchronous clear)
+            updates = [(nxt_n.stride_time, cur_n.stride_time, C(1, 1))]
+            updates += [(nxt_n.contraction[k], cur_n.contraction[k], trig[k]) for k in range(4)]
+            updates += [(nxt_n.cocon[k], cur_n.cocon[k], trig[a] & trig[b])
+                        for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS)]
+            for dst, src, bit in updates:
+                add = Signal(name="count_up")
+                m.d.comb += add.eq(cur.started & bit & ~src.all())
+                with m.If(onset):
+                    m.d.sync += dst.eq(bit)
+                with m.Else():
+                    m.d.sync += dst.eq(src + add)
+            for leg in (0, 1):
+                with m.If(onset & (phase == leg)):
+                    m.d.sync += starts[leg].eq(sample_idx)
+
+        # --- pending slots: one RAM word per leg (declared RAM_MIN_DEPTH deep: M10K, not
+        # flip-flops); a finished stride is written from ``cur`` (one source: no leg mux) ---
+        m.submodules.pending = pend = Memory(shape=slot, depth=RAM_MIN_DEPTH, init=[])
+        wp = pend.write_port()
+        rp = pend.read_port(domain="sync")
         pending_valid = Signal(2)
-        set_pending = Signal(2)
+        fill = Signal()                  # the stride that ended on this step enters its slot
+        fill_left = Signal()             # the left leg's slot was written last cycle
         clear_pending = Signal(2)
         drop = Signal(2)                 # a leg's finished stride finds its slot full
+        m.d.comb += [
+            wp.addr.eq(phase), wp.en.eq(fill),
+            wp.data.stride_time.eq(cur_n.stride_time), wp.data.contraction.eq(cur_n.contraction),
+            wp.data.cocon.eq(cur_n.cocon), wp.data.start.eq(Mux(phase, starts[1], starts[0])),
+        ]
+        with m.If(step & onset & cur.started):
+            # (the left slot written on the previous accept edge reads as full by now:
+            # frames are two cycles apart at least)
+            with m.If(pending_valid.bit_select(phase, 1) & ~clear_pending.bit_select(phase, 1)):
+                m.d.comb += drop.eq(Mux(phase, 2, 1))
+            with m.Else():
+                m.d.comb += fill.eq(1)
+        # both legs' slots read as full from the edge after the frame's right-leg step: the
+        # left leg's (written on the accept edge) one edge late, so the latency is the same
+        m.d.sync += fill_left.eq(fill & ~phase)
+        set_pending = Cat(fill_left, fill & phase)
         m.d.sync += pending_valid.eq((pending_valid & ~clear_pending) | set_pending)
-        # overruns + (0, 1 or 2), saturating at all ones: the sum carries out only from
-        # 0xFFFE or 0xFFFF, whose bits 1 and up are already ones -- on a carry those keep their
-        # value (flip-flop enable) and bit 0 is set, so there is no clamping multiplexer
+
+        # overruns + (0 or 1), saturating at all ones: the sum carries out only from 0xFFFF,
+        # whose bits 1 and up are already ones -- they keep their value (flip-flop enable)
+        # and bit 0 is set, so there is no clamping multiplexer
         ovr_sum = Signal(OVERRUNS_WIDTH + 1)
-        m.d.comb += ovr_sum.eq(self.overruns + drop[0] + drop[1])
-        with m.If(drop.any()):           # both legs may drop on the same frame
-            m.d.sync += [self.overrun.eq(1),
-                         self.overruns[0].eq(ovr_sum[0] | ovr_sum[-1])]
+        m.d.comb += ovr_sum.eq(self.overruns + 1)
+        with m.If(drop.any()):
+            m.d.sync += [self.overrun.eq(1), self.overruns[0].eq(ovr_sum[0] | ovr_sum[-1])]
             with m.If(~ovr_sum[-1]):
                 m.d.sync += self.overruns[1:].eq(ovr_sum[1:-1])
-
-        for leg in (0, 1):
-            trig = Signal(4, name=f"trig_{leg}")
-            present = self.present[4 * leg:4 * leg + 4]
-            m.d.comb += trig.eq(self.i.payload.as_value()[4 * leg:4 * leg + 4] & present)
-            ref = Signal(name=f"ref_{leg}")
-            prev_ref = Signal(name=f"prev_ref_{leg}")
-            started = Signal(name=f"started_{leg}")
-            # reset-less: only read once `started`, and reloaded by every onset (the onset
-            # restart is then the flip-flops' synchronous clear, no multiplexer)
-            cnt = Signal(counts, name=f"count_{leg}", reset_less=True)
-            # samples the reference has been off, saturating at ref_min_gap
-            # (resets saturated: "off for ever" before the first burst)
-            gmax = self.ref_min_gap
-            off_run = Signal(range(gmax + 2), init=gmax, name=f"off_run_{leg}")
-            onset = Signal(name=f"stride_onset_{leg}")
-            m.d.comb += [
-                ref.eq(trig.bit_select(self.stride_ref, 1)),
-                onset.eq(ref & ~prev_ref & ge_const(off_run, gmax)
-                         & (~started | ge_const(cnt.stride_time, self.min_stride))),
-            ]
-            with m.If(accept):
-                m.d.sync += prev_ref.eq(ref)
-                with m.If(ref):
-                    m.d.sync += off_run.eq(0)
-                with m.Elif(~ge_const(off_run, gmax)):
-                    m.d.sync += off_run.eq(off_run + 1)
-                with m.If(onset):
-                    with m.If(started):
-                        with m.If(pending_valid[leg] & ~clear_pending[leg]):
-                            m.d.comb += drop[leg].eq(1)
-                        with m.Else():
-                            m.d.comb += set_pending[leg].eq(1)
-                            m.d.sync += pending[leg].eq(cnt)
-                    m.d.sync += [started.eq(1), cnt.start.eq(sample_idx)]
-                # saturating counters: the increment is gated by the flip-flops' enable (no
-                # hold multiplexer); on an onset they restart at this frame's bit
-                increments = [(cnt.stride_time, C(1, 1))]
-                increments += [(cnt.contraction[k], trig[k]) for k in range(4)]
-                increments += [(cnt.cocon[k], trig[a] & trig[b])
-                               for k, (_, a, b) in enumerate(COCONTRACTION_PAIRS)]
-                for counter, bit in increments:
-                    inc = Signal(cw + 1)            # its carry out: the counter is at cmax
-                    m.d.comb += inc.eq(counter + 1)
-                    with m.If(onset):
-                        m.d.sync += counter.eq(bit)
-                    with m.Elif(started & bit & ~inc[cw]):
-                        m.d.sync += counter.eq(inc[:cw])
 
         # --- serialiser: the record register and one shared restoring divider ---
         rec = Signal(self.record_layout)
@@ -227,11 +290,10 @@ class StrideIndexes(wiring.Component):
         duties = [rec[f"{name}_duty"] for name in MUSCLES]
         muscle = Signal(range(4))
         bit = Signal(range(DUTY_WIDTH))
-        # the contraction fields rotate down one place after each muscle's division (four
-        # rotations by EMIT_RECORD: the original order), so the muscle being divided is always
-        # in contraction[0] -- no 4-way multiplexer; the rotation shares each field's input LUT
-        # with its load from the pending slots
-        con = contraction[0]
+        take = Signal()                  # the slot the serialiser reads (left leg first)
+        m.d.comb += [take.eq(~pending_valid[0]), rp.addr.eq(take)]
+        con = Signal(cw)
+        m.d.comb += con.eq(Array(contraction)[muscle])
         # Long division of con * DUTY_SCALE by stride_time, one quotient bit per cycle: the
         # partial remainder `part` (< stride_time) takes the next dividend bit from the top of
         # `low`, which shifts the quotient bits in from the bottom (14 steps: `low` = quotient).
@@ -251,26 +313,24 @@ class StrideIndexes(wiring.Component):
 
         with m.FSM(name="fsm"):
             with m.State("WAIT_STRIDE"):
-                for leg in (0, 1):
-                    with (m.If if leg == 0 else m.Elif)(pending_valid[leg]):
-                        src = pending[leg]
-                        m.d.comb += clear_pending[leg].eq(1)
-                        m.d.sync += [
-                            rec.leg.eq(leg),
-                            rec.start.eq(src.start),
-                            rec.stride_time.eq(src.stride_time),
-                        ]
-                        for k in range(4):
-                            m.d.sync += contraction[k].eq(src.contraction[k])
-                        for k, (name, _, _) in enumerate(COCONTRACTION_PAIRS):
-                            m.d.sync += rec[f"cocon_{name}"].eq(src.cocon[k])
-                        m.next = "LOAD_STRIDE"
+                # the RAM reads slot `take` on this edge; its word is there in LOAD_STRIDE
+                with m.If(pending_valid.any()):
+                    m.d.sync += rec.leg.eq(take)
+                    m.next = "LOAD_STRIDE"
             with m.State("LOAD_STRIDE"):
+                word = rp.data
+                m.d.comb += clear_pending.eq(Mux(rec.leg, 2, 1))
                 m.d.sync += [
-                    rec.overflow.eq(st == cmax),
+                    rec.start.eq(word.start),
+                    rec.stride_time.eq(word.stride_time),
+                    rec.overflow.eq(word.stride_time == cmax),
                     rec.present.eq(Mux(rec.leg, self.present[4:8], self.present[0:4])),
                     muscle.eq(0),
                 ]
+                for k in range(4):
+                    m.d.sync += contraction[k].eq(word.contraction[k])
+                for k, (name, _, _) in enumerate(COCONTRACTION_PAIRS):
+                    m.d.sync += rec[f"cocon_{name}"].eq(word.cocon[k])
                 m.next = "START_DIVIDE"
             with m.State("START_DIVIDE"):
                 dividend = Signal(cw + DUTY_WIDTH)
@@ -290,7 +350,6 @@ class StrideIndexes(wiring.Component):
                 ]
                 with m.If(bit == 0):
                     m.d.sync += [Array(duties)[muscle].eq(quotient), muscle.eq(muscle + 1)]
-                    m.d.sync += [contraction[k].eq(contraction[(k + 1) % 4]) for k in range(4)]
                     with m.If(muscle == 3):
                         m.next = "EMIT_RECORD"
                     with m.Else():

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from bench import report
+from hdl.stride_indexes import LATENCY_CYCLES
 from sim.hdl_build import simulator_missing
 
 
@@ -26,8 +27,8 @@ def test_trigger_and_latency_sections(tmp_path):
     assert (f"| onset delay median / p95 | {t['onset_delay_median_ms']:.0f} / "
             f"{t['onset_delay_p95_ms']:.0f} ms" in md)
     assert 0 < t["onset_delay_median_ms"] < 40 and t["missed_pct"] < 10
-    # stride record: 63 cycles after the frame that ends the stride (hdl/stride_indexes.py)
-    assert lat["stride_cycles_min"] == lat["stride_cycles_max"] == 63
+    # stride record: LATENCY_CYCLES after the frame that ends the stride (hdl/stride_indexes.py)
+    assert lat["stride_cycles_min"] == lat["stride_cycles_max"] == LATENCY_CYCLES
     assert f"{lat['stride_us']:.2f}" in md and lat["eeg_cycles_max"] > 10000
     assert res["meta"]["date"] in md and res["meta"]["failed"] == {}
     assert re.search(r"## Headline\n", md) and "SYNTHETIC" in md

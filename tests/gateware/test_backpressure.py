@@ -7,10 +7,10 @@ predicts from the same pattern: the records (bit-exact models), which records ar
 dropped, the clock edge of every transfer, and the overrun flags and counters.
 
 * EMG trigger and EEG MRP: a stalled output holds the input; nothing is lost.
-* Stride indexes: never stalls its input; a stride that finds its leg's slot still
-  full is dropped, raises ``overrun`` and is counted in ``overruns`` (the long stall lasts
-  several strides); the count saturates at 0xFFFF. Through the fabric into the HPS
-  registers: ``tests/gateware/test_fabric_top.py``.
+* Stride indexes: takes a frame every other edge, never holds its input longer; a stride
+  that finds its leg's slot still full is dropped, raises ``overrun`` and is counted in
+  ``overruns`` (the long stall lasts several strides); the count saturates at 0xFFFF.
+  Through the fabric into the HPS registers: ``tests/gateware/test_fabric_top.py``.
 * UART receiver: bytes arriving while the previous one is untaken are dropped and
   counted; the counter saturates at 0xFFFF.
 * Sample ingress: a stalled output fills the byte FIFO; bytes that find it full are
@@ -22,6 +22,7 @@ import pytest
 
 from golden.backpressure import (
     EEG_CHANNEL_CYCLES,
+    STRIDE_FILL_CYCLES,
     STRIDE_SERIALISE_CYCLES,
     ReadyPattern,
     eeg_schedule,
@@ -38,7 +39,7 @@ from golden.stride_indexes_model import stride_indexes_bitexact
 from hdl.eeg_mrp import EEGMRP
 from hdl.emg_trigger import EMGTrigger
 from hdl.sample_ingress import SampleIngress
-from hdl.stride_indexes import StrideIndexes
+from hdl.stride_indexes import LATENCY_CYCLES, StrideIndexes
 from hdl.uart_rx import UARTRx
 from sim.hdl_build import run_cocotb, simulator_missing
 from sim.records import decode_mrp_records, decode_records
@@ -77,14 +78,17 @@ def test_ready_pattern():
 
 
 def test_stride_model_without_stalls_is_the_documented_latency():
-    """Strides of one leg far apart: every record is taken 63 cycles after its last frame."""
+    """Strides of one leg far apart: every record is taken LATENCY_CYCLES (64) cycles after
+    its last frame, the model's latency is the gateware's documented one."""
     ends = [(400, 0), (800, 0), (800, 1), (1200, 1)]
     frames = np.arange(2000) * 3 + 7
     kept, order, taken, overrun = stride_schedule(ends, frames, ReadyPattern())
     assert kept.all() and list(order) == [0, 1, 2, 3] and overrun == 0
     lat = taken - frames[[f for f, _ in ends]]
-    # the right leg's record of frame 800 waits for the left one's (63 cycles)
-    assert list(lat) == [63, 63, 63 + STRIDE_SERIALISE_CYCLES + 1, 63]
+    # the right leg's record of frame 800 waits for the left one's
+    L = LATENCY_CYCLES
+    assert L == STRIDE_FILL_CYCLES + STRIDE_SERIALISE_CYCLES == 64
+    assert list(lat) == [L, L, L + STRIDE_SERIALISE_CYCLES + 1, L]
 
 
 def test_stride_model_drops_the_third_stride_of_a_stalled_leg():
@@ -139,7 +143,7 @@ def test_trigger_stall_holds_the_input(seed):
 def test_stride_overrun_drops_and_flags(seed):
     """Records dropped by the stride core under a stall: which ones, when the rest are
     taken, and the sticky flag, all as predicted; one stall spans several strides."""
-    n, gap = 3000, seed % 2
+    n, gap = 3000, 1 + seed % 2           # frames 2 or 3 edges apart: the core's full rate
     rule = (0, 0) if seed != 3 else (150, 60)
     trig = gait_triggers(n, seed)
     step = gap + 1
@@ -182,9 +186,13 @@ def test_stride_overruns_count_both_legs_and_saturate(start):
         ctx.set(dut.o.ready, 0)
         if start:
             ctx.set(dut.overruns, start)
-        for row in trig:                      # one frame accepted per edge
+        for row in trig:                      # one frame accepted every other edge
             ctx.set(dut.i.payload, [int(b) for b in row])
             ctx.set(dut.i.valid, 1)
+            assert ctx.get(dut.i.ready)
+            await ctx.tick()
+            ctx.set(dut.i.valid, 0)
+            assert not ctx.get(dut.i.ready)   # the right leg's cycle
             await ctx.tick()
         ctx.set(dut.i.valid, 0)
         await ctx.tick().repeat(3)
@@ -195,7 +203,7 @@ def test_stride_overruns_count_both_legs_and_saturate(start):
     sim.add_testbench(bench)
     sim.run()
     ends = stride_record_ends(trig, min_stride=0, ref_min_gap=0)
-    kept, _, _, overrun = stride_schedule(ends, np.arange(n), ReadyPattern([(0, 10**6)]))
+    kept, _, _, overrun = stride_schedule(ends, 2 * np.arange(n), ReadyPattern([(0, 10**6)]))
     dropped = int((~kept).sum())
     assert dropped == 15 and overrun == 1     # all but 2 left and 1 right record
     assert got == {"overruns": min(start + dropped, 0xFFFF), "overrun": 1}

@@ -229,7 +229,7 @@ def check_strides(s, seed, all_present=False):
     n = int(np.clip(10 * scale, 1500, 24000))
     trig = rule_triggers(n, scale, seed)
     present = (np.random.default_rng(seed + 1).random(8) < 0.85) | all_present
-    # idle cycles per frame so that the serialiser (63 cycles a record, two legs) keeps up with
+    # idle cycles per frame so that the serialiser (64 cycles a record, two legs) keeps up with
     # the shortest possible stride: no overrun, which the model does not have
     shortest = max(s["min_stride"], s["ref_min_gap"] + 1, 2)
     gap = max(2, -(-140 // shortest))

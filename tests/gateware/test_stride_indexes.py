@@ -11,11 +11,9 @@ from golden.stride_indexes_model import (
     stride_indexes_float,
     stride_onsets,
 )
-from hdl.stride_indexes import StrideIndexes
+from hdl.stride_indexes import LATENCY_CYCLES, StrideIndexes
 from sim.emg_hdl_engine import run_hdl_strides
 from sim.hdl_build import simulator_missing
-
-LATENCY_CYCLES = 4 * 15 + 3   # frame accepted -> record taken (hdl/stride_indexes.py)
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None,
                                 reason=simulator_missing() or "")
@@ -165,8 +163,9 @@ def test_rule_parameters_are_validated():
 
 
 def test_overruns_saturate_at_all_ones():
-    """The dropped-stride count adds 1 or 2 (both legs on one frame) and stops at 0xFFFF:
-    the counter is preset near the top (Amaranth simulator) and both legs, then one, drop."""
+    """The dropped-stride count adds 1 per dropped stride (both legs of one frame: on its two
+    cycles) and stops at 0xFFFF: the counter is preset near the top (Amaranth simulator) and
+    both legs, then one, drop."""
     from amaranth.sim import Simulator
     dut = StrideIndexes(min_stride=0, ref_min_gap=0)
     sim = Simulator(dut)
@@ -178,8 +177,11 @@ def test_overruns_saturate_at_all_ones():
         ctx.set(dut.o.ready, 0)                  # the first record waits: later strides drop
         ctx.set(dut.i.valid, 1)
 
-        async def frame(bits):
+        async def frame(bits):               # offered until taken, then the right leg's cycle
             ctx.set(dut.i.payload, [int(b) for b in bits])
+            while not ctx.get(dut.i.ready):
+                await ctx.tick()
+            await ctx.tick()
             await ctx.tick()
 
         both, left, off = [1, 0, 0, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0], [0] * 8

@@ -5,6 +5,7 @@ import pytest
 
 from golden.emg_pipeline import run_golden
 from golden.stride_indexes_model import stride_indexes_bitexact
+from hdl.stride_indexes import LATENCY_CYCLES
 from sim.emg_hdl_engine import run_hdl, run_hdl_strides
 from sim.hdl_build import simulator_missing
 from synthetic.emg_gen import generate_walk
@@ -33,4 +34,4 @@ def test_stride_indexes_on_verilator_equals_model_and_latency():
     recs, overrun, lat = run_hdl_strides(trig, gap=70, sim="verilator")
     assert recs == stride_indexes_bitexact(trig) and len(recs) > 5
     assert overrun == 0
-    assert np.median(lat) == 4 * 15 + 3
+    assert np.median(lat) == LATENCY_CYCLES
