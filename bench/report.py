@@ -577,9 +577,9 @@ def ensure_cohort(cohort, work):
     )
 
 
-def headline(res, cohort_note=None):
-    """The few figures the README quotes, from this run (``cohort_note``: the classifiers ran
-    on a reduced cohort, which the DNN4 label then says)."""
+def headline(res, reduced=False):
+    """The few figures the README quotes, from this run (``reduced``: the classifiers ran on
+    the reduced cohort of :func:`ensure_cohort`, which the DNN4 label then says)."""
     h = {}
     if "resources" in res:
         t = res["resources"]["blocks"]["total"]
@@ -612,7 +612,7 @@ def headline(res, cohort_note=None):
     if "classifiers" in res:
         from sw.wo_train import PAPER_TABLE4
         d4, p4 = res["classifiers"]["models"]["dnn4"], PAPER_TABLE4["dnn4"]
-        which = "SYNTHETIC reduced cohort" if cohort_note else "SYNTHETIC cohort"
+        which = "SYNTHETIC reduced cohort" if reduced else "SYNTHETIC cohort"
         h[f"DNN4 test accuracy / AUC ({which}; paper: {p4[0]} % / {p4[4]})"] = (
             f"{d4['accuracy']:.2f} % / {d4['auc']:.3f}")
     if "dnn" in res:
@@ -885,9 +885,10 @@ def _run(a, skip, sim, out, work, final):
     finish_timing = start_timing(work) if "timing" not in skip else None
     run("trigger", section_trigger)
     run("latency", section_latency, sim)
-    cohort_note = None
+    cohort_note, reduced = None, False
     if not {"classifiers", "dnn"} <= skip:
         cohort, cohort_note = ensure_cohort(a.cohort, work)
+        reduced = Path(cohort) != Path(a.cohort)
         cls = run("classifiers", section_classifiers, cohort, work, out)
         if cls is not None and cls.get("c_violations"):
             failed["classifiers"] = ("C differs from the Python model beyond its bound: "
@@ -977,7 +978,7 @@ def _run(a, skip, sim, out, work, final):
                   fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro",
                   har="Activity-recognition model as C: ours vs TFLite Micro",
                   stress="Stress model as C: ours vs keras2c vs TFLite Micro")
-    heads = headline(res, cohort_note)
+    heads = headline(res, reduced)
     parts = [
         "# Benchmark report\n\nMeasured by `make bench` (`python -m bench.report`) on "
         f"**{stamp}**, host "

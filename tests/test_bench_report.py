@@ -149,6 +149,16 @@ def test_headline_labels_the_uci_figure_in_sample_beside_leave_one_subject_out()
         "these walks)": "63 % (abs. error median 69 ms)"}
 
 
+def test_headline_says_reduced_only_for_the_reduced_cohort():
+    """The DNN4 label names the reduced cohort only when ensure_cohort built it: a current
+    default cohort is labelled as such (its note is not a reason to say "reduced")."""
+    res = {"classifiers": {"models": {"dnn4": dict(accuracy=71.29, auc=0.791)}}}
+    key = "DNN4 test accuracy / AUC (SYNTHETIC cohort; paper: 83.72 % / 0.91)"
+    assert report.headline(res) == {key: "71.29 % / 0.791"}
+    assert list(report.headline(res, reduced=True)) == [key.replace("cohort;",
+                                                                     "reduced cohort;")]
+
+
 def test_report_json_records_the_checkout(tmp_path, monkeypatch):
     from bench import validate
     monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
