@@ -190,3 +190,44 @@ struct Clock {
 
 // Verilator's C++ name of the Amaranth stream port member `<a>__<b>` ("__" is escaped)
 #define PORT(a, b) a##___05F##b
+
+namespace harness {
+
+// Two clock cycles with rst high (the Clock was built with rst high), then rst low, settled.
+template <typename Sample, typename After>
+inline void reset_cycles(Vtop* top, Clock& clk, uint64_t& now, Sample sample, After after) {
+    for (int k = 0; k < 2; ++k) {
+        clk.cycle(now, sample);
+        after();
+    }
+    top->rst = 0;
+    clk.settle();
+}
+
+// Offers every stimulus row on the stream `i` until it is taken (at most `timeout` cycles
+// each); `on_accept(k)` right after row k's transfer; at the end valid is low and settled.
+template <typename Sample, typename After, typename Accept>
+inline void send_frames(Vtop* top, Clock& clk, const Frames& fr, Progress& prog,
+                        uint64_t timeout, uint64_t& now, Sample sample, After after,
+                        Accept on_accept) {
+    uint32_t in[64];
+    for (uint64_t k = 0; k < fr.n; ++k) {
+        fr.pack(k, in, 64);
+        set_port(top->PORT(i, payload), in);
+        top->PORT(i, valid) = 1;
+        clk.settle();
+        uint64_t waited = 0;
+        bool fire = false;
+        while (!fire) {
+            if (waited++ > timeout) die("i: frame " + std::to_string(k) + " not taken");
+            clk.cycle(now, [&]() { fire = top->PORT(i, ready); sample(); });
+            after();
+        }
+        on_accept(k);
+        top->PORT(i, valid) = 0;
+        prog.report(k + 1);
+    }
+    clk.settle();   // valid low
+}
+
+}  // namespace harness

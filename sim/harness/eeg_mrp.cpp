@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     VerilatedContext ctx;
     Vtop* top = new Vtop{&ctx};
     Writer recs(a, "records", port_words(top->PORT(o, payload))), acc(a, "accepted", 2);
-    uint32_t in[64], rec[64];
+    uint32_t rec[64];
 
     top->enable = a.num("enable");
     top->PORT(o, ready) = 1;
@@ -31,25 +31,10 @@ int main(int argc, char** argv) {
     };
     top->rst = 1;
     Clock clk(top);
-    for (int k = 0; k < 2; ++k) clk.cycle(now, sample);
-    top->rst = 0;
-    clk.settle();
-    for (uint64_t k = 0; k < fr.n; ++k) {
-        fr.pack(k, in, 64);
-        set_port(top->PORT(i, payload), in);
-        top->PORT(i, valid) = 1;
-        clk.settle();
-        uint64_t waited = 0;
-        bool fire = false;
-        while (!fire) {
-            if (waited++ > timeout) die("i: frame " + std::to_string(k) + " not taken");
-            clk.cycle(now, [&]() { fire = top->PORT(i, ready); sample(); });
-        }
-        acc.put64(now);
-        top->PORT(i, valid) = 0;
-        prog.report(k + 1);
-    }
-    clk.settle();   // valid low
+    auto none = []() {};
+    reset_cycles(top, clk, now, sample, none);
+    send_frames(top, clk, fr, prog, timeout, now, sample, none,
+                [&](uint64_t) { acc.put64(now); });
     for (int k = 0; k < 2; ++k) clk.cycle(now, sample);
     for (uint64_t waited = 0; top->busy; ++waited) {
         if (waited > timeout) die("busy (the last computation): not after timeout");

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     VerilatedContext ctx;
     Vtop* top = new Vtop{&ctx};
     Writer trig(a, "trig", 1), recs(a, "records", port_words(top->PORT(o, payload)));
-    uint32_t in[64], rec[64];
+    uint32_t rec[64];
 
     top->present = (uint8_t)a.num("present");
     top->stride_ref = (uint8_t)a.num("stride_ref");
@@ -37,25 +37,8 @@ int main(int argc, char** argv) {
     };
     top->rst = 1;
     Clock clk(top);
-    for (int k = 0; k < 2; ++k) { clk.cycle(now, sample); after(); }
-    top->rst = 0;
-    clk.settle();
-    for (uint64_t k = 0; k < fr.n; ++k) {
-        fr.pack(k, in, 64);
-        set_port(top->PORT(i, payload), in);
-        top->PORT(i, valid) = 1;
-        clk.settle();
-        uint64_t waited = 0;
-        bool fire = false;
-        while (!fire) {
-            if (waited++ > timeout) die("i: frame " + std::to_string(k) + " not taken");
-            clk.cycle(now, [&]() { fire = top->PORT(i, ready); sample(); });
-            after();
-        }
-        top->PORT(i, valid) = 0;
-        prog.report(k + 1);
-    }
-    clk.settle();   // valid low
+    reset_cycles(top, clk, now, sample, after);
+    send_frames(top, clk, fr, prog, timeout, now, sample, after, [](uint64_t) {});
     for (uint64_t k = 0; k < drain; ++k) { clk.cycle(now, sample); after(); }
     Writer state(a, "state", 1);
     uint32_t s[3] = {top->overrun, top->overruns, (uint32_t)now};

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     Writer stride(a, "stride", port_words(top->PORT(stride, payload))),
         mrp(a, "mrp", port_words(top->PORT(mrp, payload))), stride_cycle(a, "stride_cycle", 2),
         acc(a, "accepted", 2), trig(a, "trig", 1), eeg_trig(a, "eeg_trigger", 1);
-    uint32_t in[64], rec[64];
+    uint32_t rec[64];
 
     top->present = (uint8_t)a.num("present");
     top->stride_ref = (uint8_t)a.num("stride_ref");
@@ -56,26 +56,9 @@ int main(int argc, char** argv) {
     };
     top->rst = 1;
     Clock clk(top);
-    for (int k = 0; k < 2; ++k) { clk.cycle(now, sample); after(); }
-    top->rst = 0;
-    clk.settle();
-    for (uint64_t k = 0; k < fr.n; ++k) {
-        fr.pack(k, in, 64);
-        set_port(top->PORT(i, payload), in);
-        top->PORT(i, valid) = 1;
-        clk.settle();
-        uint64_t waited = 0;
-        bool fire = false;
-        while (!fire) {
-            if (waited++ > timeout) die("i: frame " + std::to_string(k) + " not taken");
-            clk.cycle(now, [&]() { fire = top->PORT(i, ready); sample(); });
-            after();
-        }
-        acc.put64(now);
-        top->PORT(i, valid) = 0;
-        prog.report(k + 1);
-    }
-    clk.settle();   // valid low
+    reset_cycles(top, clk, now, sample, after);
+    send_frames(top, clk, fr, prog, timeout, now, sample, after,
+                [&](uint64_t) { acc.put64(now); });
     for (uint64_t k = 0; k < drain || top->tap_eeg_busy; ++k) {
         if (k > drain + timeout) die("the EEG branch stayed busy after the last frame");
         clk.cycle(now, sample);
