@@ -70,9 +70,10 @@ import warnings
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, error_status, parser
+from bench.model_cli import model_bench_parser, run_model_bench
+from spec.cli import InputError
 from spec.constants import SHARED_DATA
-from spec.outputs import check_output_file, scratch_folder, write_json_atomic, write_text_atomic
+from spec.outputs import write_text_atomic
 from sw import c_build, c_emit
 
 __all__ = ["run", "measure", "markdown", "table_md", "notes_md", "main", "DRIVER", "PLUGIN",
@@ -1104,39 +1105,13 @@ def notes_md(rows, while_loop=None):
 # ---------------------------------------------------------------------------------- CLI
 
 def main(argv=None):
-    ap = parser(PROG, __doc__.splitlines()[0])
-    ap.add_argument("model_dir", help="model folder of python -m sw.train_fog")
-    ap.add_argument("--work", help="working folder (kept; default a temporary folder)")
-    ap.add_argument("-o", "--output", help="write the figures as JSON")
-    ap.add_argument("--windows", type=int, default=1,
-                    help="N: instructions from N and 2N windows (default 1)")
-    ap.add_argument("--check", type=int, default=64,
-                    help="windows for max |dp| (default 64)")
-    ap.add_argument("--data", default=str(SHARED_DATA / "fog-daphnet"),
-                    help="Daphnet recordings (default ../shared/data/fog-daphnet)")
+    ap = model_bench_parser(PROG, __doc__.splitlines()[0], "sw.train_fog",
+                            SHARED_DATA / "fog-daphnet",
+                            "Daphnet recordings (default ../shared/data/fog-daphnet)")
     ap.add_argument("--while-timeout", type=float, default=30.0,
                     help="seconds for the WHILE-loop TFLM form (0: not tried; default 30)")
-    a = ap.parse_args(argv)
-    if a.windows < 1:
-        ap.error("--windows must be at least 1")
-    try:
-        if a.output:
-            check_output_file(a.output, option="-o")
-        if not os.path.isdir(a.model_dir):
-            raise InputError(f"{a.model_dir}: no such folder")
-        with (contextlib.nullcontext(None) if a.work else
-              tempfile.TemporaryDirectory(prefix="fog_bench_")) as tmp:
-            work = scratch_folder(a.work, PROG) if a.work else tmp
-            res = run(a.model_dir, work, a.windows, a.check, data=a.data,
-                      while_timeout=a.while_timeout)
-        if a.output:
-            write_json_atomic(a.output, res, sort_keys=False)
-    except HANDLED as e:
-        return error_status(PROG, e)
-    except RuntimeError as e:
-        return error_status(PROG, OSError(str(e).splitlines()[0]))
-    print(markdown(res))
-    return 0
+    return run_model_bench(PROG, ap, argv, run, markdown,
+                           extra=lambda a: dict(while_timeout=a.while_timeout))
 
 
 if __name__ == "__main__":

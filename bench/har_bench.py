@@ -40,20 +40,18 @@ classes, evenly spaced within each class (classes in turn, then mixed); the int8
 windows are up to 128 others, evenly spaced.
 """
 
-import contextlib
 import operator
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from bench import fog_bench
 from bench.fog_bench import _say
-from spec.cli import HANDLED, InputError, error_status, parser
+from bench.model_cli import model_bench_parser, run_model_bench
+from spec.cli import InputError
 from spec.constants import SHARED_DATA
-from spec.outputs import check_output_file, scratch_folder, write_json_atomic
 
 __all__ = ["run", "markdown", "main", "har_windows", "goals", "CLOCK_HZ", "GOALS",
            "estimated_ms", "readme_md"]
@@ -340,36 +338,10 @@ def readme_md(result):
 # ---------------------------------------------------------------------------------- CLI
 
 def main(argv=None):
-    ap = parser(PROG, __doc__.splitlines()[0])
-    ap.add_argument("model_dir", help="model folder of python -m sw.train_har")
-    ap.add_argument("--work", help="working folder (kept; default a temporary folder)")
-    ap.add_argument("-o", "--output", help="write the figures as JSON")
-    ap.add_argument("--windows", type=int, default=1,
-                    help="N: instructions from N and 2N windows (default 1)")
-    ap.add_argument("--check", type=int, default=64,
-                    help="windows for max |dp| (default 64)")
-    ap.add_argument("--data", default=str(SHARED_DATA / "har-hapt" / "RawData"),
-                    help="HAPT RawData folder (default ../shared/data/har-hapt/RawData)")
-    a = ap.parse_args(argv)
-    if a.windows < 1:
-        ap.error("--windows must be at least 1")
-    try:
-        if a.output:
-            check_output_file(a.output, option="-o")
-        if not os.path.isdir(a.model_dir):
-            raise InputError(f"{a.model_dir}: no such folder")
-        with (contextlib.nullcontext(None) if a.work else
-              tempfile.TemporaryDirectory(prefix="har_bench_")) as tmp:
-            work = scratch_folder(a.work, PROG) if a.work else tmp
-            res = run(a.model_dir, work, a.windows, a.check, data=a.data)
-        if a.output:
-            write_json_atomic(a.output, res, sort_keys=False)
-    except HANDLED as e:
-        return error_status(PROG, e)
-    except RuntimeError as e:
-        return error_status(PROG, OSError(str(e).splitlines()[0]))
-    print(markdown(res))
-    return 0
+    ap = model_bench_parser(PROG, __doc__.splitlines()[0], "sw.train_har",
+                            SHARED_DATA / "har-hapt" / "RawData",
+                            "HAPT RawData folder (default ../shared/data/har-hapt/RawData)")
+    return run_model_bench(PROG, ap, argv, run, markdown)
 
 
 if __name__ == "__main__":
