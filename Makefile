@@ -36,25 +36,31 @@ TFLM_ARM_EXE ?= $(OUT)/tflm_arm
 TFLM_SRC ?=
 bench:
 	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog --har-model $(OUT)/har \
-		--stress-model $(OUT)/stress --readme README.md \
+		--stress-model $(OUT)/stress $(MODEL_DOCS) \
 		$(if $(wildcard $(TFLM_ARM_EXE)),--tflm-arm-exe $(TFLM_ARM_EXE),$(if $(TFLM_SRC),--tflm-src $(TFLM_SRC)))
 
 # the real-recording validation alone -> bench/results/VALIDATION.md + bench/results/validation.json
 validate:
 	$(PYTHON) -m bench.validate --force
 
-# the freezing-of-gait detectors on Daphnet (leave-one-subject-out; README blocks rewritten):
-# logspec (default, ~3 min) and Yi & Hwang's CNN-GRU (pruned + int8 deployed; ~30 min)
+# the wearable models: each run rewrites its figure blocks in README.md (one-line summary) and
+# docs/wearable-models.md (full table); several minutes each
+MODEL_DOCS = --readme README.md --readme docs/wearable-models.md
+
+# stress from wrist physiology on Stress-Predict (leave-subjects-out; ~7 min)
 stress: setup
-	$(PYTHON) -m sw.train_stress --out $(OUT)/stress --force --readme README.md
+	$(PYTHON) -m sw.train_stress --out $(OUT)/stress --force $(MODEL_DOCS)
 
+# activity recognition on UCI HAPT (subject-wise 5-fold; ~7 min)
 har: setup
-	$(PYTHON) -m sw.train_har --out $(OUT)/har --force --readme README.md
+	$(PYTHON) -m sw.train_har --out $(OUT)/har --force $(MODEL_DOCS)
 
+# the freezing-of-gait detectors on Daphnet (leave-one-subject-out): logspec (default, ~2 min)
+# and Yi & Hwang's CNN-GRU (pruned + int8 deployed; ~16 min)
 fog: setup
-	$(PYTHON) -m sw.train_fog --out $(OUT)/fog --force --readme README.md
+	$(PYTHON) -m sw.train_fog --out $(OUT)/fog --force $(MODEL_DOCS)
 	$(PYTHON) -m sw.train_fog --model yi_hwang --threshold train --deploy pruned_int8 \
-		--out $(OUT)/fog_yi_hwang --force --readme README.md
+		--out $(OUT)/fog_yi_hwang --force $(MODEL_DOCS)
 
 classifiers: setup
 	$(PYTHON) -m sw.train_all --cohort $(OUT)/cohort --out $(OUT)/classifiers --force

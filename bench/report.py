@@ -85,11 +85,11 @@ emitted C differs from its Python model beyond its bound (``sw.train_all`` or
 Outputs: ``--out`` is shared with ``bench.validate`` (marker ``bench``); the run builds its
 files aside and moves them in at the end, replacing only files of an earlier bench run (which
 needs ``--force``), never anyone else's; Ctrl-C leaves the folder as it was. ``--work`` must be
-new, empty or this tool's own scratch folder. ``--readme`` rewrites only the block between its
-``bench:headline`` markers, and, when the har section ran, the block between its
-``bench:har`` markers (:data:`HAR_README_START`, :data:`HAR_README_END`) if the README has
-them, and likewise, when the stress section ran, the block between its ``bench:stress``
-markers (:data:`STRESS_README_START`, :data:`STRESS_README_END`).
+new, empty or this tool's own scratch folder. ``--readme FILE`` (may be given more than once)
+rewrites only blocks between markers: the ``bench:headline`` block, and, when the har section
+ran, the ``bench:har`` block (:data:`HAR_README_START`, :data:`HAR_README_END`), and likewise,
+when the stress section ran, the ``bench:stress`` block (:data:`STRESS_README_START`,
+:data:`STRESS_README_END`), each in the files that carry its markers.
 """
 
 import json
@@ -108,9 +108,10 @@ from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.constants import BENCH_DIR, CLOCK_HZ, DEFAULT_OUT, FS, ROOT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
-    check_output_file,
+    check_block_files,
     replace_block,
     scratch_folder,
+    update_blocks,
     write_json_atomic,
     write_text_atomic,
 )
@@ -794,6 +795,18 @@ def update_readme_stress(path, r, meta):
     return replace_block(path, STRESS_README_START, STRESS_README_END, stress_readme_md(r, meta))
 
 
+def write_readme_blocks(paths, res, heads, meta):
+    """Rewrite every figure block of this run (the headline; the HAR and stress blocks when
+    their sections ran) in each Markdown file of ``paths`` that carries its markers."""
+    blocks = [(README_START, README_END, headline_md(heads, meta))]
+    if "har" in res:
+        blocks.append((HAR_README_START, HAR_README_END, har_readme_md(res["har"], meta)))
+    if "stress" in res:
+        blocks.append((STRESS_README_START, STRESS_README_END,
+                       stress_readme_md(res["stress"], meta)))
+    update_blocks(paths, blocks, "bench figure", say=lambda m: _say(f"{PROG}: {m}"))
+
+
 def main(argv=None):
     ap = parser(PROG, __doc__.splitlines()[0])
     ap.add_argument(
@@ -831,8 +844,11 @@ def main(argv=None):
                     "--tflm-src (bench.dnn_compare.build_tflm_arm) to reuse")
     ap.add_argument("--force", action="store_true",
                     help="replace the files of an earlier bench run in --out (never others)")
-    ap.add_argument("--readme", help="also rewrite the headline block of this README (between its "
-                    "bench:headline markers) when every section ran")
+    ap.add_argument("--readme", action="append", metavar="FILE",
+                    help="when every section ran, also rewrite the figure blocks (bench:headline, "
+                         "bench:har, bench:stress markers) of this Markdown file; may be given "
+                         "more than once (make bench: README.md and docs/wearable-models.md), "
+                         "each block goes to the files that carry its markers")
     a = ap.parse_args(argv)
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     bad = skip - set(SECTIONS)
@@ -846,8 +862,7 @@ def main(argv=None):
     try:                         # every output checked before minutes of work
         folder = OutputFolder(a.out, BENCH_TOOL, force=a.force, keep=True)
         work = scratch_folder(a.work, PROG)
-        if a.readme:
-            check_output_file(a.readme, option="--readme")
+        check_block_files(a.readme)
     except InputError as e:
         return fail(PROG, e)
     try:
@@ -1007,21 +1022,7 @@ def _run(a, skip, sim, out, work, final):
     write_json_atomic(out / "report.json", res, indent=1, sort_keys=False)
     write_text_atomic(out / "REPORT.md", "\n".join(parts))
     if a.readme and not failed and not skip:
-        if update_readme(a.readme, heads, meta):
-            _say(f"bench.report: updated the headline figures in {a.readme}")
-        else:
-            _say(f"bench.report: {a.readme} has no bench:headline markers; left unchanged")
-        if "har" in res:
-            if update_readme_har(a.readme, res["har"], meta):
-                _say(f"bench.report: updated the HAR figures in {a.readme}")
-            else:
-                _say(f"bench.report: {a.readme} has no bench:har markers; HAR block not written")
-        if "stress" in res:
-            if update_readme_stress(a.readme, res["stress"], meta):
-                _say(f"bench.report: updated the stress figures in {a.readme}")
-            else:
-                _say(f"bench.report: {a.readme} has no bench:stress markers; stress block not "
-                     "written")
+        write_readme_blocks(a.readme, res, heads, meta)
     _say(f"bench.report: wrote {final / 'REPORT.md'} and report.json in {total / 60:.1f} min"
          + (f"; FAILED sections: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

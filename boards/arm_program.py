@@ -20,8 +20,10 @@ On the board: copy the static ARM binary and run ``./wo_monitor --devmem`` as ro
 Errors of ``python -m boards.arm_program``: a model header that is not UTF-8 text or lacks its
 feature names, a ``--har`` folder that is not a HAR model for the IMU frames (config, channels,
 rate, emitted C), one line, exit 2; a missing model or compiler, one line, exit 1; a failed
-compilation, one line naming the compiler and its exit status followed by the last
-:data:`STDERR_LINES` lines of the compiler's own messages, exit 1.
+compilation, one line naming the compiler and its exit status followed by its own messages
+(the error lines first, at most :data:`STDERR_LINES` lines), exit 1. ``--out`` is written
+atomically, never onto an input (the model's ``.c``/``.h``) or a symlink, FIFO, device or
+folder (one line, exit 2).
 """
 
 import json
@@ -34,6 +36,7 @@ import sys
 from spec.cli import InputError, fail, parser
 from spec.constants import DEFAULT_OUT
 from spec.frames import IMU_CHANNELS, IMU_FS
+from spec.outputs import atomic_path, check_output_file
 from sw.activity_context import walking_mask
 from sw.c_build import ARM_CC, ARM_FLAGS
 from sw.c_emit import CFLAGS
@@ -52,12 +55,16 @@ STDERR_LINES = 20
 
 class BuildError(RuntimeError):
     """The compiler failed: ``str()`` is the whole command and stderr; ``summary`` one line,
-    ``tail`` the last :data:`STDERR_LINES` lines of the compiler's stderr."""
+    ``tail`` at most :data:`STDERR_LINES` lines of the compiler's stderr: its error lines first
+    (up to half of them), then the last of the others."""
 
     def __init__(self, cmd, returncode, stderr):
         super().__init__(f"{' '.join(cmd)} failed:\n{stderr}")
         self.summary = f"{cmd[0]} failed (exit {returncode}) building {os.path.basename(cmd[-1])}"
-        self.tail = stderr.rstrip("\n").splitlines()[-STDERR_LINES:]
+        lines = stderr.rstrip("\n").splitlines()
+        errors = [ln for ln in lines if re.search(r"\b(error|Error)\b", ln)][:STDERR_LINES // 2]
+        rest = [ln for ln in lines if ln not in errors][-(STDERR_LINES - len(errors)):]
+        self.tail = errors + rest
 
 
 def _read_text(path, what):
@@ -113,6 +120,12 @@ def har_macros(har, weights="int8"):
     return src, flags
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def build(model_dir, model, out, arm=False, fake_bridge=False, har=None, har_weights="int8"):
     cc = ARM_CC if arm else os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
@@ -150,9 +163,14 @@ def build(model_dir, model, out, arm=False, fake_bridge=False, har=None, har_wei
     if har is not None:  # the activity context: wo_activity.c and the HAR model's C
         src, flags = har_macros(har, har_weights)
         cmd[-3:-3] = [*flags, ACTIVITY_SOURCE, src]
-    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    if r.returncode:
-        raise BuildError(cmd, r.returncode, r.stderr)
+    out = check_output_file(out, [cmd[-3], SOURCE, hpath] + ([src] if har is not None else []),
+                            option="--out")
+    with atomic_path(out) as tmp:       # the linker writes aside; a failed build leaves out as is
+        cmd[-1] = tmp
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+        if r.returncode:
+            raise BuildError(cmd[:-1] + [out], r.returncode, r.stderr)
+        os.chmod(tmp, os.stat(tmp).st_mode | 0o111 & ~_umask())
     return out
 
 

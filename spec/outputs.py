@@ -29,7 +29,8 @@ from pathlib import Path
 
 from spec.cli import InputError
 
-__all__ = ["atomic_path", "write_text_atomic", "replace_block", "write_bytes_atomic",
+__all__ = ["atomic_path", "write_text_atomic", "replace_block", "update_blocks",
+           "check_block_files", "write_bytes_atomic",
            "write_csv_atomic",
            "write_json_atomic", "OutputFolder", "scratch_folder", "json_default", "dumps",
            "MARKER", "check_output_file"]
@@ -85,6 +86,30 @@ def replace_block(path, start, end, body):
         return False
     write_text_atomic(path, text[:a] + start + "\n" + body + text[b:])
     return True
+
+
+def check_block_files(paths, option="--readme"):
+    """Check before any work that every Markdown file of ``paths`` (a repeatable option such
+    as ``--readme``) exists and may be rewritten; :class:`InputError` otherwise."""
+    for p in paths or ():
+        check_output_file(p, option=option)
+        if not os.path.isfile(p):
+            raise InputError(f"{option} {p}: no such file")
+
+
+def update_blocks(paths, blocks, what, say=print):
+    """Write each ``(start, end, body)`` of ``blocks`` into every Markdown file of ``paths``
+    that carries its markers (:func:`replace_block`), and say per file how many ``what``
+    blocks it got, or that it had none of their markers (then it is left unchanged); returns
+    ``{path: number of blocks written}``."""
+    done = {str(p): 0 for p in paths or ()}
+    for start, end, body in blocks:
+        for p in paths or ():
+            done[str(p)] += bool(replace_block(p, start, end, body))
+    for p, n in done.items():
+        say(f"updated {n} {what} block{'s' * (n != 1)} in {p}" if n else
+            f"{p} has none of the {what} blocks' markers ({blocks[0][0]} ...); left unchanged")
+    return done
 
 
 def write_bytes_atomic(path, data):

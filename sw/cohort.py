@@ -97,7 +97,7 @@ __all__ = ["SUBJECTS", "ID_COLUMNS", "MUSCULAR_COLUMNS", "CORTICAL_COLUMNS", "CO
            "TABLE1_MUSCULAR", "build_cohort", "cohort_rows", "extract_rows",
            "load_user_features", "read_cohort",
            "scan_features", "simulate_walk", "walk_pipeline", "pipeline_sources",
-           "pipeline_digest", "synthetic_params", "stale_reason", "main"]
+           "pipeline_digest", "synthetic_params", "stale_reason", "is_cohort_json", "main"]
 
 #: (subject, severity) of the default design: 3 mild, 2 severe (paper §4.1)
 SUBJECTS = (("S1", "mild"), ("S2", "mild"), ("S3", "mild"), ("S4", "severe"), ("S5", "severe"))
@@ -539,12 +539,19 @@ def _check_cohort_files(out, csv_path, json_path, inputs):
     if os.path.lexists(csv_path) or os.path.lexists(json_path):
         try:
             with open(json_path) as f:
-                ours = isinstance(json.load(f), dict)
+                meta = json.load(f)
         except (OSError, ValueError):
-            ours = False
-        if not ours:
+            meta = None
+        if not is_cohort_json(meta):
             raise InputError(f"--out {out} holds a cohort.csv or cohort.json that sw.cohort did "
-                             "not write (no valid cohort.json); choose another folder")
+                             "not write (no cohort.json of this tool); choose another folder")
+
+
+def is_cohort_json(meta):
+    """Whether ``meta`` (a parsed cohort.json) is one this tool wrote: its source, format and
+    pipeline keys (:func:`synthetic_params`; a features cohort's)."""
+    return (isinstance(meta, dict) and meta.get("source") in ("synthetic", "features")
+            and "format" in meta and "pipeline" in meta)
 
 
 def _change(cached, params):

@@ -23,7 +23,9 @@ from the cohort's seed (``cohort.json``). Without severities for every subject
 (user feature files), all subjects are used.
 
 Outputs ``DIR/table1.csv`` and ``DIR/table1.md`` (feature, mean Pre, mean Post,
-p, selected, n pairs) and prints the table.
+p, selected, n pairs) and prints the table. They are replaced only in a folder that
+``python -m sw.cohort`` wrote (its ``cohort.json``); in any other folder existing files of
+those names are refused (one line, exit 2), as are symlinks and other special files.
 
 About the synthetic cohort
 --------------------------
@@ -58,10 +60,10 @@ from scipy import stats
 
 from golden.eeg_mrp_model import BANDS
 from spec.channels import EEG_CHANNELS
-from spec.cli import InputError, fail, parser
+from spec.cli import InputError, fail, os_error_line, parser
 from spec.constants import DEFAULT_OUT
-from spec.outputs import write_csv_atomic, write_text_atomic
-from sw.cohort import TABLE1_MUSCULAR, read_cohort
+from spec.outputs import check_output_file, write_csv_atomic, write_text_atomic
+from sw.cohort import TABLE1_MUSCULAR, is_cohort_json, read_cohort
 
 __all__ = ["TABLE1_FEATURES", "paired_ttests", "pair_sessions", "default_train", "main"]
 
@@ -146,6 +148,13 @@ def main(argv=None):
                 meta = json.load(f)
         except (OSError, ValueError):
             meta = {}
+        outputs = [os.path.join(a.cohort, n) for n in ("table1.csv", "table1.md")]
+        for o in outputs:
+            check_output_file(o, [csv_path], "--cohort")
+            if os.path.lexists(o) and not is_cohort_json(meta):
+                raise InputError(f"--cohort {a.cohort}: {os.path.basename(o)} exists and the "
+                                 "folder is not one sw.cohort wrote (no cohort.json of it); "
+                                 "nothing replaced")
         df = read_cohort(csv_path)
         sev = df.groupby("subject")["severity"].first().fillna("").to_dict()
         if a.train:
@@ -165,8 +174,16 @@ def main(argv=None):
             raise InputError(f"no Pre/Post stride pairs for subjects {', '.join(train)}")
     except InputError as e:
         return fail(PROG, e)
+    try:
+        _write(a, rows, meta, train, how, outputs)
+    except OSError as e:
+        return fail(PROG, os_error_line(e), 1)
+    return 0
+
+
+def _write(a, rows, meta, train, how, outputs):
     write_csv_atomic(
-        os.path.join(a.cohort, "table1.csv"),
+        outputs[0],
         ["feature", "mean_pre", "mean_post", "p", "selected", "n_pairs"],
         [
             {
@@ -198,11 +215,9 @@ def main(argv=None):
             "calibration and the number of strides (see the sw.feature_select docstring).",
         ]
     text = "\n".join(lines) + "\n"
-    md = os.path.join(a.cohort, "table1.md")
-    write_text_atomic(md, text)
+    write_text_atomic(outputs[1], text)
     print(text, end="")
-    print(f"wrote {os.path.join(a.cohort, 'table1.csv')} and {md}")
-    return 0
+    print(f"wrote {outputs[0]} and {outputs[1]}")
 
 
 if __name__ == "__main__":

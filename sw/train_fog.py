@@ -75,8 +75,8 @@ from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, 
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
-    check_output_file,
-    replace_block,
+    check_block_files,
+    update_blocks,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -635,10 +635,36 @@ def readme_block(res):
     return text
 
 
+def summary_markers(model):
+    """(start, end) markers of the one-paragraph summary of model ``model`` (README.md)."""
+    return f"<!-- fog:{model}:summary:start -->", f"<!-- fog:{model}:summary:end -->"
+
+
+def readme_summary(res):
+    """The README's one-item summary of a run: pooled leave-one-subject-out figures beside the
+    freeze index's, the deployed C's bytes, the command."""
+    p, b = res["pooled"], res["baseline"]["pooled"]
+    dep = res["compression"]["steps"][3 if res["deploy"] == "pruned_int8" else 1]
+    subjects = ", ".join(str(f["subject"]) for f in res["folds"])
+    text = (f"- **Freezing of gait**, `{res['model']}` on Daphnet, leave-one-subject-out "
+            f"(subjects {subjects} pooled): sensitivity {_f(p['sensitivity'])}, specificity "
+            f"{_f(p['specificity'])}, AUC {_f(p['auc'])} (freeze index {_f(b['sensitivity'])} "
+            f"/ {_f(b['specificity'])} / {_f(b['auc'])})")
+    if dep.get("arm"):
+        text += f"; C {dep['arm']['flash']} B Flash, {dep['arm']['ram']} B RAM"
+    return text + f". `{res['command']}`\n"
+
+
+def readme_blocks(res):
+    """The (start, end, body) blocks a run writes: the full table and the summary."""
+    m = res["model"]
+    return [(*readme_markers(m), readme_block(res)), (*summary_markers(m), readme_summary(res))]
+
+
 def update_readme(path, res):
-    """Rewrite the block of ``res['model']`` in the README at ``path``; False if its markers
-    are missing (then nothing is written)."""
-    return replace_block(path, *readme_markers(res["model"]), readme_block(res))
+    """Rewrite the blocks of ``res['model']`` (:func:`readme_blocks`) in the Markdown file at
+    ``path``; False if none of their markers is there (then nothing is written)."""
+    return bool(update_blocks([path], readme_blocks(res), "", say=lambda m: None)[str(path)])
 
 
 def main(argv=None):
@@ -665,8 +691,11 @@ def main(argv=None):
                          "(default) or its pruned copy with int8 weights")
     ap.add_argument("--force", action="store_true",
                     help="replace an earlier output of this tool in --out")
-    ap.add_argument("--readme", help="also rewrite this model's figures block of this README "
-                    "(between its fog:<model> markers) after a run whose checks pass")
+    ap.add_argument("--readme", action="append", metavar="FILE",
+                    help="after a run whose checks pass, also rewrite this model's figure "
+                         "blocks (fog:<model> and fog:<model>:summary markers) in this Markdown "
+                         "file; may be given more than once (make fog: README.md and "
+                         "docs/wearable-models.md)")
     args = sys.argv[1:] if argv is None else list(argv)
     a = ap.parse_args(args)
     if a.epochs is None:
@@ -683,10 +712,7 @@ def main(argv=None):
         if not os.path.isdir(a.data):
             raise InputError(f"--data {a.data}: no such folder")
         fog_data.find_recordings([a.data])
-        if a.readme:
-            check_output_file(a.readme, option="--readme")
-            if not os.path.isfile(a.readme):
-                raise InputError(f"--readme {a.readme}: no such file")
+        check_block_files(a.readme)
         folder = OutputFolder(a.out, PROG, force=a.force)
         one_thread()
         res = run(a, folder, args)
@@ -703,12 +729,7 @@ def main(argv=None):
           f"{_f(b['f1'])}, AUC {_f(b['auc'])}")
     if res["c"]["violations"]:
         return fail(PROG, "C differs from Keras: " + "; ".join(res["c"]["violations"]), 1)
-    if a.readme:
-        if update_readme(a.readme, res):
-            print(f"updated the {a.model} figures in {a.readme}")
-        else:
-            _say(f"{PROG}: {a.readme} has no {readme_markers(a.model)[0]} marker; left "
-                 "unchanged")
+    update_blocks(a.readme, readme_blocks(res), f"{a.model} figure")
     return 0
 
 

@@ -58,8 +58,8 @@ from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, 
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
-    check_output_file,
-    replace_block,
+    check_block_files,
+    update_blocks,
     write_json_atomic,
     write_text_atomic,
 )
@@ -69,7 +69,8 @@ from sw.har_metrics import classification_metrics
 
 __all__ = ["PROG", "C_TOL", "INT8_AGREEMENT", "ROTATION_DEG", "LR", "EPOCHS", "FOLDS",
            "train_one", "augment", "c_check", "c_violations", "report_md", "readme_block",
-           "update_readme", "run", "main"]
+           "readme_summary", "readme_blocks", "update_readme", "run", "main", "README_MARKERS",
+           "SUMMARY_MARKERS"]
 
 PROG = "sw.train_har"
 #: |float32 C - Keras| bound on every class probability
@@ -412,9 +413,33 @@ def readme_block(res):
     return text
 
 
+SUMMARY_MARKERS = ("<!-- har:summary:start -->", "<!-- har:summary:end -->")
+
+
+def readme_summary(res):
+    """The README's one-item summary: the first model's subject-wise figures beside the
+    others', its int8 C's figure and Flash, the command."""
+    (m, r), *others = res["models"].items()
+    arm = r["arm"]["int8"]
+    text = (f"- **Activity recognition**, `{m}` on UCI HAPT, subject-wise {res['folds']}-fold "
+            f"({res['classes']} classes): accuracy {_f(r['pooled']['accuracy'])}, macro-F1 "
+            f"{_f(r['pooled']['macro_f1'])}"
+            + "".join(f" (`{o}` {_f(q['pooled']['macro_f1'])})" for o, q in others)
+            + f"; int8 C macro-F1 {_f(r['pooled_int8_c']['macro_f1'])}")
+    if arm:
+        text += f", {arm['flash']} B Flash, {arm['ram']} B RAM"
+    return text + f". `{res['command']}`\n"
+
+
+def readme_blocks(res):
+    """The (start, end, body) blocks a run writes: the full table and the summary."""
+    return [(*README_MARKERS, readme_block(res)), (*SUMMARY_MARKERS, readme_summary(res))]
+
+
 def update_readme(path, res):
-    """Rewrite the HAR block of the README at ``path``; False if its markers are missing."""
-    return replace_block(path, *README_MARKERS, readme_block(res))
+    """Rewrite the HAR blocks (:func:`readme_blocks`) of the Markdown file at ``path``; False
+    if none of their markers is there."""
+    return bool(update_blocks([path], readme_blocks(res), "", say=lambda m: None)[str(path)])
 
 
 def _models(value):
@@ -446,8 +471,10 @@ def main(argv=None):
                          "-1: all; 0: none)")
     ap.add_argument("--force", action="store_true",
                     help="replace an earlier output of this tool in --out")
-    ap.add_argument("--readme", help="also rewrite the HAR figures block of this README "
-                    "(between its har markers) after a run whose checks pass")
+    ap.add_argument("--readme", action="append", metavar="FILE",
+                    help="after a run whose checks pass, also rewrite the HAR figure blocks "
+                         "(har and har:summary markers) in this Markdown file; may be given "
+                         "more than once (make har: README.md and docs/wearable-models.md)")
     args = sys.argv[1:] if argv is None else list(argv)
     a = ap.parse_args(args)
     try:
@@ -465,10 +492,7 @@ def main(argv=None):
         if not os.path.isdir(a.data):
             raise InputError(f"--data {a.data}: no such folder")
         har_data.find_experiments(a.data)
-        if a.readme:
-            check_output_file(a.readme, option="--readme")
-            if not os.path.isfile(a.readme):
-                raise InputError(f"--readme {a.readme}: no such file")
+        check_block_files(a.readme)
         folder = OutputFolder(a.out, PROG, force=a.force)
         one_thread()
         res = run(a, folder, args)
@@ -484,11 +508,7 @@ def main(argv=None):
               f"{r['params']} params, {r['macc_per_window']} MACs/window")
     if res["c"]["violations"]:
         return fail(PROG, "C differs from Keras: " + "; ".join(res["c"]["violations"]), 1)
-    if a.readme:
-        if update_readme(a.readme, res):
-            print(f"updated the HAR figures in {a.readme}")
-        else:
-            _say(f"{PROG}: {a.readme} has no {README_MARKERS[0]} marker; left unchanged")
+    update_blocks(a.readme, readme_blocks(res), "HAR figure")
     return 0
 
 

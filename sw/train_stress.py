@@ -56,8 +56,8 @@ from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, 
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
-    check_output_file,
-    replace_block,
+    check_block_files,
+    update_blocks,
     write_json_atomic,
     write_text_atomic,
 )
@@ -65,8 +65,8 @@ from sw import c_verify, fog_plots, stress_baseline, stress_data, stress_model
 from sw.classifiers import one_thread
 
 __all__ = ["PROG", "C_TOL", "INT8_AGREEMENT", "EPOCHS", "FOLDS", "LR", "THRESHOLD",
-           "train_one", "report_md", "readme_block", "update_readme", "run", "main",
-           "README_MARKERS"]
+           "train_one", "report_md", "readme_block", "readme_summary", "readme_blocks",
+           "update_readme", "run", "main", "README_MARKERS", "SUMMARY_MARKERS"]
 
 PROG = "sw.train_stress"
 #: |float32 C - Keras| bound on p(stress)
@@ -339,9 +339,36 @@ def readme_block(res):
             f"subjects; {res['runtime_s']:.0f} s).*\n")
 
 
+SUMMARY_MARKERS = ("<!-- stress:summary:start -->", "<!-- stress:summary:end -->")
+
+
+def readme_summary(res):
+    """The README's one-item summary: EmoHeal's pooled figures beside the baselines' and the
+    majority-class rate, its int8 C's Flash, the command."""
+    e, b = res["emoheal"], res["baseline"]
+    a8 = e["arm"]["int8"]
+    text = (f"- **Stress**, EmoHeal on Stress-Predict (Empatica E4), {res['evaluation']} "
+            f"({res['folds']} folds, {res['normalisation']} normalisation"
+            f"{', transductive' if res['transductive'] else ''}): balanced accuracy "
+            f"{_f(e['pooled']['balanced_accuracy'])}, AUC {_f(e['pooled']['auc'])} (logistic "
+            f"regression {_f(b['lr']['pooled']['balanced_accuracy'])} / "
+            f"{_f(b['lr']['pooled']['auc'])}, random forest "
+            f"{_f(b['rf']['pooled']['balanced_accuracy'])} / {_f(b['rf']['pooled']['auc'])}; "
+            f"majority class {_f(e['pooled']['majority'])})")
+    if a8:
+        text += f"; int8 C {a8['flash']} B Flash, {a8['ram']} B RAM"
+    return text + f". `{res['command']}`\n"
+
+
+def readme_blocks(res):
+    """The (start, end, body) blocks a run writes: the full table and the summary."""
+    return [(*README_MARKERS, readme_block(res)), (*SUMMARY_MARKERS, readme_summary(res))]
+
+
 def update_readme(path, res):
-    """Rewrite the stress block of the README at ``path``; False if its markers are missing."""
-    return replace_block(path, *README_MARKERS, readme_block(res))
+    """Rewrite the stress blocks (:func:`readme_blocks`) of the Markdown file at ``path``;
+    False if none of their markers is there."""
+    return bool(update_blocks([path], readme_blocks(res), "", say=lambda m: None)[str(path)])
 
 
 def main(argv=None):
@@ -363,8 +390,11 @@ def main(argv=None):
                          f"{ARM_WINDOWS}; -1: all; 0: none)")
     ap.add_argument("--force", action="store_true",
                     help="replace an earlier output of this tool in --out")
-    ap.add_argument("--readme", help="also rewrite the stress block of this README (between "
-                    "its stress markers) after a run whose checks pass")
+    ap.add_argument("--readme", action="append", metavar="FILE",
+                    help="after a run whose checks pass, also rewrite the stress figure blocks "
+                         "(stress and stress:summary markers) in this Markdown file; may be "
+                         "given more than once (make stress: README.md and "
+                         "docs/wearable-models.md)")
     args = sys.argv[1:] if argv is None else list(argv)
     a = ap.parse_args(args)
     if a.epochs < 1:
@@ -376,10 +406,7 @@ def main(argv=None):
     try:
         if not os.path.isdir(a.data):
             raise InputError(f"--data {a.data}: no such folder")
-        if a.readme:
-            check_output_file(a.readme, option="--readme")
-            if not os.path.isfile(a.readme):
-                raise InputError(f"--readme {a.readme}: no such file")
+        check_block_files(a.readme)
         folder = OutputFolder(a.out, PROG, force=a.force)
         one_thread()
         res = run(a, folder, args)
@@ -396,11 +423,7 @@ def main(argv=None):
           f"{_f(b['auc'])}; majority-class rate {_f(e['majority'])}")
     if res["c"]["violations"]:
         return fail(PROG, "C differs from Keras: " + "; ".join(res["c"]["violations"]), 1)
-    if a.readme:
-        if update_readme(a.readme, res):
-            print(f"updated the stress figures in {a.readme}")
-        else:
-            _say(f"{PROG}: {a.readme} has no {README_MARKERS[0]} marker; left unchanged")
+    update_blocks(a.readme, readme_blocks(res), "stress figure")
     return 0
 
 

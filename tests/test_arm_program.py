@@ -7,6 +7,8 @@ in. The classifier is a DNN4-shaped float32 network emitted by
 on the same weights and :class:`spec.frames.Decoder`.
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -175,9 +177,10 @@ def test_cli_shows_the_compilers_own_error(setup, tmp_path):
     assert r.returncode == 1
     lines = r.stderr.splitlines()
     assert lines[0].startswith("boards.arm_program: error: ") and "failed (exit 1)" in lines[0]
-    assert len(lines) == 1 + arm_program.STDERR_LINES            # bounded: the last 20 lines
+    assert len(lines) == 1 + arm_program.STDERR_LINES            # bounded
+    assert "boom_marker_13" in lines[1]                    # the error line first, then the tail
     assert "w39" in r.stderr and "Traceback" not in r.stderr
-    assert not (tmp_path / "wom").exists()
+    assert not (tmp_path / "wom").exists() and not list(tmp_path.glob(".tmp-*"))
     (tmp_path / "wo_test_f32.c").write_text(src + "\n#error boom_marker_13\n")
     r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
              "--out", str(tmp_path / "wom"))
@@ -194,3 +197,27 @@ def test_cli_non_utf8_header_is_one_line(setup, tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "not UTF-8" in r.stderr and "wo_test_f32.h" in r.stderr
     assert not (tmp_path / "wom").exists()
+
+
+def test_cli_never_writes_onto_an_input_or_a_node(setup, tmp_path):
+    """--out onto the model's own header or C, a symlink or a folder: one line, exit 2, every
+    file as it was; onto a regular file of the user's: replaced whole (as cc -o does), never
+    half-written; into a missing folder: one line, exit 2."""
+    d, _, _ = setup
+    for name in ("wo_test_f32.c", "wo_test_f32.h"):
+        (tmp_path / name).write_bytes((d / name).read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / "target").write_text("keep\n")
+    os.symlink(tmp_path / "target", tmp_path / "link")
+    (tmp_path / "folder").mkdir()
+    for out in ("wo_test_f32.h", "wo_test_f32.c", "link", "folder", "nowhere/wom", ""):
+        r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
+                 "--out", str(tmp_path / out) if out else "")
+        assert r.returncode == 2, (out, r.stderr)
+        assert r.stderr.count("\n") == 1 and "--out" in r.stderr, (out, r.stderr)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before} == before
+    assert (tmp_path / "target").read_text() == "keep\n" and os.path.islink(tmp_path / "link")
+    assert not list(tmp_path.glob(".tmp-*"))
+    r = _cli("--model-dir", str(tmp_path), "--model", "wo_test_f32",
+             "--out", str(tmp_path / "target"))
+    assert r.returncode == 0 and os.access(tmp_path / "target", os.X_OK)

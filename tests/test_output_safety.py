@@ -234,6 +234,26 @@ def test_cohort_never_replaces_foreign_files(tmp_path, capsys):
     assert cohort.main(["--out", "", "--walks", "1", "--steps", "2"]) == 2
     _one_line(capsys.readouterr().err)
     assert _tree(out) == {"cohort.csv": b"my own table\n"}
+    (out / "cohort.json").write_text('{"my": "json"}')      # JSON, but not a cohort's
+    (out / "notes.txt").write_text("n\n")
+    before = _tree(out)
+    assert cohort.main(["--out", str(out), "--walks", "1", "--steps", "2"]) == 2
+    assert "did not write" in _one_line(capsys.readouterr().err)
+    assert _tree(out) == before
+
+
+def test_feature_select_never_replaces_a_users_table(tmp_path, capsys):
+    """sw.feature_select writes table1.csv/.md into the cohort folder: in a folder sw.cohort
+    did not write, files of those names are the user's -- refused, one line, exit 2."""
+    from sw import feature_select
+    d = tmp_path / "mine"
+    d.mkdir()
+    (d / "cohort.csv").write_text("subject\n")
+    (d / "table1.md").write_text("my notes\n")
+    before = _tree(d)
+    assert feature_select.main(["--cohort", str(d)]) == 2
+    assert "not one sw.cohort wrote" in _one_line(capsys.readouterr().err)
+    assert _tree(d) == before
 
 
 # ---------------------------------------------- 3. -o onto the input, a symlink or a FIFO

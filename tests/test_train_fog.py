@@ -214,8 +214,8 @@ def test_bad_epochs(capsys):
 def test_readme_block_from_the_run(run, tmp_path):
     """--readme: the block between the model's markers is rewritten from metrics.json (the
     command, the pooled leave-one-subject-out figures, the deployed C's bytes) and nothing
-    else of the file changes; no markers -> False, file untouched. The project README has the
-    markers of both topologies."""
+    else of the file changes; no markers -> False, file untouched. The project's
+    docs/wearable-models.md has the markers of both topologies."""
     from spec.constants import ROOT
     _, out = run
     res = json.loads((out / "metrics.json").read_text())
@@ -234,7 +234,7 @@ def test_readme_block_from_the_run(run, tmp_path):
     other.write_text("no markers\n")
     assert not train_fog.update_readme(other, res)
     assert other.read_text() == "no markers\n"
-    project = (ROOT / "README.md").read_text()
+    project = (ROOT / "docs" / "wearable-models.md").read_text()
     for model in ("logspec", "yi_hwang"):
         for m in train_fog.readme_markers(model):
             assert project.count(m) == 1, m
