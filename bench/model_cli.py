@@ -5,17 +5,33 @@ with ``-o``, as JSON.
 Each benchmark builds its parser with :func:`model_bench_parser` (adding its own options)
 and hands it to :func:`run_model_bench` with its ``run(model_dir, work, windows, check,
 data=..., **extra)`` and ``markdown(result)``. Errors follow :mod:`spec.cli`: one line naming
-the file or option, exit status 2, nothing written.
+the file or option, exit status 2, nothing written; our float32 C outside :data:`C_TOL` of
+Keras: one line, exit status 1, after the figures are written.
 """
 
 import contextlib
 import os
 import tempfile
 
-from spec.cli import HANDLED, InputError, error_status, parser
+from spec.cli import HANDLED, InputError, error_status, fail, parser
 from spec.outputs import check_output_file, scratch_folder, write_json_atomic
+from sw.c_layers import FLOAT_C_TOL
 
-__all__ = ["model_bench_parser", "run_model_bench"]
+__all__ = ["model_bench_parser", "run_model_bench", "c_bound_violation", "C_TOL"]
+
+#: bound on our float32 C's max |dp| against Keras (the trainers' ``C_TOL``)
+C_TOL = FLOAT_C_TOL
+
+
+def c_bound_violation(res, tol=C_TOL):
+    """Why our float32 C of a benchmark result ``res`` (``implementations`` rows) is outside
+    the bound -- a phrase -- or None when it is within it."""
+    for r in res.get("implementations", ()):
+        if r.get("impl") == "ours float32" and r.get("max_abs_dp") is not None \
+                and not r["max_abs_dp"] <= tol:
+            return (f"our float32 C differs from Keras by max |dp| {r['max_abs_dp']:.2e} "
+                    f"(bound {tol:.0e}) on {r.get('check_windows', '?')} windows")
+    return None
 
 
 def model_bench_parser(prog, description, trainer, data_default, data_help):
@@ -36,7 +52,8 @@ def model_bench_parser(prog, description, trainer, data_default, data_help):
 def run_model_bench(prog, ap, argv, run, markdown, extra=None):
     """Parse ``argv`` with ``ap``, run the benchmark in ``--work`` (or a temporary folder),
     write ``-o`` and print the markdown; ``extra(args)`` gives more keyword arguments of
-    ``run``. Returns the exit status."""
+    ``run``. Returns the exit status: 1 (one line, after the figures are written) when our
+    float32 C is outside :data:`C_TOL` of Keras (:func:`c_bound_violation`)."""
     a = ap.parse_args(argv)
     if a.windows < 1:
         ap.error("--windows must be at least 1")
@@ -57,4 +74,5 @@ def run_model_bench(prog, ap, argv, run, markdown, extra=None):
     except RuntimeError as e:
         return error_status(prog, OSError(str(e).splitlines()[0]))
     print(markdown(res))
-    return 0
+    why = c_bound_violation(res)
+    return fail(prog, why, 1) if why else 0

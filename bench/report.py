@@ -80,7 +80,9 @@ builds) is used when it is there; otherwise a reduced cohort of the same design
 ``--work`` and the report says so. Failing sections are reported as failed
 (with their error) and the exit status is 1; so are the classifiers and dnn sections when an
 emitted C differs from its Python model beyond its bound (``sw.train_all`` or
-``bench.dnn_compare`` exit 1 after writing their figures, which the section still shows).
+``bench.dnn_compare`` exit 1 after writing their figures, which the section still shows), and
+the fog, har and stress sections when our float32 C is outside
+:data:`bench.model_cli.C_TOL` of Keras.
 
 Outputs: ``--out`` is shared with ``bench.validate`` (marker ``bench``); the run builds its
 files aside and moves them in at the end, replacing only files of an earlier bench run (which
@@ -927,7 +929,15 @@ def _run(a, skip, sim, out, work, final):
             failed["validation"] = (
                 f"real recordings not found in {a.data} (see ../shared/data/README.md)"
             )
-    run("fog", section_fog, a.fog_model, work)
+    from bench.model_cli import c_bound_violation
+
+    def model_bench(name, *args):
+        r = run(name, *args)
+        why = r is not None and c_bound_violation(r)
+        if why:
+            failed[name] = why
+
+    model_bench("fog", section_fog, a.fog_model, work)
     not_run = {}
     if "har" not in skip:
         why = har_missing(a.har_model)
@@ -935,14 +945,14 @@ def _run(a, skip, sim, out, work, final):
             not_run["har"] = why
             _say(f"== bench.report: har: left out ({why})")
         else:
-            run("har", section_har, a.har_model, work)
+            model_bench("har", section_har, a.har_model, work)
     if "stress" not in skip:
         why = stress_missing(a.stress_model)
         if why:
             not_run["stress"] = why
             _say(f"== bench.report: stress: left out ({why})")
         else:
-            run("stress", section_stress, a.stress_model, work)
+            model_bench("stress", section_stress, a.stress_model, work)
     run("batch", section_batch)
     if finish_timing is not None:
         _say("== bench.report: waiting for the place and route (timing)")

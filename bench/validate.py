@@ -59,6 +59,7 @@ from bench.gonio import MATCH_TOL, knee_cycles, score_strides
 from spec.cli import InputError, error_status, fail, guard, parser
 from spec.constants import BENCH_DIR, FS, ROOT, SHARED_DATA
 from spec.outputs import OutputFolder, write_json_atomic, write_text_atomic
+from sw.recording import uci_subject
 
 DATA = SHARED_DATA
 #: the tool family whose marker the results folder carries (bench.report writes there too)
@@ -268,8 +269,7 @@ def subject_key(path):
     the healthy group), ``3Amar.txt`` -> ``"3A"``. The two groups are different people, so
     ``1N`` and ``1A`` are different subjects. A name that does not say is its own subject
     (the file name)."""
-    m = re.match(r"(\d+)([NA])", Path(path).name)
-    return f"{int(m.group(1))}{m.group(2)}" if m else Path(path).name
+    return uci_subject(path) or Path(path).name
 
 
 def _summarize(scores):

@@ -49,7 +49,7 @@ async def run_test(dut):
         await ClockCycles(dut.clk, max(0, int(args["tx_start"]) - tb.cycle()))
 
     if int(args["stall"]):
-        rng = random.Random(5)
+        rng = random.Random(int(args.get("stall_seed", 5)))
 
         async def staller():
             while True:

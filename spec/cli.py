@@ -24,7 +24,7 @@ import sys
 
 __all__ = ["InputError", "parser", "one_line_errors", "fail", "compiler_failure", "guard",
            "HANDLED",
-           "error_status", "os_error_line"]
+           "error_status", "os_error_line", "without_option"]
 
 
 class InputError(ValueError):
@@ -119,3 +119,14 @@ def os_error_line(e):
     """One line for an :class:`OSError` (``PATH: reason``), as the tools print it."""
     reason = e.strerror or str(e) or type(e).__name__
     return f"{e.filename}: {reason}" if e.filename else reason
+
+
+def without_option(command, option):
+    """``command`` (a shell command line) without ``option VALUE`` pairs, e.g. the command that
+    made a figure without the ``--readme FILE`` that only copied it into a document.
+
+    >>> without_option("python -m t --out o --readme R.md --readme d.md", "--readme")
+    'python -m t --out o'
+    """
+    import re
+    return re.sub(rf" {re.escape(option)}(?:=| )\S+", "", command)

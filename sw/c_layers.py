@@ -57,8 +57,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LAYERS", "FUSIONS", "register", "register_fusion", "Kernel", "Ctx", "Matrix",
-           "helper_source", "ACTIVATIONS", "WEIGHT_FORMATS"]
+__all__ = ["FLOAT_C_TOL", "LAYERS", "FUSIONS", "register", "register_fusion", "Kernel", "Ctx",
+           "Matrix", "helper_source", "ACTIVATIONS", "WEIGHT_FORMATS"]
+
+#: bound on a float32 emitted sequence model's max |dp| against Keras (the trainers' and the
+#: benchmarks' C check)
+FLOAT_C_TOL = 1e-5
 
 WEIGHT_FORMATS = ("float32", "int8")
 

@@ -339,15 +339,19 @@ def names_from_file(name):
     The session is the first word (the name split at ``_``, ``-``, ``.`` and spaces) that is
     ``pre``, ``post``, ``off`` or ``on`` (any case; written lower-case); the subject is the
     part of the name before the first ``_`` (blank when that part is the session word).
+    A UCI lower-limb walk (``1Nmar.txt``, :func:`sw.recording.uci_subject`) names its subject
+    (``1N``) and no session.
     ``P01_pre_walk2.csv`` -> ``("P01", "pre")``, ``sub-03_ses-OFF_emg.txt`` ->
-    ``("sub-03", "off")``, ``1Nmar.txt`` -> ``("", "")``.
+    ``("sub-03", "off")``, ``1Nmar.txt`` -> ``("1N", "")``, ``walk.csv`` -> ``("", "")``.
     """
     import re
+
+    from sw.recording import uci_subject
     stem = os.path.splitext(os.path.basename(name))[0]
     words = [w.lower() for w in re.split(r"[_\-. ]+", stem) if w]
     session = next((w for w in words if w in SESSION_WORDS), "")
     if not session:
-        return "", ""
+        return uci_subject(name) or "", ""
     subject = stem.split("_", 1)[0] if "_" in stem else ""
     return ("" if subject.lower() == session else subject), session
 

@@ -42,6 +42,7 @@ import csv
 import gzip
 import io
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -120,6 +121,14 @@ def _fold(name):
     s = unicodedata.normalize("NFKD", str(name))
     s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
     return re.sub(r"[^0-9a-z]+", " ", s).split()
+
+
+def uci_subject(name):
+    """The subject of a UCI lower-limb walk from its file name, or None: ``1Nmar.txt`` ->
+    ``"1N"`` (subject 1 of the healthy group), ``3Apie.txt`` -> ``"3A"``. The two groups are
+    different people, so ``1N`` and ``1A`` are different subjects."""
+    m = re.match(r"(\d+)([NA])[a-z]*\.", os.path.basename(str(name)))
+    return f"{int(m.group(1))}{m.group(2)}" if m else None
 
 
 def uci_role(name):

@@ -71,7 +71,15 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
+from spec.cli import (
+    HANDLED,
+    InputError,
+    compiler_failure,
+    error_status,
+    fail,
+    parser,
+    without_option,
+)
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
@@ -82,6 +90,7 @@ from spec.outputs import (
     write_text_atomic,
 )
 from sw import fog_data, fog_model
+from sw.c_layers import FLOAT_C_TOL
 from sw.classifiers import one_thread
 from sw.fog_metrics import event_metrics, pool_events, window_metrics
 
@@ -92,7 +101,7 @@ RULE_TEXT = {"oof": "max balanced accuracy on out-of-fold predictions of the tra
              "train": "max balanced accuracy on the training windows' predictions",
              "half": "0.5"}
 #: largest |C - Keras| probability allowed (float32 weights)
-C_TOL = 1e-5
+C_TOL = FLOAT_C_TOL
 #: smallest fraction of int8-weight C labels equal to the float Keras model's
 INT8_AGREEMENT = 0.995
 #: range of the random per-window gain of the augmentation (log-uniform)
@@ -652,7 +661,7 @@ def readme_summary(res):
             f"/ {_f(b['specificity'])} / {_f(b['auc'])})")
     if dep.get("arm"):
         text += f"; C {dep['arm']['flash']} B Flash, {dep['arm']['ram']} B RAM"
-    return text + f". `{res['command']}`\n"
+    return text + f". `{without_option(res['command'], '--readme')}`\n"
 
 
 def readme_blocks(res):

@@ -54,7 +54,15 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
+from spec.cli import (
+    HANDLED,
+    InputError,
+    compiler_failure,
+    error_status,
+    fail,
+    parser,
+    without_option,
+)
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
@@ -64,6 +72,7 @@ from spec.outputs import (
     write_text_atomic,
 )
 from sw import c_verify, har_data, har_model, har_plots
+from sw.c_layers import FLOAT_C_TOL
 from sw.classifiers import one_thread
 from sw.har_metrics import classification_metrics
 
@@ -74,7 +83,7 @@ __all__ = ["PROG", "C_TOL", "INT8_AGREEMENT", "ROTATION_DEG", "LR", "EPOCHS", "F
 
 PROG = "sw.train_har"
 #: |float32 C - Keras| bound on every class probability
-C_TOL = 1e-5
+C_TOL = FLOAT_C_TOL
 #: int8 C classes equal to the float Keras model's on at least this fraction of windows
 INT8_AGREEMENT = 0.98
 #: largest random rotation about each axis during training, degrees
@@ -428,7 +437,7 @@ def readme_summary(res):
             + f"; int8 C macro-F1 {_f(r['pooled_int8_c']['macro_f1'])}")
     if arm:
         text += f", {arm['flash']} B Flash, {arm['ram']} B RAM"
-    return text + f". `{res['command']}`\n"
+    return text + f". `{without_option(res['command'], '--readme')}`\n"
 
 
 def readme_blocks(res):

@@ -52,7 +52,15 @@ import time
 
 import numpy as np
 
-from spec.cli import HANDLED, InputError, compiler_failure, error_status, fail, parser
+from spec.cli import (
+    HANDLED,
+    InputError,
+    compiler_failure,
+    error_status,
+    fail,
+    parser,
+    without_option,
+)
 from spec.constants import DEFAULT_OUT, SHARED_DATA
 from spec.outputs import (
     OutputFolder,
@@ -62,6 +70,7 @@ from spec.outputs import (
     write_text_atomic,
 )
 from sw import c_verify, fog_plots, stress_baseline, stress_data, stress_model
+from sw.c_layers import FLOAT_C_TOL
 from sw.classifiers import one_thread
 
 __all__ = ["PROG", "C_TOL", "INT8_AGREEMENT", "EPOCHS", "FOLDS", "LR", "THRESHOLD",
@@ -70,7 +79,7 @@ __all__ = ["PROG", "C_TOL", "INT8_AGREEMENT", "EPOCHS", "FOLDS", "LR", "THRESHOL
 
 PROG = "sw.train_stress"
 #: |float32 C - Keras| bound on p(stress)
-C_TOL = 1e-5
+C_TOL = FLOAT_C_TOL
 #: int8 C decisions equal to the float Keras model's on at least this fraction of windows
 INT8_AGREEMENT = 0.98
 #: default epochs
@@ -357,7 +366,7 @@ def readme_summary(res):
             f"majority class {_f(e['pooled']['majority'])})")
     if a8:
         text += f"; int8 C {a8['flash']} B Flash, {a8['ram']} B RAM"
-    return text + f". `{res['command']}`\n"
+    return text + f". `{without_option(res['command'], '--readme')}`\n"
 
 
 def readme_blocks(res):

@@ -7,7 +7,7 @@ must skip and touch nothing, a bad recording must end in ``failures.csv``, and a
 dies mid-task must neither lose nor duplicate an output.
 
 Warnings: ``pyproject.toml`` turns them into errors and none is filtered here -- the local
-clusters of these tests (no dashboard, logs silenced) raise none with dask 2026.8.
+clusters of these tests (logs silenced) raise none with dask 2026.8 and bokeh 3.
 """
 
 import csv
@@ -95,7 +95,8 @@ def test_serial_outputs_are_the_single_file_commands(serial, tmp_path, capsys):
 
 @pytest.mark.parametrize("name, want", [("P01_pre_walk2.csv", ("P01", "pre")),
                                         ("sub-03_ses-OFF_emg.txt", ("sub-03", "off")),
-                                        ("on_x.csv", ("", "on")), ("1Nmar.txt", ("", "")),
+                                        ("on_x.csv", ("", "on")), ("1Nmar.txt", ("1N", "")),
+                                        ("12Apie.txt.gz", ("12A", "")), ("walk.csv", ("", "")),
                                         ("preston.csv", ("", ""))])
 def test_subject_and_session_from_the_file_name(name, want):
     assert extract.names_from_file(name) == want
@@ -365,3 +366,19 @@ def test_hostile_batch_command_lines(argv):
         assert not written, (argv, written)
     elif status == 1:
         assert "failed: " in err or "error" in err, (argv, err)
+
+
+def test_a_local_cluster_reports_its_dashboard_and_a_scheduler_its_workers():
+    """Progress names where the work runs: a local cluster with its dashboard address (bokeh
+    is a dependency), and an existing cluster reached by its address with its worker count."""
+    from distributed import LocalCluster
+
+    from sw.batch import open_client
+    with open_client(workers=1) as (client, where):
+        assert where.startswith("local cluster, 1 worker process, dashboard http://"), where
+        assert client.submit(sum, [1, 2]).result() == 3
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        with open_client(scheduler=cluster.scheduler_address) as (client, where):
+            assert where.startswith(f"cluster {cluster.scheduler_address} (1 worker)"), where
+            assert client.submit(sum, [3, 4]).result() == 7

@@ -55,3 +55,19 @@ def test_model_figure_blocks_come_from_the_committed_report():
     readme = README.read_text()
     for marker in (report.HAR_README_START, report.STRESS_README_START, *train_har.README_MARKERS):
         assert marker not in readme, marker
+
+
+@pytest.mark.parametrize("markers, prog", [
+    (train_fog.summary_markers("logspec"), "sw.train_fog"),
+    (train_fog.summary_markers("yi_hwang"), "sw.train_fog --model yi_hwang"),
+    (train_har.SUMMARY_MARKERS, "sw.train_har"),
+    (train_stress.SUMMARY_MARKERS, "sw.train_stress")],
+    ids=["fog-logspec", "fog-yi_hwang", "har", "stress"])
+def test_readme_model_summaries_are_written_by_their_commands(markers, prog):
+    """The README's model section: one line per model, written by the training command it
+    ends with (--readme README.md), saying how it was evaluated."""
+    line = _block(README.read_text(), *markers)
+    assert line.startswith("- **") and line.count("\n") == 1, line
+    assert f"`python -m {prog} " in line and "--readme" not in line, line
+    assert any(w in line for w in ("leave-one-subject-out", "subject-wise",
+                                   "leave-subjects-out")), line

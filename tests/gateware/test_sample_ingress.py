@@ -14,6 +14,7 @@ from golden.samples_parser_model import SamplesParserModel
 from hdl.sample_ingress import SampleIngress
 from sim.hdl_build import run_cocotb, simulator_missing
 from spec.frames import Decoder, encode
+from tests.seeding import seeds
 
 pytestmark = pytest.mark.skipif(simulator_missing() is not None, reason=simulator_missing() or "")
 
@@ -49,8 +50,10 @@ def damaged_stream(rng, n=40):
     return bytes(out), intact
 
 
+@pytest.mark.parametrize("seed", seeds(5))
 @pytest.mark.parametrize("source,divisor,stall", [(0, 4, 0), (0, 7, 1), (1, 4, 1)])
-def test_ingress_matches_model(source, divisor, stall):
+def test_ingress_matches_model(source, divisor, stall, seed):
+    """``seed``: the consumer's random ready stalls (with ``stall``)."""
     rng = np.random.default_rng(100 + divisor)
     data, intact = damaged_stream(rng)
     model = SamplesParserModel()
@@ -65,7 +68,7 @@ def test_ingress_matches_model(source, divisor, stall):
     out = run_cocotb(SampleIngress(divisor, fifo_depth=512), "sample_ingress",
                      "sim.cocotb_sample_ingress",
                      dict(stream=np.frombuffer(data, np.uint8), source=source, divisor=divisor,
-                          stall=stall, brk=brk), tag=f"s{source}d{divisor}")
+                          stall=stall, stall_seed=seed, brk=brk), tag=f"s{source}d{divisor}")
     got = [int(w).to_bytes(33, "little") for w in out["frames"]]
     # bit 256 is ext_trigger = flags bit 0; the parser passes 257 bits of the payload on
     want_words = [int.from_bytes(p, "little") & ((1 << 257) - 1) for p in want]
