@@ -302,12 +302,16 @@ def _key(name):
 
 def _column(rec, slot, col):
     """The column ``col`` names: exactly, else the one column equal to it ignoring case
-    and runs of spaces (``"recto femoral"`` -> ``"Recto Femoral"``)."""
+    and runs of spaces (``"recto femoral"`` -> ``"Recto Femoral"``), else, in a UCI file, the
+    column of the role code ``col`` (``"RF"`` -> ``"Recto Femoral"``, :func:`uci_role`)."""
     if col in rec.columns:
         return col
     same = [n for n in rec.names if _key(n) == _key(col)]
     if len(same) == 1:
         return same[0]
+    role = rec.roles or {}
+    if str(col).strip().upper() in role:
+        return role[str(col).strip().upper()]
     raise InputError(f"{rec.path}: no column {col!r} (for {slot}); columns are "
                      f"{', '.join(rec.names)}")
 

@@ -475,15 +475,25 @@ def test_uci_file(name, tmp_path, capsys):
         assert len(rows) > 0
 
 
-def test_uci_header_names_must_match(tmp_path, capsys):
-    """The A files name the channels in Spanish: the English names are an error that
-    lists the real column names."""
+def test_uci_role_codes_find_the_spanish_columns(tmp_path, capsys):
+    """The A files name the channels in Spanish: the UCI role codes of --map (RF, BF) find
+    them, with the same strides as the Spanish names; a name that is neither a column nor a
+    role code is an error that lists the real column names."""
     path = uci("1Amar.txt")
-    rc, err = run(capsys, path, "--fs", 1000, "--map", "R_RF=RF,R_BF=BF",
+    rc, err = run(capsys, path, "--fs", 1000, "--map", "R_RF=RF,R_BF=BF", "--stride-ref", "BF",
+                  "-o", tmp_path / "codes.csv")
+    assert rc == 0, err
+    rc, err = run(capsys, path, "--fs", 1000, "--map",
+                  "R_RF=Recto Femoral,R_BF=Biceps Femoral", "--stride-ref", "BF",
+                  "-o", tmp_path / "names.csv")
+    assert rc == 0, err
+    assert (tmp_path / "codes.csv").read_bytes() == (tmp_path / "names.csv").read_bytes()
+    assert len(read_out(tmp_path / "codes.csv")[1]) > 0
+    rc, err = run(capsys, path, "--fs", 1000, "--map", "R_RF=XX,R_BF=BF",
                   "-o", tmp_path / "out.csv")
     assert rc == 2 and len(err.splitlines()) == 1
-    assert "no column 'RF'" in err and "Recto Femoral, Biceps Femoral" in err
-    only_file(tmp_path)
+    assert "no column 'XX'" in err and "Recto Femoral, Biceps Femoral" in err
+    assert not (tmp_path / "out.csv").exists()
 
 
 def uci_cut(name, n_rows, dest):
