@@ -243,16 +243,20 @@ class OutputFolder:
     of anyone else in the folder are never touched; a new file that would land on one is an
     :class:`InputError` before anything is changed.
 
+    With ``shared=True`` (``make run``'s ``out/``) sub-folders that carry a marker -- the
+    outputs of other tools, e.g. ``out/fog`` -- do not make the folder foreign; they are never
+    touched.
+
     With ``keep=True`` the folder is shared by the runs of one tool family (``tool`` names the
     family, e.g. ``"bench"`` for :mod:`bench.report` and :mod:`bench.validate`): a run replaces
     only the files it writes again, the family's other files stay, and the marker lists all.
     """
 
     def __init__(self, path, tool, force=False, option="--out", legacy=(), inputs=(),
-                 keep=False):
+                 keep=False, shared=False):
         self.path = os.fspath(path)
         self.tool, self.force, self.option, self.legacy = tool, force, option, tuple(legacy)
-        self.keep = keep
+        self.keep, self.shared = keep, shared
         self.old, self._legacy_mode = [], False
         self._check(inputs)
 
@@ -273,6 +277,9 @@ class OutputFolder:
             entries = [e for e in os.listdir(path) if e != MARKER and not e.startswith(_PARTIAL)]
         except OSError as e:
             raise InputError(f"{opt} {path}: {e.strerror}") from None
+        if self.shared:                 # other tools' marked output folders: left alone
+            entries = [e for e in entries if not (os.path.isdir(os.path.join(path, e)) and
+                                                  _read_marker(os.path.join(path, e)))]
         marker = _read_marker(path)
         if marker is None and not entries:
             return

@@ -58,7 +58,7 @@ def main(argv=None):
     if a.strides < 2:
         return fail(PROG, "--strides must be at least 2")
     try:
-        folder = OutputFolder(a.out, PROG, force=a.force, legacy=LEGACY)
+        folder = OutputFolder(a.out, PROG, force=a.force, legacy=LEGACY, shared=True)
         with folder as tmp:
             rc = _run(a, tmp)
             if rc:

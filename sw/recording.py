@@ -127,7 +127,7 @@ def uci_subject(name):
     """The subject of a UCI lower-limb walk from its file name, or None: ``1Nmar.txt`` ->
     ``"1N"`` (subject 1 of the healthy group), ``3Apie.txt`` -> ``"3A"``. The two groups are
     different people, so ``1N`` and ``1A`` are different subjects."""
-    m = re.match(r"(\d+)([NA])[a-z]*\.", os.path.basename(str(name)))
+    m = re.match(r"(\d+)([NA])(?=[a-z])", os.path.basename(str(name)))
     return f"{int(m.group(1))}{m.group(2)}" if m else None
 
 

@@ -164,7 +164,7 @@ def main(argv=None):
         return fail(PROG, f"{a.port}: {e}", 1)
     frame = len(data) // n
     t0 = time.monotonic()
-    sent, status = 0, 0
+    sent, status, lost = 0, 0, None
     stop = []                                  # Ctrl-C between writes: the count stays exact
     try:
         old = signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -184,15 +184,18 @@ def main(argv=None):
     except KeyboardInterrupt:
         status = 130
     except (serial.SerialException, OSError) as e:
-        print(f"\n{PROG}: error: {a.port}: {e}", file=sys.stderr)
-        status = 1
+        lost, status = e, 1
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
         port.close()
     if stop and status == 0:
         status = 130
-    if sent == n and status == 0:
+    if lost is not None:                    # one line: what failed and how far it got
+        why = str(lost).splitlines()[0] if str(lost) else type(lost).__name__
+        print(f"\n{PROG}: error: {a.port} lost mid-stream ({why}); sent {sent} of {n} SAMPLES "
+              "frames", file=sys.stderr)
+    elif sent == n and status == 0:
         print(f"\nsent {n} SAMPLES frames to {a.port}", file=sys.stderr)
     else:
         print(f"\n{'interrupted: ' if status == 130 else ''}sent {sent} of {n} SAMPLES frames "

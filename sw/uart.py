@@ -28,10 +28,11 @@ The terminal shows a table of the latest strides and a status line with every co
 receiver, named as in :data:`spec.frames.STATS` and in the summary of ``boards/arm/wo_monitor.c``
 (``frames crc_errors length_errors unknown_types invalid_frames garbage_bytes seq_gaps
 lost_frames``). Ctrl-C (or ``--duration`` seconds, or ``--idle-exit`` seconds without a byte)
-ends the run: the logs are closed and a summary printed; exit status 0. Errors are one
-``sw.uart: error:`` line: a port that cannot be opened, or a ``--model`` that is missing or not
-a readable ``*_weights.npz``, status 2; the port lost mid-stream or a log that cannot be
-written, status 1 (the rows logged so far are kept).
+ends the run: the logs are closed and a summary printed; exit status 130 after Ctrl-C, else 0.
+Errors are one ``sw.uart: error:`` line: a malformed port URL, or a ``--model`` that is missing
+or not a readable ``*_weights.npz``, status 2; a port that cannot be opened (absent, busy,
+forbidden), the port lost mid-stream or a log that cannot be written, status 1 (the rows
+logged so far are kept).
 """
 
 import contextlib
@@ -234,8 +235,10 @@ def main(argv=None):
     import serial
     try:
         port = serial.serial_for_url(a.port, baudrate=a.baud, timeout=0.1)
-    except (serial.SerialException, ValueError, OSError) as e:
+    except ValueError as e:                   # a malformed port URL or setting: the user's
         return fail(PROG, f"cannot open {a.port}: {e}")
+    except (serial.SerialException, OSError) as e:  # absent, busy or forbidden: environment
+        return fail(PROG, f"cannot open {a.port}: {e}", 1)
     try:
         mon = Monitor(
             a.log_dir,
@@ -259,6 +262,7 @@ def main(argv=None):
         plot = (plt, ax, line)
     t0 = last_byte = time.monotonic()
     last_render = 0.0
+    interrupted = False
     try:
         while True:
             try:
@@ -280,8 +284,8 @@ def main(argv=None):
                 break
             if a.idle_exit is not None and now - last_byte >= a.idle_exit:
                 break
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:               # the usual stop: logs closed, summary, status 130
+        interrupted = True
     except _PortLost as e:
         _close_quietly(mon)
         return fail(PROG, f"{a.port} lost mid-stream: {_line(e.args[0])}; {mon.status()}; "
@@ -298,8 +302,9 @@ def main(argv=None):
         return fail(PROG, f"cannot write the logs in {a.log_dir}: {_line(e)}", 1)
     if not a.quiet:
         mon.render()
-    print(f"{PROG}: stopped; {mon.status()}; logs in {a.log_dir}/", flush=True)
-    return 0
+    print(f"{PROG}: {'interrupted' if interrupted else 'stopped'}; {mon.status()}; logs in "
+          f"{a.log_dir}/", flush=True)
+    return 130 if interrupted else 0
 
 
 if __name__ == "__main__":

@@ -260,3 +260,62 @@ def test_corrupt_or_incomplete_model_is_one_line_exit_2(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "frames=0 crc_errors=0 length_errors=0 unknown_types=0" in out
     assert os.path.isfile(tmp_path / "log" / "strides.csv")
+
+
+class _InterruptedPort(_FakePort):
+    """Delivers ``chunks``, then the user presses Ctrl-C."""
+
+    def read(self, n):
+        if not self.chunks:
+            raise KeyboardInterrupt
+        return self.chunks.pop(0)
+
+
+def test_ctrl_c_keeps_the_logs_says_so_and_exits_130(records, tmp_path, monkeypatch, capsys):
+    import serial
+    strides, _ = records
+    data = b"".join(encode_record("STRIDE", k, r) for k, r in enumerate(strides[:3]))
+    port = _InterruptedPort([data])
+    monkeypatch.setattr(serial, "serial_for_url", lambda *a, **k: port)
+    rc = uart.main(["--port", "/dev/ttyFAKE", "--log-dir", str(tmp_path / "log"), "--quiet"])
+    out = capsys.readouterr()
+    assert rc == 130 and port.closed and "Traceback" not in out.err
+    assert "sw.uart: interrupted; " in out.out and "frames=3" in out.out
+    assert len(_rows(tmp_path / "log" / "strides.csv")) == 3
+
+
+def test_a_port_that_cannot_be_opened_is_an_environment_error(tmp_path, monkeypatch, capsys):
+    import serial
+
+    def absent(*a, **k):
+        raise serial.SerialException("[Errno 2] could not open port /dev/ttyNONE")
+    monkeypatch.setattr(serial, "serial_for_url", absent)
+    rc = uart.main(["--port", "/dev/ttyNONE", "--log-dir", str(tmp_path / "log"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "cannot open /dev/ttyNONE" in err
+    assert not (tmp_path / "log").exists()
+
+
+def test_samples_file_port_lost_mid_stream_is_one_error_line(tmp_path, monkeypatch, capsys):
+    import serial
+
+    from sw import samples_file
+
+    class Lost:
+        def __init__(self):
+            self.writes = 0
+
+        def write(self, b):
+            self.writes += 1
+            if self.writes > 2:
+                raise serial.SerialException("write failed: [Errno 5] Input/output error")
+
+        def close(self):
+            pass
+    monkeypatch.setattr(serial, "serial_for_url", lambda *a, **k: Lost())
+    monkeypatch.setattr(samples_file.time, "sleep", lambda s: None)
+    rc = samples_file.main(["--synthetic", "2", "--port", "/dev/ttyFAKE"])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    errors = [ln for ln in err if "error" in ln]
+    assert rc == 1 and len(errors) == 1, err
+    assert "lost mid-stream (write failed" in errors[0] and "sent 100 of 1000" in errors[0]

@@ -136,6 +136,28 @@ def test_output_folder_replaces_only_its_own_files_with_force(tmp_path):
     assert not [p for p in os.listdir(out) if p.startswith(".wotrack-partial")]
 
 
+def test_shared_output_folder_leaves_other_tools_folders_alone(tmp_path):
+    """make run's out/ after make fog: out/fog carries sw.train_fog's marker, so sw.demo
+    (shared=True) may write beside it without --force and never touches it; an unmarked
+    folder or file of the user's still makes out/ foreign."""
+    out = tmp_path / "out"
+    with outputs.OutputFolder(out / "fog", "sw.train_fog") as tmp:
+        Path(tmp, "metrics.json").write_text("{}")
+    before = _tree(out)
+    with pytest.raises(cli.InputError, match="not empty and was not written"):
+        outputs.OutputFolder(out, "sw.demo")                  # not shared: refused
+    with outputs.OutputFolder(out, "sw.demo", shared=True) as tmp:
+        Path(tmp, "strides_S1_pre.csv").write_text("x")
+    after = _tree(out)
+    assert {k: v for k, v in after.items() if k.startswith("fog/")} == before
+    assert after["strides_S1_pre.csv"] == b"x"
+    user = tmp_path / "user"
+    (user / "photos").mkdir(parents=True)
+    (user / "photos" / "a.jpg").write_bytes(b"\xff")
+    with pytest.raises(cli.InputError, match="not empty and was not written"):
+        outputs.OutputFolder(user, "sw.demo", shared=True, force=True)
+
+
 def test_output_folder_leaves_nothing_on_ctrl_c(tmp_path):
     out = tmp_path / "a" / "b"
     with pytest.raises(KeyboardInterrupt):

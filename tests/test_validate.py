@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bench import validate
+from spec.constants import SHARED_DATA
 from spec.outputs import json_default
 
 pytestmark = pytest.mark.skipif(not (validate.DATA / "emg-lower-limb-uci").is_dir(),
@@ -126,6 +127,8 @@ def test_subset_folder_with_other_names_is_reported_from_its_own_data(tmp_path, 
     assert "golden and gateware were not compared (no HDL simulator)" in md
     for fixed in ("16 walks", "runs 3 and 7", "S001", "bit for bit", "3Amar", "1Nmar"):
         assert fixed not in md, fixed
+    # the two walks are copies of shared walks the stride rule was tuned on: in-sample
+    assert res["uci"]["tuning_walks"] == 2 and "in-sample: its two parameters were tuned" in md
     assert res["mismatches"] == [] and res["uci"]["gateware"] is None
     assert capsys.readouterr().err.count("skipped broken.txt") == 1
 
@@ -359,3 +362,36 @@ def test_validation_json_records_the_checkout(tmp_path, monkeypatch):
     meta = json.loads((out / "validation.json").read_text())["meta"]
     assert meta["git"]["commit"] is None and meta["git"]["note"].startswith("not a git checkout")
     assert "not a git checkout" in (out / "VALIDATION.md").read_text().splitlines()[2]
+
+
+def test_in_sample_is_computed_from_the_walks(tmp_path):
+    """Whether the stride-rule figures are in-sample depends on the walks scored: a walk whose
+    content is not one of the tuning walks counts as out of sample."""
+    src = SHARED_DATA / "emg-lower-limb-uci"
+    same, other = tmp_path / "a.txt", tmp_path / "b.txt"
+    same.write_bytes((src / "1Nmar.txt").read_bytes())
+    other.write_bytes((src / "1Nmar.txt").read_bytes() + b"\n")
+    assert validate.tuning_walks([same, other]) == 1
+    files = [{"file": "a.txt"}, {"file": "b.txt"}]
+    assert validate._tuning_phrase({"files": files, "tuning_walks": 2}).startswith("in-sample")
+    assert "1 of these 2 walks" in validate._tuning_phrase({"files": files, "tuning_walks": 1})
+    assert validate._tuning_phrase({"files": files, "tuning_walks": 0}).startswith(
+        "out of sample")
+    assert "out of sample" in validate._in_sample_sentence({"files": files, "tuning_walks": 0})
+
+
+def test_uci_channels_follow_the_readers_role_rule():
+    names = ["Rectus Femoris", "Biceps femoris", "Vasto Medial", "Knee goniometer"]
+    assert validate.uci_channels("x.txt", names) == ["Rectus Femoris", "Biceps femoris",
+                                                    "Knee goniometer"]
+    with pytest.raises(validate.InputError, match="no BF channel"):
+        validate.uci_channels("x.txt", ["RF", "FX"])
+
+
+def test_golden_beyond_the_float_bound_is_a_mismatch():
+    from golden.eeg_mrp_model import FLOAT_BOUND_DB
+    ok = {"physionet": {"gateware": [], "golden_minus_float": {"n": 5, "max_abs_db": 0.01}}}
+    assert validate.mismatches(ok) == []
+    bad = {"physionet": {"gateware": [], "golden_minus_float": {
+        "n": 5, "max_abs_db": FLOAT_BOUND_DB + 0.01}}}
+    assert "from SciPy float" in validate.mismatches(bad)[0]
