@@ -203,6 +203,9 @@ def run(a, folder, argv):
     final = train_one(X, W.y, window_s, a.seed + 100 * len(folds), a.epochs,
                       "final model (all windows)")
     arm = c_build.have_arm()
+    if not arm:
+        _say(f"{PROG}: arm-linux-gnueabihf-gcc or qemu-arm not found: the C is checked on the "
+             "host only (no Cortex-A9 figures; make setup installs them)")
     arm_idx = c_verify.arm_index(len(W), a.arm_windows) if arm and a.arm_windows else None
     with folder as tmp:
         os.makedirs(os.path.join(tmp, "c"))

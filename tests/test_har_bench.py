@@ -135,8 +135,11 @@ def test_goals_follow_the_numbers(result):
             assert x["passed"] is None and t["status"] in x["why"]
             p = _row(res, f"TFLite Micro {w}{har_bench.PROXY[1]}")
             y = g[f"vs_tflm_proxy_{w}"]
-            assert y["limit"] == p["host_instructions_per_window"] and y["passed"] == (
-                ours["host_instructions_per_window"] < p["host_instructions_per_window"])
+            if p["max_abs_dp"] <= har_bench.PROXY_MAX_DP:
+                assert y["limit"] == p["host_instructions_per_window"] and y["passed"] == (
+                    ours["host_instructions_per_window"] < p["host_instructions_per_window"])
+            else:                       # a proxy that computes another function: not compared
+                assert y["passed"] is None and "does not compute the model" in y["why"]
         else:
             assert x["passed"] == (ours["host_instructions_per_window"]
                                    < t["host_instructions_per_window"])
@@ -169,6 +172,14 @@ def test_goals_decide_on_given_numbers():
                    host_instructions_per_window=None, notes=["No ARM build", "GELU missing"])
     x = {x["name"]: x for x in har_bench.goals(rows)}["vs_tflm_int8"]
     assert x["passed"] is None and "run failed" in x["why"] and "GELU missing" in x["why"]
+    proxy = f"TFLite Micro int8{har_bench.PROXY[1]}"
+    rows.append(dict(impl=proxy, status="partial", host_instructions_per_window=9e6,
+                     max_abs_dp=0.05, notes=["x"]))
+    y = {x["name"]: x for x in har_bench.goals(rows)}["vs_tflm_proxy_int8"]
+    assert y["passed"] is True and y["limit"] == 9e6
+    rows[-1]["max_abs_dp"] = 0.94                          # a broken int8 conversion
+    y = {x["name"]: x for x in har_bench.goals(rows)}["vs_tflm_proxy_int8"]
+    assert y["passed"] is None and "max |dp| 0.94" in y["why"]
 
 
 def test_report_section_and_readme_block(result, tmp_path, monkeypatch, capsys):

@@ -238,3 +238,43 @@ def test_readme_block_from_the_run(run, tmp_path):
     for model in ("logspec", "yi_hwang"):
         for m in train_fog.readme_markers(model):
             assert project.count(m) == 1, m
+
+
+def test_c_beyond_its_bound_exits_1(run, data, tmp_path, monkeypatch, capsys):
+    from tests.c_bound import check_c_beyond_bound_exits_1
+    check_c_beyond_bound_exits_1(train_fog, run[1], data, tmp_path, monkeypatch, capsys)
+
+
+def test_goal_line_is_judged_from_the_pooled_figures(run):
+    _, out = run
+    res = json.loads((out / "metrics.json").read_text())
+    line = train_fog.goal_line(res)
+    p, g = res["pooled"], train_fog.GOAL
+    met = all(p[k] >= g[k] for k in ("sensitivity", "specificity", "auc"))
+    assert (": met (" in line) == met and (": not met (" in line) == (not met)
+    assert f"{p['sensitivity']:.3f} / {p['specificity']:.3f} / {p['auc']:.3f}" in line
+    assert "0.731 / 0.816" in line and line in train_fog.readme_block(res)
+    assert line in train_fog.report_md(res, [])
+    res["pooled"].update(sensitivity=0.9, specificity=0.95, auc=0.95)
+    assert ": met (0.900 / 0.950 / 0.950)" in train_fog.goal_line(res)
+
+
+def test_the_trained_folder_feeds_evaluate_and_fog_detect(run, data, tmp_path):
+    """The documented chain on a real train_fog folder: sw.evaluate writes every key the
+    issue names; sw.fog_detect gives the same episodes with both engines."""
+    from sw import evaluate, fog_detect
+    _, out = run
+    assert evaluate.main([str(out), "--data", str(data), "--out", str(tmp_path / "ev")]) == 0
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    for key in ("sensitivity", "specificity", "f1", "auc", "episodes_total",
+                "episodes_detected", "false_alarms_per_hour", "latency_median_s"):
+        assert key in m, key
+    assert m["episodes_total"] > 0
+    rec = data / "S02R01.txt.gz"
+    csvs = {}
+    for engine in fog_detect.ENGINES:
+        dest = tmp_path / f"{engine}.csv"
+        assert fog_detect.main([str(rec), "--model", str(out), "--engine", engine,
+                                "--out", str(dest)]) == 0
+        csvs[engine] = dest.read_text()
+    assert csvs["python"] == csvs["c"] and csvs["c"].startswith("start_s,end_s,peak_p\n")

@@ -147,3 +147,29 @@ def test_refuses_a_folder_it_did_not_write(data, tmp_path, capsys):
     assert train_har.main(["--data", str(data), "--out", str(out)]) == 2
     assert (out / "keep.txt").read_text() == "user data"
     assert "sw.train_har: error:" in capsys.readouterr().err
+
+
+def test_c_beyond_its_bound_exits_1(run, data, tmp_path, monkeypatch, capsys):
+    from tests.c_bound import check_c_beyond_bound_exits_1
+    check_c_beyond_bound_exits_1(train_har, run[1], data, tmp_path, monkeypatch, capsys)
+
+
+def test_twelve_classes_end_to_end(data, tmp_path):
+    """--classes 12 (the postural transitions too): trained subject-wise, emitted as C with
+    twelve outputs, and scored by sw.evaluate with a 12 x 12 confusion matrix."""
+    out = tmp_path / "m12"
+    rc = train_har.main(["--data", str(data), "--out", str(out), "--classes", "12", "--models",
+                         "cnn", "--folds", "2", "--epochs", "1", "--seed", "5",
+                         "--arm-windows", "0"])
+    assert rc == 0
+    res = json.loads((out / "metrics.json").read_text())
+    assert res["classes"] == 12 and len(res["class_names"]) == 12
+    assert len(res["models"]["cnn"]["pooled"]["confusion"]) == 12
+    cfg = json.loads((out / "config.json").read_text())
+    header = (out / cfg["c_int8"]).with_suffix(".h").read_text()
+    assert "_N_OUT 12\n" in header
+    other = hapt_subset(tmp_path / "other", EVAL_USERS)
+    assert evaluate.main([str(out), "--data", str(other), "--out", str(tmp_path / "ev")]) == 0
+    r = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert np.array(r["confusion"]).shape == (12, 12)
+    assert np.array(r["confusion"]).sum() == len(har_data.load_windows(other, classes=12))

@@ -119,3 +119,8 @@ def test_bad_input(args, msg, data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and msg in err, err
     assert not out.exists()
+
+
+def test_c_beyond_its_bound_exits_1(run, data, tmp_path, monkeypatch, capsys):
+    from tests.c_bound import check_c_beyond_bound_exits_1
+    check_c_beyond_bound_exits_1(train_stress, run[1], data, tmp_path, monkeypatch, capsys)
