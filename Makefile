@@ -35,7 +35,8 @@ test: setup lint
 TFLM_ARM_EXE ?= $(OUT)/tflm_arm
 TFLM_SRC ?=
 bench:
-	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench --fog-model $(OUT)/fog --har-model $(OUT)/har \
+	$(PYTHON) -m bench.report --force --cohort $(OUT)/cohort --work $(OUT)/bench \
+		--fog-model $(OUT)/fog --fog-seq-model $(OUT)/fog_yi_hwang --har-model $(OUT)/har \
 		--stress-model $(OUT)/stress $(MODEL_DOCS) \
 		$(if $(wildcard $(TFLM_ARM_EXE)),--tflm-arm-exe $(TFLM_ARM_EXE),$(if $(TFLM_SRC),--tflm-src $(TFLM_SRC)))
 

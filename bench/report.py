@@ -38,6 +38,10 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
                 written by ``python -m sw.train_fog``) as C three ways, ours vs keras2c vs
                 TFLite Micro (``bench.fog_bench``): Flash, RAM, ARM instructions per
                 window under ``qemu-arm``, host instructions (callgrind), max |dp|.
+``fog_seq``     the same for the sequence-model FoG detector ``--fog-seq-model`` (``make
+                bench`` passes ``out/fog_yi_hwang``, Yi & Hwang's CNN-GRU with attention
+                and ECA: the recurrent layers TFLite Micro and keras2c are measured on);
+                left out with a printed line when not given or not trained.
 ``har``         the activity-recognition model folder ``--har-model`` (written by
                 ``python -m sw.train_har``; ``make bench`` passes ``out/har``) as C, ours
                 (float32, int8) vs TFLite Micro (``bench.har_bench``): Flash, RAM, ARM
@@ -119,7 +123,7 @@ from spec.outputs import (
 )
 
 SECTIONS = ("resources", "timing", "trigger", "latency", "simspeed", "classifiers", "dnn",
-            "validation", "fog", "har", "stress", "batch")
+            "validation", "fog", "fog_seq", "har", "stress", "batch")
 CLOCK_MHZ = CLOCK_HZ // 1_000_000
 PROG = "bench.report"
 REDUCED = dict(walks=2, steps=100)
@@ -494,16 +498,26 @@ def section_dnn(model_dir, cohort, work, tflm_arm_exe=None, tflm_src=None):
 
 # --------------------------------------------------------------------- driver
 
-def section_fog(model_dir, work):
+def section_fog(model_dir, work, scratch="fog_bench"):
     from bench import fog_bench
     if not (Path(model_dir) / "config.json").is_file():
         raise RuntimeError(f"no trained FoG model in {model_dir} (python -m sw.train_fog, or "
                            "make fog)")
-    r = fog_bench.run(model_dir, Path(work) / "fog_bench", n_windows=1, n_check=64)
+    r = fog_bench.run(model_dir, Path(work) / scratch, n_windows=1, n_check=64)
     text = fog_bench.markdown(r)
     if text.startswith("## "):              # the report gives the section its own title
         text = text.split("\n", 1)[1].lstrip("\n")
     return r, text
+
+
+def fog_seq_missing(model_dir):
+    """Why the fog_seq section cannot run on ``model_dir`` (None: it can)."""
+    if model_dir is None:
+        return "no --fog-seq-model given"
+    if not (Path(model_dir) / "config.json").is_file():
+        return (f"no trained FoG model in {model_dir} (no config.json; make fog trains "
+                "out/fog_yi_hwang)")
+    return None
 
 
 def har_missing(model_dir):
@@ -832,6 +846,9 @@ def main(argv=None):
     ap.add_argument("--data", default=str(SHARED_DATA), help="real recordings folder")
     ap.add_argument("--fog-model", default=str(ROOT / DEFAULT_OUT / "fog"),
                     help="freezing-of-gait model folder for the fog section (default out/fog)")
+    ap.add_argument("--fog-seq-model", default=None,
+                    help="sequence-model FoG folder for the fog_seq section (make bench: "
+                         "out/fog_yi_hwang; not given or without config.json: left out)")
     ap.add_argument("--har-model", default=None,
                     help="activity-recognition model folder of python -m sw.train_har for the "
                          "har section (make bench: out/har; not given or without config.json: "
@@ -939,6 +956,13 @@ def _run(a, skip, sim, out, work, final):
 
     model_bench("fog", section_fog, a.fog_model, work)
     not_run = {}
+    if "fog_seq" not in skip:
+        why = fog_seq_missing(a.fog_seq_model)
+        if why:
+            not_run["fog_seq"] = why
+            _say(f"== bench.report: fog_seq: left out ({why})")
+        else:
+            model_bench("fog_seq", section_fog, a.fog_seq_model, work, "fog_seq_bench")
     if "har" not in skip:
         why = har_missing(a.har_model)
         if why:
@@ -1001,6 +1025,8 @@ def _run(a, skip, sim, out, work, final):
                   dnn="DNN4 on the ARM: our C vs emlearn vs TFLite Micro",
                   validation="Validation on real recordings",
                   fog="Freezing-of-gait detector as C: ours vs keras2c vs TFLite Micro",
+                  fog_seq="Freezing-of-gait sequence model (CNN-GRU) as C: ours vs keras2c vs "
+                          "TFLite Micro",
                   har="Activity-recognition model as C: ours vs TFLite Micro",
                   stress="Stress model as C: ours vs keras2c vs TFLite Micro")
     heads = headline(res, reduced)
@@ -1020,7 +1046,7 @@ def _run(a, skip, sim, out, work, final):
         parts.append("## Headline\n\n| figure | value |\n|---|---|\n"
                      + "\n".join(f"| {k} | {v} |" for k, v in heads.items()) + "\n")
     for name in ("goals", "resources", "timing", "trigger", "latency", "simspeed", "classifiers",
-                 "dnn", "validation", "fog", "har", "stress", "batch"):
+                 "dnn", "validation", "fog", "fog_seq", "har", "stress", "batch"):
         if name in md:
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:

@@ -731,7 +731,8 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     ``model``: a functional or Sequential Keras model with one or more inputs of fully known
     shapes and one output (several inputs -- e.g. one per sensor, each at its own rate -- are
     read from one ``x``, one after the other in ``model.inputs`` order: ``NAME_IN<k>_OFFSET``,
-    ``NAME_IN<k>_SIZE`` in the header; the streaming API is for one rank-2 input only), built
+    ``NAME_IN<k>_SIZE`` in the header; with several rank-2 inputs the streaming API keeps one
+    ring per input, ``NAME_push_in<k>``, and input 0 paces the decisions), built
     from the layers of :data:`sw.c_layers.LAYERS` (Conv1D, Dense, GRU, Bidirectional(GRU),
     Permute, Multiply/Add/..., Concatenate, GlobalAverage/MaxPooling1D, Flatten, Reshape,
     BatchNormalization, LayerNormalization, MultiHeadAttention (self- and cross-attention),
@@ -767,7 +768,10 @@ def emit_keras_sequence(name, model, doc="Keras sequence model", hop=64, weights
     the ring of the caller-owned ``NAME_stream`` (each sample stored twice, so the last ``T``
     are always contiguous) and, once ``T`` samples are in and then every ``hop`` samples,
     runs the window ending at that sample, writes ``p`` and returns 1 (else 0); the stream
-    holds its own arena, so nothing of it is on the stack.
+    holds its own arena, so nothing of it is on the stack. Several rank-2 inputs (one per
+    sensor, each at its own rate): ``NAME_push_in<k>(s, sample)`` stores a sample of input
+    ``k``; ``NAME_push_in0(s, sample, p)`` also runs the window once every ring is full and then
+    every ``hop`` samples of input 0.
 
     ``info``: arena floats/bytes, stream bytes, parameters, parameter bytes, MACC per window,
     per-layer rows (type, output shape, arena offset, in-place/view, note), and for int8 the

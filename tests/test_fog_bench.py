@@ -117,3 +117,25 @@ def test_cli_bad_input(tmp_path, capsys):
     assert err[-1].startswith("bench.fog_bench: error: ") and '"fog"' in err[-1]
     assert fog_bench.main([str(tmp_path), "-o", str(tmp_path / "no" / "r.json")]) == 2
     assert "-o" in capsys.readouterr().err
+
+
+def test_report_fog_seq_section(result, tmp_path, monkeypatch, capsys):
+    """bench.report's fog_seq section: the sequence-model folder benchmarked like the fog one
+    (its own title, figures in report.json); left out with a printed line without a model."""
+    from bench import report, validate
+    res, d, _ = result
+    monkeypatch.setattr(validate, "best_sim", lambda sim: "icarus")
+    monkeypatch.setattr(fog_bench, "run", lambda *a, **k: res)
+    only = ",".join(s for s in report.SECTIONS if s != "fog_seq")
+    assert report.main(["--skip", only, "--out", str(tmp_path / "o"), "--work",
+                        str(tmp_path / "w"), "--fog-seq-model", str(d)]) == 0
+    out = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert out["fog_seq"] == json.loads(json.dumps(res)) and out["meta"]["not_run"] == {}
+    md = (tmp_path / "o" / "REPORT.md").read_text()
+    assert "## Freezing-of-gait sequence model (CNN-GRU) as C" in md
+    capsys.readouterr()
+    assert report.main(["--skip", only, "--out", str(tmp_path / "o2"), "--work",
+                        str(tmp_path / "w2"), "--fog-seq-model", str(tmp_path / "none")]) == 0
+    assert "fog_seq: left out (no trained FoG model in" in capsys.readouterr().err
+    out = json.loads((tmp_path / "o2" / "report.json").read_text())
+    assert "fog_seq" not in out and "fog_seq" in out["meta"]["not_run"]
