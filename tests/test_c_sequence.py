@@ -21,7 +21,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from sw import c_build, c_emit, c_layers
+from sw import c_build, c_emit, c_layers, stress_model
 from sw.classifiers import quiet_tensorflow
 from sw.fog_model import build_yi_hwang, eca, temporal_attention
 from tests.seeding import seeds
@@ -255,6 +255,14 @@ KINDS = {
         lambda r: _single(r, L.LeakyReLU(negative_slope=0.3)), lambda r: _single(r, L.Softmax())],
     "ECA block": [lambda r: _block(r, eca)],
     "temporal attention block": [lambda r: _block(r, temporal_attention)],
+    # the EmoHeal blocks (sw.stress_model): a causal dilated TCN with residuals, squeeze-
+    # excitation channel attention ((T, F) x (1, F)), spatial attention ((T, F) x (T, 1))
+    "TCN residual block": [lambda r: _block(r, lambda x: stress_model.tcn(
+        x, x.shape[-1], 2, (1, 2, 4), 0.2, "t"))],
+    "channel attention block": [lambda r: _block(r, lambda x: stress_model.channel_attention(
+        x, "c", ratio=2))],
+    "spatial attention block": [lambda r: _block(r, lambda x: stress_model.spatial_attention(
+        x, "s", kernel=3))],
 }
 #: layer types whose weights have an int8 variant
 INT8_KINDS = ("Conv1D", "Dense", "GRU", "MultiHeadAttention", "Bidirectional")
