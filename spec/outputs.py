@@ -203,6 +203,19 @@ def check_output_file(path, inputs=(), option="-o"):
     return path
 
 
+def _tool_folder(path):
+    """Whether ``path`` is a folder a tool of this project wrote (its marker) or is writing
+    now (a temporary folder of :class:`OutputFolder` inside)."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        return False
+    if _read_marker(path):
+        return True
+    try:
+        return any(e.startswith(_PARTIAL) for e in os.listdir(path))
+    except OSError:
+        return False
+
+
 def _read_marker(folder):
     """(tool, [relative files]) of ``folder``'s marker, or None."""
     try:
@@ -243,9 +256,9 @@ class OutputFolder:
     of anyone else in the folder are never touched; a new file that would land on one is an
     :class:`InputError` before anything is changed.
 
-    With ``shared=True`` (``make run``'s ``out/``) sub-folders that carry a marker -- the
-    outputs of other tools, e.g. ``out/fog`` -- do not make the folder foreign; they are never
-    touched.
+    With ``shared=True`` (``make run``'s ``out/``) sub-folders that carry a marker or are being
+    written by a tool -- the outputs of other tools, e.g. ``out/fog`` -- do not make the folder
+    foreign; they are never touched.
 
     With ``keep=True`` the folder is shared by the runs of one tool family (``tool`` names the
     family, e.g. ``"bench"`` for :mod:`bench.report` and :mod:`bench.validate`): a run replaces
@@ -277,9 +290,9 @@ class OutputFolder:
             entries = [e for e in os.listdir(path) if e != MARKER and not e.startswith(_PARTIAL)]
         except OSError as e:
             raise InputError(f"{opt} {path}: {e.strerror}") from None
-        if self.shared:                 # other tools' marked output folders: left alone
-            entries = [e for e in entries if not (os.path.isdir(os.path.join(path, e)) and
-                                                  _read_marker(os.path.join(path, e)))]
+        if self.shared:                 # other tools' output folders (marked, or being
+            entries = [e for e in entries           # written now): left alone
+                       if not _tool_folder(os.path.join(path, e))]
         marker = _read_marker(path)
         if marker is None and not entries:
             return
