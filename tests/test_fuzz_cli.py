@@ -66,6 +66,8 @@ def _check(main, argv):
         lines = [ln for ln in err.splitlines() if "error" in ln]
         assert lines and "Traceback" not in err, (argv, err)
         assert not written, (argv, written)
+    if status == 2:                     # bad input: exactly one line naming what is wrong
+        assert len(lines) == 1 and ": error: " in lines[0], (argv, err)
 
 
 def _argv(options, positional=()):
@@ -113,9 +115,18 @@ def test_arm_program_arguments(argv):
     _check(arm_program.main, argv)
 
 
-@pytest.mark.parametrize("argv", [["emg", "rec.csv", "-o", "a\x00b"],
-                                  ["emg", "rec.csv", "--map", ",,,"],
-                                  ["eeg", "rec.csv", "--uv-per-lsb", "inf"]])
-def test_known_hostile_command_lines(argv):
-    status, err, written = _run(extract.main, argv)
+@pytest.mark.parametrize("main, argv", [
+    (extract.main, ["emg", "rec.csv", "-o", "a\x00b"]),
+    (extract.main, ["emg", "rec.csv", "--map", ",,,"]),
+    (extract.main, ["eeg", "rec.csv", "--uv-per-lsb", "inf"]),
+    (extract.main, ["eeg", "rec.csv", "--emg", "rec.csv", "--emg-fs", "1000", "--emg-map", ",,,"]),
+    (extract.main, ["emg", "rec.csv", "--fs", "1000", "-o", "/dev/null"]),
+    (samples_file.main, ["--emg", "rec.csv", "--fs", "1000", "--map", ",,,", "-o", "s.bin"]),
+    (samples_file.main, ["--synthetic", "1", "-o", "/dev/null"])],
+    ids=["nul", "map", "uv-inf", "emg-map", "dev-null", "samples-map", "samples-dev-null"])
+def test_known_hostile_command_lines(main, argv):
+    """The reproductions of the issue: one line, exit 2, nothing written -- and /dev/null (a
+    device) is refused, never replaced by a regular file."""
+    status, err, written = _run(main, argv)
     assert status == 2 and len(err.strip().splitlines()) == 1 and not written, (status, err)
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
