@@ -382,3 +382,19 @@ def test_a_local_cluster_reports_its_dashboard_and_a_scheduler_its_workers():
         with open_client(scheduler=cluster.scheduler_address) as (client, where):
             assert where.startswith(f"cluster {cluster.scheduler_address} (1 worker)"), where
             assert client.submit(sum, [3, 4]).result() == 7
+
+
+def test_a_changed_pipeline_reruns_every_recording(tmp_path, monkeypatch, capsys):
+    """The resume key includes the pipeline's digest (its sources and library versions): when
+    the code that computes the outputs changes, nothing is skipped."""
+    recs = _folder(tmp_path)
+    out = tmp_path / "out"
+    assert _batch(recs, "--out", out, "--workers", 0) == 0
+    capsys.readouterr()
+    real = extract._pipeline
+    monkeypatch.setattr(extract, "_pipeline", lambda kind, engine: real(kind, engine) + "-new")
+    assert _batch(recs, "--out", out, "--workers", 0) == 0
+    assert "4 extracted, 0 unchanged" in capsys.readouterr().err
+    monkeypatch.setattr(extract, "_pipeline", real)
+    assert _batch(recs, "--out", out, "--workers", 0) == 0
+    assert "4 extracted, 0 unchanged" in capsys.readouterr().err      # back: the sidecars differ
