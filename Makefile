@@ -26,7 +26,7 @@ lint: setup
 # a file builds once (the models of tests/test_c_models.py, a system_top simulator build) is not
 # built again on the other, and every test of the small synthetic cohort on one worker
 test: setup lint
-	$(PYTHON) -m pytest -q -n 2 --dist loadgroup tests
+	$(PYTHON) -m pytest -q -n 2 --dist loadgroup --durations=15 tests
 
 # measured figures -> bench/results/REPORT.md + bench/results/report.json + plots (a few minutes;
 # uses out/cohort when `make run` built it, else a reduced cohort)

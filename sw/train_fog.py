@@ -423,6 +423,10 @@ def report_md(res, argv):
                   f"{last['arm']['ram'] / 1024:.2f} KB of RAM; Yi & Hwang report a peak memory "
                   f"of {comp['paper_kb']['peak']} KB and {comp['paper_kb']['pruned_quantized']} "
                   "KB after pruning and dynamic quantization (their measure, on their model)."]
+    lines += ["", "Full int8 (int8 activations as well) is not a step here: the emitter keeps "
+              "float activations beside int8 weights; TFLite Micro's full-int8 conversion of "
+              "the same model is measured by `python -m bench.fog_bench` (`make bench`, fog "
+              "sections), with its max |dp| against Keras."]
     lines += ["", "## Plots", ""] + [f"- [{p}]({p})" for p in res["plots"]] + [""]
     return "\n".join(lines)
 
