@@ -37,7 +37,9 @@ anchor (the paper's figure, or a peer tool run on the same input). Sections:
 ``fog``         the freezing-of-gait model folder ``--fog-model`` (default ``out/fog``,
                 written by ``python -m sw.train_fog``) as C three ways, ours vs keras2c vs
                 TFLite Micro (``bench.fog_bench``): Flash, RAM, ARM instructions per
-                window under ``qemu-arm``, host instructions (callgrind), max |dp|.
+                window under ``qemu-arm``, host instructions (callgrind), max |dp|. Like
+                the other model sections, "Not run" (REPORT.md and ``meta.not_run``, not a
+                failure) while the model is not trained.
 ``fog_seq``     the same for the sequence-model FoG detector ``--fog-seq-model`` (``make
                 bench`` passes ``out/fog_yi_hwang``, Yi & Hwang's CNN-GRU with attention
                 and ECA: the recurrent layers TFLite Micro and keras2c are measured on);
@@ -510,24 +512,29 @@ def section_fog(model_dir, work, scratch="fog_bench"):
     return r, text
 
 
+def _missing(model_dir, option, what, how):
+    """Why a model section cannot run on ``model_dir`` (None: it can): no ``option`` given,
+    or a folder without the ``config.json`` that ``how`` writes."""
+    if model_dir is None:
+        return f"no {option} given"
+    if not (Path(model_dir) / "config.json").is_file():
+        return f"no trained {what} model in {model_dir} (no config.json; {how} writes one)"
+    return None
+
+
+def fog_missing(model_dir):
+    """Why the fog section cannot run on ``model_dir`` (None: it can)."""
+    return _missing(model_dir, "--fog-model", "FoG", "python -m sw.train_fog, or make fog,")
+
+
 def fog_seq_missing(model_dir):
     """Why the fog_seq section cannot run on ``model_dir`` (None: it can)."""
-    if model_dir is None:
-        return "no --fog-seq-model given"
-    if not (Path(model_dir) / "config.json").is_file():
-        return (f"no trained FoG model in {model_dir} (no config.json; make fog trains "
-                "out/fog_yi_hwang)")
-    return None
+    return _missing(model_dir, "--fog-seq-model", "FoG", "make fog")
 
 
 def har_missing(model_dir):
     """Why the har section cannot run on ``model_dir`` (None: it can)."""
-    if model_dir is None:
-        return "no --har-model given"
-    if not (Path(model_dir) / "config.json").is_file():
-        return (f"no trained HAR model in {model_dir} (no config.json; python -m "
-                "sw.train_har writes one)")
-    return None
+    return _missing(model_dir, "--har-model", "HAR", "python -m sw.train_har")
 
 
 def section_har(model_dir, work):
@@ -541,12 +548,7 @@ def section_har(model_dir, work):
 
 def stress_missing(model_dir):
     """Why the stress section cannot run on ``model_dir`` (None: it can)."""
-    if model_dir is None:
-        return "no --stress-model given"
-    if not (Path(model_dir) / "config.json").is_file():
-        return (f"no trained stress model in {model_dir} (no config.json; python -m "
-                "sw.train_stress writes one)")
-    return None
+    return _missing(model_dir, "--stress-model", "stress", "python -m sw.train_stress")
 
 
 def section_stress(model_dir, work):
@@ -954,29 +956,20 @@ def _run(a, skip, sim, out, work, final):
         if why:
             failed[name] = why
 
-    model_bench("fog", section_fog, a.fog_model, work)
     not_run = {}
-    if "fog_seq" not in skip:
-        why = fog_seq_missing(a.fog_seq_model)
-        if why:
-            not_run["fog_seq"] = why
-            _say(f"== bench.report: fog_seq: left out ({why})")
+    for name, missing, model, fn, extra in (
+            ("fog", fog_missing, a.fog_model, section_fog, ()),
+            ("fog_seq", fog_seq_missing, a.fog_seq_model, section_fog, ("fog_seq_bench",)),
+            ("har", har_missing, a.har_model, section_har, ()),
+            ("stress", stress_missing, a.stress_model, section_stress, ())):
+        if name in skip:
+            continue
+        why = missing(model)
+        if why:                         # a model not trained yet: said, in REPORT.md too
+            not_run[name] = why
+            _say(f"== bench.report: {name}: left out ({why})")
         else:
-            model_bench("fog_seq", section_fog, a.fog_seq_model, work, "fog_seq_bench")
-    if "har" not in skip:
-        why = har_missing(a.har_model)
-        if why:
-            not_run["har"] = why
-            _say(f"== bench.report: har: left out ({why})")
-        else:
-            model_bench("har", section_har, a.har_model, work)
-    if "stress" not in skip:
-        why = stress_missing(a.stress_model)
-        if why:
-            not_run["stress"] = why
-            _say(f"== bench.report: stress: left out ({why})")
-        else:
-            model_bench("stress", section_stress, a.stress_model, work)
+            model_bench(name, fn, model, work, *extra)
     run("batch", section_batch)
     if finish_timing is not None:
         _say("== bench.report: waiting for the place and route (timing)")
@@ -1051,6 +1044,8 @@ def _run(a, skip, sim, out, work, final):
             parts.append(f"## {titles[name]}\n\n{md[name]}")
         elif name in failed:
             parts.append(f"## {titles[name]}\n\n**FAILED:** {failed[name]}\n")
+        elif name in not_run:
+            parts.append(f"## {titles[name]}\n\n**Not run:** {not_run[name]}.\n")
     parts.append("## Run\n\n| section | seconds |\n|---|---:|\n"
                  + "\n".join(f"| {k} | {v:.0f} |" for k, v in timing.items()) + "\n")
     res["meta"] = meta

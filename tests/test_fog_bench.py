@@ -139,3 +139,6 @@ def test_report_fog_seq_section(result, tmp_path, monkeypatch, capsys):
     assert "fog_seq: left out (no trained FoG model in" in capsys.readouterr().err
     out = json.loads((tmp_path / "o2" / "report.json").read_text())
     assert "fog_seq" not in out and "fog_seq" in out["meta"]["not_run"]
+    md = (tmp_path / "o2" / "REPORT.md").read_text()
+    assert "(CNN-GRU) as C: ours vs keras2c vs TFLite Micro\n\n**Not run:** no trained FoG" in md
+    assert out["meta"]["failed"] == {}           # a model not trained yet is not a failure
