@@ -173,8 +173,8 @@ def test_monitor_ctrl_c_flushes_the_log(board_bytes, tmp_path):
     finally:
         os.close(master)
         os.close(slave)
-    assert p.returncode == 0, err
-    assert "stopped" in out
+    assert p.returncode == 130, err                 # interrupted, as every tool reports it
+    assert "sw.uart: interrupted; " in out
     rows = _read_csv(tmp_path / "log" / "strides.csv")
     assert len(rows) == expect > 0
 
@@ -182,7 +182,7 @@ def test_monitor_ctrl_c_flushes_the_log(board_bytes, tmp_path):
 def test_monitor_bad_port(tmp_path):
     r = subprocess.run([sys.executable, "-m", "sw.uart", "--port", "/dev/does-not-exist",
                         "--log-dir", str(tmp_path / "l")], capture_output=True, text=True)
-    assert r.returncode == 2
+    assert r.returncode == 1                        # the environment lacks the device
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("sw.uart: error: cannot open")
     assert not (tmp_path / "l").exists()
 
